@@ -26,7 +26,10 @@ let package = Package(
             ],
             resources: [.copy("Data")]
         ),
-        .target(name: "MTDDetection", dependencies: ["MTDCore", "MTDIntel"]),
+        .target(
+            name: "MTDDetection",
+            dependencies: ["MTDCore", "MTDIntel", .product(name: "Yams", package: "Yams")]
+        ),
         .executableTarget(
             name: "openmtd",
             dependencies: [

@@ -114,37 +114,51 @@ struct HostKeyTable: Sendable {
     @inline(__always)
     func forEachSuffixMatch(_ host: String, exactOnly: Bool = false, _ body: (Int) -> Bool) {
         var host = host
-        host.withUTF8 { buffer in
-            var end = buffer.count
-            while end > 0, buffer[end - 1] == UInt8(ascii: ".") { end -= 1 }
-            guard end > 0 else { return }
-            let exact = exactOnly || Self.isIPv4Literal(buffer, end)
-            var hash = Self.seed
-            var index = end
-            var matches: [Int] = []
-            while index > 0 {
-                index -= 1
-                let byte = buffer[index]
-                hash = Self.step(hash, byte)
-                if index == 0 || (!exact && buffer[index - 1] == UInt8(ascii: ".")) {
-                    if exact && index != 0 { continue }
-                    if let key = find(buffer, index, end, hash: hash) {
-                        matches.append(key)
-                    }
-                }
+        host.withUTF8 { forEachSuffixMatch(bytes: $0, exactOnly: exactOnly, body) }
+    }
+
+    @inline(__always)
+    func forEachSuffixMatch(bytes buffer: UnsafeBufferPointer<UInt8>, exactOnly: Bool = false, _ body: (Int) -> Bool) {
+        var end = buffer.count
+        while end > 0, buffer[end - 1] == UInt8(ascii: ".") { end -= 1 }
+        guard end > 0 else { return }
+        let exact = exactOnly || Self.isIPv4Literal(buffer, end)
+        var hash = Self.seed
+        var index = end
+        var matches: [Int] = []
+        while index > 0 {
+            index -= 1
+            hash = Self.step(hash, buffer[index])
+            let boundary = index == 0 || (!exact && buffer[index - 1] == UInt8(ascii: "."))
+            if boundary, let key = find(buffer, index, end, hash: hash) {
+                matches.append(key)
             }
-            // Most specific (longest) first.
-            for key in matches.reversed() where !body(key) { return }
         }
+        // Most specific (longest) first.
+        for key in matches.reversed() where !body(key) { return }
+    }
+
+    /// Whether the host or a parent domain is a key; the fastest form, used by bulk matching.
+    @inline(__always)
+    func containsSuffix(bytes buffer: UnsafeBufferPointer<UInt8>) -> Bool {
+        var end = buffer.count
+        while end > 0, buffer[end - 1] == UInt8(ascii: ".") { end -= 1 }
+        guard end > 0 else { return false }
+        let exact = Self.isIPv4Literal(buffer, end)
+        var hash = Self.seed
+        var index = end
+        while index > 0 {
+            index -= 1
+            hash = Self.step(hash, buffer[index])
+            let boundary = index == 0 || (!exact && buffer[index - 1] == UInt8(ascii: "."))
+            if boundary, find(buffer, index, end, hash: hash) != nil { return true }
+        }
+        return false
     }
 
     func contains(host: String) -> Bool {
-        var found = false
-        forEachSuffixMatch(host) { _ in
-            found = true
-            return false
-        }
-        return found
+        var host = host
+        return host.withUTF8 { containsSuffix(bytes: $0) }
     }
 
     func key(at index: Int) -> String {

@@ -238,11 +238,11 @@ struct URLRule: Sendable {
 }
 
 /// Host and path of a URL, without Foundation's URL parsing so that malformed malware URLs still split.
-struct URLParts {
-    var host: String
-    var path: String
+public struct URLParts: Sendable, Equatable {
+    public var host: String
+    public var path: String
 
-    init?(_ url: String) {
+    public init?(_ url: String) {
         var rest = Substring(url)
         if let scheme = rest.range(of: "://") { rest = rest[scheme.upperBound...] }
         let hostEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex

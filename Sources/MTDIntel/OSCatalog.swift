@@ -88,8 +88,7 @@ public struct OSCatalog: Sendable {
     }
 
     private func assessAndroid(_ version: OSVersion, asOfDay: Int) -> OSAssessment? {
-        let exact = "\(version.major).\(version.minor)"
-        guard let cycle = (version.minor != 0 ? androidCycles[exact] : nil) ?? androidCycles["\(version.major)"] else { return nil }
+        guard let cycle = androidCycle(version) else { return nil }
         if let releaseDay = cycle.releaseDay, releaseDay > asOfDay { return nil }
         return OSAssessment(
             platform: .android, cycle: cycle.name,
@@ -97,6 +96,16 @@ public struct OSCatalog: Sendable {
             endOfLifeDay: cycle.endOfLifeDay,
             newestInCycle: nil, newestInCycleDay: nil, daysSinceFirstNewerRelease: nil, firstNewerRelease: nil,
             exploitedCVEsFixedLater: [], newestMajorForModel: nil)
+    }
+
+    /// `12.1` is its own cycle (12L); `7.0` and `14` name theirs with and without the minor.
+    func androidCycle(_ version: OSVersion) -> Cycle? {
+        androidCycles["\(version.major).\(version.minor)"] ?? androidCycles["\(version.major)"]
+    }
+
+    /// The SDK level of the Android release a version string names.
+    public func androidAPILevel(forVersion text: String) -> Int? {
+        OSVersion(text).flatMap { androidCycle($0)?.apiLevel }
     }
 
     /// Android CVEs that CISA lists as exploited and added after the device's patch level, up to the

@@ -82,7 +82,7 @@ public struct OSCatalogLoader {
                 name: release.releaseCycle,
                 releaseDay: release.releaseDate.flatMap { Timestamp.day($0) },
                 endOfLifeDay: release.eol.flatMap { Timestamp.day($0) },
-                apiLevel: release.apiVersion.flatMap { Int($0) })
+                apiLevel: release.apiVersion.flatMap { Int($0.prefix(while: \.isNumber)) })
             switch platform {
             case .ios:
                 if let major = OSVersion(release.releaseCycle)?.major { catalog.iosCycles[major] = cycle }

@@ -51,6 +51,12 @@ public final class ThreatIntelligence: Sendable {
         domains.contains(host: host)
     }
 
+    /// `matchesDomain` for a host given as UTF-8 bytes (e.g. a line of a mapped file), without making a String.
+    @inline(__always)
+    public func matchesDomain(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        domains.containsSuffix(bytes: bytes)
+    }
+
     /// Every indicator the host matches, most specific domain first.
     public func domainMatches(_ host: String) -> [IntelMatch] {
         var result: [IntelMatch] = []

@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import MTDCore
+import MTDDetection
+import MTDIntel
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure detection: intelligence load time and memory, check-in decoding, and evaluations per second on one core.",
+        discussion: "Build with -c release for meaningful figures: swift run -c release openmtd bench evaluate"
+    )
+
+    @Argument(help: "What to measure: evaluate.")
+    var target: String = "evaluate"
+
+    @Option(name: .customLong("rounds"), help: "Timed rounds; the median is reported.")
+    var rounds = 5
+
+    @Option(name: .customLong("seconds"), help: "Length of each round, in seconds.")
+    var seconds = 2.0
+
+    @Flag(name: .customLong("json"), help: "Print the figures as one JSON object.")
+    var json = false
+
+    @OptionGroup var intel: IntelOptions
+
+    func validate() throws {
+        guard target == "evaluate" else { throw ValidationError("unknown benchmark \"\(target)\"; available: evaluate") }
+        guard rounds >= 1, seconds > 0 else { throw ValidationError("--rounds must be 1 or more and --seconds above 0") }
+    }
+
+    func run() throws {
+        let rssBefore = ProcessMemory.residentBytes()
+        let loadStart = DispatchTime.now()
+        let intelligence = try intel.load()
+        let loadSeconds = Self.elapsed(since: loadStart)
+        let rssAfter = ProcessMemory.residentBytes()
+        let engine: DetectionEngine
+        do {
+            engine = try DetectionEngine(policy: Policy(), intelligence: intelligence)
+        } catch {
+            throw Terminal.failure("default policy rejected: \(error)")
+        }
+        let checkIn = TypicalDevice.checkIn()
+        let encoder = JSONEncoder()
+        let document = (try? encoder.encode(checkIn)) ?? Data()
+        let asOfDay = Timestamp.day("2026-11-20") ?? 0
+
+        let decoder = CheckInDecoder()
+        let decodeRates = measure { count in
+            for _ in 0..<count { _ = try? decoder.decode(document) }
+        }
+        var sink = 0
+        let evaluationRates = measure { count in
+            for _ in 0..<count { sink &+= engine.evaluate(checkIn, asOfDay: asOfDay).findings.count }
+        }
+        let findings = engine.evaluate(checkIn, asOfDay: asOfDay).findings.map(\.classification.rawValue)
+        let evalMedian = Self.median(evaluationRates)
+        let decodeMedian = Self.median(decodeRates)
+        if json {
+            let figures: [String: Any] = [
+                "intelLoadSeconds": loadSeconds, "intelResidentBytes": max(0, rssAfter - rssBefore), "processResidentBytes": rssAfter,
+                "checkInBytes": document.count, "decodesPerSecond": decodeMedian, "evaluationsPerSecond": evalMedian,
+                "evaluationRounds": evaluationRates, "findingsPerEvaluation": findings.count + sink * 0,
+            ]
+            let data = (try? JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys])) ?? Data()
+            Terminal.out(String(decoding: data, as: UTF8.self))
+            return
+        }
+        Terminal.out(String(format: "intelligence load: %.2f s, resident memory +%.1f MB (process %.1f MB)", loadSeconds, Double(rssAfter - rssBefore) / 1e6, Double(rssAfter) / 1e6))
+        Terminal.out("typical check-in: \(document.count) bytes, 50 apps, 20 activity hosts; findings: \(findings.isEmpty ? "none" : findings.joined(separator: ", "))")
+        Terminal.out(String(format: "check-in JSON decoding: %.0f decodes/s (median of %d rounds)", decodeMedian, rounds))
+        Terminal.out(String(format: "evaluation (decoded facts, one core): %.0f evaluations/s (median of %d rounds; min %.0f, max %.0f)",
+                            evalMedian, rounds, evaluationRates.min() ?? 0, evaluationRates.max() ?? 0))
+    }
+
+    /// Runs `body` in batches until each round lasts `seconds`; returns operations per second per round.
+    private func measure(_ body: (Int) -> Void) -> [Double] {
+        body(100) // warm up caches and lazy state
+        var rates: [Double] = []
+        for _ in 0..<rounds {
+            var operations = 0
+            let start = DispatchTime.now()
+            var batch = 256
+            while Self.elapsed(since: start) < seconds {
+                body(batch)
+                operations += batch
+                batch = min(batch * 2, 65_536)
+            }
+            rates.append(Double(operations) / Self.elapsed(since: start))
+        }
+        return rates
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+    }
+
+    static func elapsed(since start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+}
+
+/// Resident set size from /proc (Linux); 0 where unavailable.
+enum ProcessMemory {
+    static func residentBytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            let digits = line.filter(\.isNumber)
+            return (Int(digits) ?? 0) * 1024
+        }
+        return 0
+    }
+}
