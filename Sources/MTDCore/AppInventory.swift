@@ -28,17 +28,17 @@ public struct InstalledApp: Codable, Sendable, Equatable {
     public var name: String?
     public var version: String?
     public var source: AppSource?
-    /// Hex SHA-1 of the signing certificate (Android), with or without colons.
-    public var signerSha1: String?
-    /// Hex SHA-256 of the signing certificate.
-    public var signerSha256: String?
-    /// Hex SHA-256 of the package file.
-    public var sha256: String?
+    /// SHA-1 of the signing certificate (Android); on the wire hex, any case, colons allowed.
+    public var signerSha1: HexDigest?
+    /// SHA-256 of the signing certificate.
+    public var signerSha256: HexDigest?
+    /// SHA-256 of the package file.
+    public var sha256: HexDigest?
     public var permissions: [String]?
 
     public init(
         id: String, name: String? = nil, version: String? = nil, source: AppSource? = nil,
-        signerSha1: String? = nil, signerSha256: String? = nil, sha256: String? = nil, permissions: [String]? = nil
+        signerSha1: HexDigest? = nil, signerSha256: HexDigest? = nil, sha256: HexDigest? = nil, permissions: [String]? = nil
     ) {
         self.id = id
         self.name = name

@@ -42,8 +42,19 @@ public struct CheckInDecoder: Sendable {
             if apps.inventoryVersion < 0 {
                 throw DocumentError(path: "$.apps.inventoryVersion", message: "must be 0 or more")
             }
-            for (index, app) in (apps.installed ?? []).enumerated() where app.id.isEmpty {
-                throw DocumentError(path: "$.apps.installed[\(index)].id", message: "must not be empty")
+            for (index, app) in (apps.installed ?? []).enumerated() {
+                if app.id.isEmpty {
+                    throw DocumentError(path: "$.apps.installed[\(index)].id", message: "must not be empty")
+                }
+                if let digest = app.signerSha1, digest.kind != .sha1 {
+                    throw DocumentError(path: "$.apps.installed[\(index)].signerSha1", message: "expected a SHA-1 (40 hex digits), got a SHA-256")
+                }
+                if let digest = app.signerSha256, digest.kind != .sha256 {
+                    throw DocumentError(path: "$.apps.installed[\(index)].signerSha256", message: "expected a SHA-256 (64 hex digits), got a SHA-1")
+                }
+                if let digest = app.sha256, digest.kind != .sha256 {
+                    throw DocumentError(path: "$.apps.installed[\(index)].sha256", message: "expected a SHA-256 (64 hex digits), got a SHA-1")
+                }
             }
         }
         for (index, probe) in (checkIn.network?.tlsProbes ?? []).enumerated() where probe.host.isEmpty {

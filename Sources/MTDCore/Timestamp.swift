@@ -3,7 +3,7 @@ import Foundation
 /// Calendar days and RFC 3339 timestamps, in UTC, without locale surprises.
 public enum Timestamp {
     /// Days since 1970-01-01 for a `YYYY-MM-DD` string (a longer date-time is cut to its date).
-    public static func day(_ text: some StringProtocol) -> Int? {
+    public static func day(_ text: String) -> Int? {
         let bytes = Array(text.utf8.prefix(10))
         guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return nil }
         guard let year = number(bytes[0..<4]), let month = number(bytes[5..<7]), let day = number(bytes[8..<10]),

@@ -10,7 +10,7 @@ enum ActivityDetector {
         let intel = engine.intelligence
         let cloud = engine.policy.disallowedCloud
         for (index, item) in activity.enumerated() {
-            let field = "$.activity[\(index)].host"
+            func field() -> String { "$.activity[\(index)].host" }
             intel.forEachDomainMatch(item.host) { match in
                 // App families are about the app that called home; content hosts are about the host.
                 let subject: String
@@ -21,11 +21,11 @@ enum ActivityDetector {
                 } else {
                     subject = "host:\(item.host.lowercased())"
                 }
-                collector.add(match, subject: subject, field: field, observed: item.host, app: item.app)
+                collector.add(match, subject: subject, field: field(), observed: item.host, app: item.app)
             }
             if let (domain, service) = cloud.match(item.host) {
                 collector.add(.dataLeak, Evidence(
-                    subject: "\(item.app.map { "app:\($0)" } ?? "device")|cloud:\(service)", field: field, observed: item.host,
+                    subject: "\(item.app.map { "app:\($0)" } ?? "device")|cloud:\(service)", field: field(), observed: item.host,
                     indicator: domain, source: "policy", label: service, app: item.app,
                     detail: "\(item.app ?? "an app") sent data to \(service), which the policy disallows"))
             }

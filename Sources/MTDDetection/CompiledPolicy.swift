@@ -56,14 +56,16 @@ struct CompiledPolicy: Sendable {
         severities[classification] ?? classification.defaultSeverity
     }
 
-    func isAllowed(_ app: InstalledApp, signers: [HexDigest]) -> Bool {
+    func isAllowed(_ app: InstalledApp, sha1: HexDigest?, sha256: HexDigest?) -> Bool {
         if !allowIds.isEmpty, allowIds.contains(app.id.lowercased()) { return true }
-        return signers.contains { allowSigners.contains($0) }
+        guard !allowSigners.isEmpty else { return false }
+        return [sha1, sha256].contains { $0.map { allowSigners.contains($0) } ?? false }
     }
 
-    func denyRule(for app: InstalledApp, signers: [HexDigest]) -> (AppRule, String)? {
+    func denyRule(for app: InstalledApp, sha1: HexDigest?, sha256: HexDigest?) -> (AppRule, String)? {
         if !denyIds.isEmpty, let rule = denyIds[app.id.lowercased()] { return (rule, app.id) }
-        for signer in signers {
+        guard !denySigners.isEmpty else { return nil }
+        for signer in [sha1, sha256].compactMap({ $0 }) {
             if let rule = denySigners[signer] { return (rule, signer.description) }
         }
         return nil

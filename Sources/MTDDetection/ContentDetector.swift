@@ -8,19 +8,19 @@ enum ContentDetector {
         guard let content = checkIn.content, collector.canDetect(.phishingContent) else { return }
         let intel = engine.intelligence
         for (index, visit) in content.enumerated() {
-            let subject = "host:\(visit.host.lowercased())"
-            let field = "$.content[\(index)]"
+            func subject() -> String { "host:\(visit.host.lowercased())" }
+            func field(_ suffix: String) -> String { "$.content[\(index)]" + suffix }
             intel.forEachDomainMatch(visit.host) { match in
-                collector.add(match, subject: subject, field: field + ".host", observed: visit.host, app: visit.app)
+                collector.add(match, subject: subject(), field: field(".host"), observed: visit.host, app: visit.app)
             }
             if let url = visit.url {
                 for match in intel.urlMatches(url) {
-                    collector.add(match, subject: subject, field: field + ".url", observed: url, app: visit.app)
+                    collector.add(match, subject: subject(), field: field(".url"), observed: url, app: visit.app)
                 }
             }
             if let (domain, _) = engine.policy.contentDeny.match(visit.host) {
                 collector.add(.denylistedContent, Evidence(
-                    subject: subject, field: field + ".host", observed: visit.host, indicator: domain, source: "policy",
+                    subject: subject(), field: field(".host"), observed: visit.host, indicator: domain, source: "policy",
                     app: visit.app, detail: "on the policy's content deny list"))
             }
         }

@@ -63,7 +63,7 @@ public struct IntelligenceBuilder: Sendable {
 
     @discardableResult
     mutating func addSigner(_ text: some StringProtocol, _ ref: IndicatorRef) -> Bool {
-        guard let digest = HexDigest(text) else {
+        guard let digest = HexDigest(String(text)) else {
             sourceStats[ref.source].skipped += 1
             return false
         }
@@ -74,7 +74,7 @@ public struct IntelligenceBuilder: Sendable {
     }
 
     mutating func addPackageHash(_ text: some StringProtocol, _ ref: IndicatorRef) {
-        guard let digest = HexDigest(text) else {
+        guard let digest = HexDigest(String(text)) else {
             sourceStats[ref.source].skipped += 1
             return
         }
@@ -204,8 +204,8 @@ public struct IntelligenceBuilder: Sendable {
     public func build(os: OSCatalog, publicSuffixList: PublicSuffixList, cloudServices: CloudServiceCatalog) -> ThreatIntelligence {
         ThreatIntelligence(
             sources: sources, sourceStats: sourceStats, labels: labels.isEmpty ? [""] : labels,
-            domains: HostKeyTable(builder: domains), appIds: HostKeyTable(builder: appIds), signers: signers,
-            packageHashes: packageHashes, urlRules: urlRules, forensic: forensic, os: os,
+            domains: HostKeyTable(builder: domains), appIds: HostKeyTable(builder: appIds), signers: DigestTable(signers),
+            packageHashes: DigestTable(packageHashes), urlRules: urlRules, forensic: forensic, os: os,
             publicSuffixList: publicSuffixList, cloudServices: cloudServices)
     }
 
@@ -243,15 +243,26 @@ public struct URLParts: Sendable, Equatable {
     public var path: String
 
     public init?(_ url: String) {
-        var rest = Substring(url)
-        if let scheme = rest.range(of: "://") { rest = rest[scheme.upperBound...] }
-        let hostEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
-        var host = rest[..<hostEnd]
-        if let at = host.lastIndex(of: "@") { host = host[host.index(after: at)...] }
-        if let colon = host.lastIndex(of: ":"), !host.contains("]") { host = host[..<colon] }
-        guard !host.isEmpty else { return nil }
-        self.host = host.lowercased()
-        let path = rest[hostEnd...]
-        self.path = path.isEmpty ? "/" : String(path)
+        // Byte-level splitting: this runs for content visits on the check-in path.
+        let bytes = Array(url.utf8)
+        var start = 0
+        if let scheme = Self.find([58, 47, 47], in: bytes) { start = scheme + 3 } // "://"
+        var hostEnd = start
+        while hostEnd < bytes.count, bytes[hostEnd] != 47, bytes[hostEnd] != 63, bytes[hostEnd] != 35 { hostEnd += 1 } // / ? #
+        var hostStart = start
+        if let at = bytes[start..<hostEnd].lastIndex(of: 64) { hostStart = at + 1 } // @
+        var hostStop = hostEnd
+        if !bytes[hostStart..<hostEnd].contains(93), let colon = bytes[hostStart..<hostEnd].lastIndex(of: 58) { hostStop = colon } // ] and :
+        guard hostStop > hostStart else { return nil }
+        host = String(decoding: bytes[hostStart..<hostStop], as: UTF8.self).lowercased()
+        path = hostEnd < bytes.count ? String(decoding: bytes[hostEnd...], as: UTF8.self) : "/"
+    }
+
+    private static func find(_ needle: [UInt8], in bytes: [UInt8]) -> Int? {
+        guard bytes.count >= needle.count else { return nil }
+        for index in 0...(bytes.count - needle.count) where bytes[index] == needle[0] {
+            if Array(bytes[index..<(index + needle.count)]) == needle { return index }
+        }
+        return nil
     }
 }

@@ -12,15 +12,20 @@ public struct OSVersion: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Accepts `17`, `17.4`, `17.4.1`; anything after a space or a non-digit in a component ends it
     /// (`17.4 (21E219)`, `14 beta`). Nil when there is no leading number.
-    public init?(_ text: some StringProtocol) {
-        var parts = [0, 0, 0]
+    public init?(_ text: String) {
+        var parts = (0, 0, 0)
         var index = 0
         var sawDigit = false
         for byte in text.utf8 {
             if byte >= 48, byte <= 57 {
-                let (value, overflow) = parts[index].multipliedReportingOverflow(by: 10)
-                guard !overflow, value < 1_000_000 else { return nil }
-                parts[index] = value + Int(byte - 48)
+                let current = index == 0 ? parts.0 : (index == 1 ? parts.1 : parts.2)
+                guard current < 1_000_000 else { return nil }
+                let value = current * 10 + Int(byte - 48)
+                switch index {
+                case 0: parts.0 = value
+                case 1: parts.1 = value
+                default: parts.2 = value
+                }
                 sawDigit = true
             } else if byte == UInt8(ascii: "."), sawDigit, index < 2 {
                 index += 1
@@ -29,7 +34,7 @@ public struct OSVersion: Sendable, Hashable, Comparable, CustomStringConvertible
             }
         }
         guard sawDigit else { return nil }
-        self.init(major: parts[0], minor: parts[1], patch: parts[2])
+        self.init(major: parts.0, minor: parts.1, patch: parts.2)
     }
 
     public static func < (lhs: OSVersion, rhs: OSVersion) -> Bool {

@@ -8,8 +8,8 @@ public final class ThreatIntelligence: Sendable {
     let labels: [String]
     let domains: HostKeyTable
     let appIds: HostKeyTable
-    let signers: [HexDigest: [IndicatorRef]]
-    let packageHashes: [HexDigest: [IndicatorRef]]
+    let signers: DigestTable
+    let packageHashes: DigestTable
     let urlRules: [String: [URLRule]]
     let forensic: ForensicIndicators
     public let os: OSCatalog
@@ -18,7 +18,7 @@ public final class ThreatIntelligence: Sendable {
 
     init(
         sources: [IndicatorSource], sourceStats: [SourceStats], labels: [String], domains: HostKeyTable,
-        appIds: HostKeyTable, signers: [HexDigest: [IndicatorRef]], packageHashes: [HexDigest: [IndicatorRef]],
+        appIds: HostKeyTable, signers: DigestTable, packageHashes: DigestTable,
         urlRules: [String: [URLRule]], forensic: ForensicIndicators, os: OSCatalog,
         publicSuffixList: PublicSuffixList, cloudServices: CloudServiceCatalog
     ) {

@@ -23,6 +23,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .customLong("json"), help: "Print the figures as one JSON object.")
     var json = false
 
+    @Flag(name: .customLong("skip-decoding"), help: "Measure evaluation only (useful under a profiler).")
+    var skipDecoding = false
+
     @OptionGroup var intel: IntelOptions
 
     func validate() throws {
@@ -48,7 +51,7 @@ struct BenchCommand: ParsableCommand {
         let asOfDay = Timestamp.day("2026-11-20") ?? 0
 
         let decoder = CheckInDecoder()
-        let decodeRates = measure { count in
+        let decodeRates = skipDecoding ? [0] : measure { count in
             for _ in 0..<count { _ = try? decoder.decode(document) }
         }
         var sink = 0

@@ -19,7 +19,7 @@ enum TypicalDevice {
             apps.append(InstalledApp(
                 id: "com.example.vendor\(index % 9).app\(index)", name: "App \(index)", version: "1.\(index).0",
                 source: index % 10 == 0 ? .system : .playStore,
-                signerSha1: String(hex.prefix(40)), signerSha256: hex, sha256: String(hex.reversed()),
+                signerSha1: HexDigest(String(hex.prefix(40))), signerSha256: HexDigest(hex), sha256: HexDigest(String(hex.reversed())),
                 permissions: ["android.permission.INTERNET"]))
         }
         return CheckIn(
