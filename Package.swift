@@ -40,8 +40,8 @@ let package = Package(
         ),
         .testTarget(name: "MTDCoreTests", dependencies: ["MTDCore"]),
         .testTarget(name: "MTDIntelTests", dependencies: ["MTDIntel"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "MTDDetectionTests", dependencies: ["MTDDetection"]),
-        .testTarget(name: "OpenMTDCLITests", dependencies: ["openmtd"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MTDDetectionTests", dependencies: ["MTDDetection"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "OpenMTDCLITests", dependencies: ["openmtd"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -6,6 +6,8 @@ struct HostKeyTable: Sendable {
     private let keyBytes: [UInt8]
     private let keyOffsets: [UInt32]
     private let keyLengths: [UInt16]
+    /// IP-address keys: they match the whole host only, never as a "parent" of a longer name.
+    private let exactKeys: [Bool]
     private let firstRef: [UInt32]
     private let refs: [IndicatorRef]
     private let nextRef: [UInt32]
@@ -23,6 +25,7 @@ struct HostKeyTable: Sendable {
         var keyBytes: [UInt8] = []
         var keyOffsets: [UInt32] = []
         var keyLengths: [UInt16] = []
+        var exactKeys: [Bool] = []
         var firstRef: [UInt32] = []
         var refs: [IndicatorRef] = []
         var nextRef: [UInt32] = []
@@ -31,6 +34,7 @@ struct HostKeyTable: Sendable {
             keyOffsets.append(UInt32(keyBytes.count))
             keyLengths.append(UInt16(key.count))
             keyBytes.append(contentsOf: key)
+            exactKeys.append(key.withUnsafeBufferPointer { Self.isIPv4Literal($0, $0.count) })
             var head = Self.noRef
             for ref in keyRefs.reversed() {
                 refs.append(ref)
@@ -55,6 +59,7 @@ struct HostKeyTable: Sendable {
         self.keyBytes = keyBytes
         self.keyOffsets = keyOffsets
         self.keyLengths = keyLengths
+        self.exactKeys = exactKeys
         self.firstRef = firstRef
         self.refs = refs
         self.nextRef = nextRef
@@ -130,7 +135,7 @@ struct HostKeyTable: Sendable {
             index -= 1
             hash = Self.step(hash, buffer[index])
             let boundary = index == 0 || (!exact && buffer[index - 1] == UInt8(ascii: "."))
-            if boundary, let key = find(buffer, index, end, hash: hash) {
+            if boundary, let key = find(buffer, index, end, hash: hash), index == 0 || !exactKeys[key] {
                 matches.append(key)
             }
         }
@@ -151,7 +156,7 @@ struct HostKeyTable: Sendable {
             index -= 1
             hash = Self.step(hash, buffer[index])
             let boundary = index == 0 || (!exact && buffer[index - 1] == UInt8(ascii: "."))
-            if boundary, find(buffer, index, end, hash: hash) != nil { return true }
+            if boundary, let key = find(buffer, index, end, hash: hash), index == 0 || !exactKeys[key] { return true }
         }
         return false
     }

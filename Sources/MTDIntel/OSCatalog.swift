@@ -72,8 +72,11 @@ public struct OSCatalog: Sendable {
         for release in newer {
             for cve in release.activelyExploitedCVEs where !exploited.contains(cve) { exploited.append(cve) }
         }
-        let newestMajorForModel = iosReleases.keys.sorted().last { major in
-            (iosReleases[major] ?? []).contains { $0.day <= asOfDay && forModel($0) && (model != nil || major == version.major) }
+        // Only releases that list their devices (SOFA) can say a model is supported.
+        let newestMajorForModel = model.flatMap { model in
+            iosReleases.keys.sorted().last { major in
+                (iosReleases[major] ?? []).contains { $0.day <= asOfDay && $0.supportedModels.contains(model) }
+            }
         }
         return OSAssessment(
             platform: .ios, cycle: cycle.name,
@@ -84,7 +87,7 @@ public struct OSCatalog: Sendable {
             daysSinceFirstNewerRelease: newer.first.map { asOfDay - $0.day },
             firstNewerRelease: newer.first?.name,
             exploitedCVEsFixedLater: exploited,
-            newestMajorForModel: model == nil ? nil : newestMajorForModel)
+            newestMajorForModel: newestMajorForModel)
     }
 
     private func assessAndroid(_ version: OSVersion, asOfDay: Int) -> OSAssessment? {

@@ -65,7 +65,7 @@ import Testing
         #expect(intel.processMatches("bh").first?.source.id == "stix2:pegasus")
         #expect(intel.processMatches("/usr/libexec/bh").first?.source.id == "stix2:pegasus")
         #expect(intel.processMatches("SpringBoard").isEmpty)
-        #expect(intel.filePathMatches("/private/var/tmp/hooker").first?.source.id == "stix2:intellexa-predator")
+        #expect(intel.filePathMatches("/private/var/tmp/hooker").map(\.source.id).contains("stix2:intellexa-predator"))
         #expect(intel.filePathMatches("/private/var/mobile/Library").isEmpty)
         #expect(intel.profileMatches("76dab334-7e17-475d-a5d6-0794eb5818a5").isEmpty == false)
         #expect(intel.androidPropertyMatches("sys.brand.note").first?.source.id == "stix2:android-campaign")
