@@ -161,6 +161,23 @@ struct HostKeyTable: Sendable {
         return false
     }
 
+    /// Whether any key occurs anywhere in the bytes: every substring is probed, ending position by
+    /// ending position, extending the reversed hash one byte at a time.
+    func containsSubstring(bytes buffer: UnsafeBufferPointer<UInt8>) -> Bool {
+        var end = buffer.count
+        while end > 0 {
+            var hash = Self.seed
+            var index = end
+            while index > 0 {
+                index -= 1
+                hash = Self.step(hash, buffer[index])
+                if find(buffer, index, end, hash: hash) != nil { return true }
+            }
+            end -= 1
+        }
+        return false
+    }
+
     func contains(host: String) -> Bool {
         var host = host
         return host.withUTF8 { containsSuffix(bytes: $0) }

@@ -52,6 +52,12 @@ public enum IntelligenceLoader {
         return builder.build(os: os.catalog, publicSuffixList: psl, cloudServices: cloud)
     }
 
+    /// Just the shipped Public Suffix List.
+    public static func bundledPublicSuffixList() -> PublicSuffixList? {
+        guard let root = bundledDirectory, let text = try? text(root, "publicsuffix/public_suffix_list.dat") else { return nil }
+        return PublicSuffixList(listText: text)
+    }
+
     public static func readManifest(_ url: URL) throws(IntelligenceError) -> IntelligenceManifest {
         let data: Data
         do {

@@ -23,6 +23,13 @@ public struct PublicSuffixList: Sendable {
         }
     }
 
+    /// Whether `label` is a top-level domain the list knows (directly or by wildcard).
+    public func knowsTopLevelDomain(label: String) -> Bool {
+        if rules.contains(label) || wildcards.contains(label) { return true }
+        guard let ascii = Punycode.asciiLabel(Substring(label)), ascii != label else { return false }
+        return rules.contains(ascii) || wildcards.contains(ascii)
+    }
+
     /// The registrable domain of `host`, in the same form (Unicode or `xn--`) as the input, or nil when
     /// the host is itself a public suffix, is empty, or starts with a dot.
     public func registrableDomain(of host: String) -> String? {

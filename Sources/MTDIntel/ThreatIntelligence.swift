@@ -57,6 +57,19 @@ public final class ThreatIntelligence: Sendable {
         domains.containsSuffix(bytes: bytes)
     }
 
+    /// MVT's fallback for hosts it cannot parse: when the host has no top-level domain the Public
+    /// Suffix List knows (an IP with a prefix, a typo'd TLD), any indicator occurring anywhere in it
+    /// matches. Off by default: it is looser than the parent-domain rule.
+    public func matchesLeniently(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var end = bytes.count
+        while end > 0, bytes[end - 1] == UInt8(ascii: ".") { end -= 1 }
+        var start = end
+        while start > 0, bytes[start - 1] != UInt8(ascii: ".") { start -= 1 }
+        let label = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+        guard !publicSuffixList.knowsTopLevelDomain(label: label) else { return false }
+        return domains.containsSubstring(bytes: bytes)
+    }
+
     /// Every indicator the host matches, most specific domain first.
     public func domainMatches(_ host: String) -> [IntelMatch] {
         var result: [IntelMatch] = []

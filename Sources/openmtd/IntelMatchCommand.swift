@@ -19,6 +19,9 @@ struct IntelMatchCommand: ParsableCommand {
     @Option(name: .customLong("hosts"), help: "Host list, one host a line (- reads standard input).")
     var hostsFile: String
 
+    @Flag(name: .customLong("mvt-compatible"), help: "Also match as MVT does when a host has no known top-level domain: an indicator anywhere inside it counts (e.g. www.192.0.2.7).")
+    var mvtCompatible = false
+
     func validate() throws {
         if stix.isEmpty { throw ValidationError("give at least one bundle or folder with --stix") }
     }
@@ -43,7 +46,14 @@ struct IntelMatchCommand: ParsableCommand {
                 throw Terminal.badInput("\(file.path): cannot be read: \(error.localizedDescription)")
             }
         }
-        let intelligence = builder.build(os: OSCatalog(), publicSuffixList: PublicSuffixList(listText: ""), cloudServices: CloudServiceCatalog(services: []))
+        var suffixes = PublicSuffixList(listText: "")
+        if mvtCompatible {
+            guard let list = IntelligenceLoader.bundledPublicSuffixList() else {
+                throw Terminal.failure("the shipped public suffix list is missing from this build; --mvt-compatible needs it")
+            }
+            suffixes = list
+        }
+        let intelligence = builder.build(os: OSCatalog(), publicSuffixList: suffixes, cloudServices: CloudServiceCatalog(services: []))
         let loadSeconds = Self.seconds(since: loadStart)
 
         let hostData: Data
@@ -53,32 +63,51 @@ struct IntelMatchCommand: ParsableCommand {
             throw Terminal.badInput("\(error)")
         }
         let matchStart = DispatchTime.now()
-        var hostCount = 0
-        var printed = Set<Substring>()
-        var output = ""
-        output.reserveCapacity(64 * 1024)
-        let text = String(decoding: hostData, as: UTF8.self)
-        for rawLine in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
-            var line = Substring(rawLine)
-            while let last = line.utf8.last, last == UInt8(ascii: "\r") || last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { line = line.dropLast() }
-            while let first = line.utf8.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { line = line.dropFirst() }
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            hostCount += 1
-            let matched = line.utf8.withContiguousStorageIfAvailable { intelligence.matchesDomain(utf8: $0) }
-                ?? intelligence.matchesDomain(String(line))
-            if matched, printed.insert(line).inserted {
-                output += line
-                output += "\n"
-                if output.utf8.count > 60_000 {
-                    FileHandle.standardOutput.write(Data(output.utf8))
-                    output.removeAll(keepingCapacity: true)
-                }
-            }
+        let (hostCount, matchedCount, output) = hostData.withUnsafeBytes { raw in
+            Self.match(raw.bindMemory(to: UInt8.self), intelligence: intelligence, lenient: mvtCompatible)
         }
-        FileHandle.standardOutput.write(Data(output.utf8))
+        FileHandle.standardOutput.write(Data(output))
         let matchSeconds = Self.seconds(since: matchStart)
-        let figures = String(format: "{\"hosts\":%d,\"matched\":%d,\"loadSeconds\":%.6f,\"matchSeconds\":%.6f}", hostCount, printed.count, loadSeconds, matchSeconds)
+        let figures = String(format: "{\"hosts\":%d,\"matched\":%d,\"loadSeconds\":%.6f,\"matchSeconds\":%.6f}", hostCount, matchedCount, loadSeconds, matchSeconds)
         FileHandle.standardError.write(Data((figures + "\n").utf8))
+    }
+
+    /// Works on the raw bytes of the host list: no String per line, so the figure measures matching.
+    static func match(_ bytes: UnsafeBufferPointer<UInt8>, intelligence: ThreatIntelligence, lenient: Bool) -> (Int, Int, [UInt8]) {
+        var output: [UInt8] = []
+        output.reserveCapacity(min(bytes.count, 1 << 24))
+        var printed: [UInt64: Range<Int>] = [:]
+        printed.reserveCapacity(4096)
+        var collisions: [Range<Int>] = [] // different hosts with equal 64-bit hashes; practically never used
+        var hosts = 0
+        var matched = 0
+        var lineStart = 0
+        let count = bytes.count
+        while lineStart < count {
+            var lineEnd = lineStart
+            while lineEnd < count, bytes[lineEnd] != 10 { lineEnd += 1 }
+            var first = lineStart, last = lineEnd
+            while first < last, bytes[first] == 32 || bytes[first] == 9 { first += 1 }
+            while last > first, bytes[last - 1] == 32 || bytes[last - 1] == 9 || bytes[last - 1] == 13 { last -= 1 }
+            lineStart = lineEnd + 1
+            guard first < last, bytes[first] != 35 else { continue } // blank or '#'
+            hosts += 1
+            let host = UnsafeBufferPointer(rebasing: bytes[first..<last])
+            guard intelligence.matchesDomain(utf8: host) || (lenient && intelligence.matchesLeniently(utf8: host)) else { continue }
+            // Print each host once, comparing bytes when the 64-bit hashes agree.
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in host { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            if let earlier = printed[hash] {
+                if bytes[earlier].elementsEqual(host) || collisions.contains(where: { bytes[$0].elementsEqual(host) }) { continue }
+                collisions.append(first..<last)
+            } else {
+                printed[hash] = first..<last
+            }
+            matched += 1
+            output.append(contentsOf: host)
+            output.append(10)
+        }
+        return (hosts, matched, output)
     }
 
     static func seconds(since start: DispatchTime) -> Double {

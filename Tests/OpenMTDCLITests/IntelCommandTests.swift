@@ -24,6 +24,13 @@ import Testing
         #expect(figures["matched"] as? Int == 3)
         #expect(figures["loadSeconds"] is Double)
         #expect(figures["matchSeconds"] is Double)
+
+        // MVT's fallback for hosts without a known top-level domain, only on request.
+        let odd = Data("www.192.0.2.7\nxevil.example\nevil.example\n".utf8)
+        let strict = try CLI.run(["intel", "match", "--stix", bundle.path, "--hosts", "-"], stdin: odd)
+        #expect(strict.stdout == "evil.example\n")
+        let lenient = try CLI.run(["intel", "match", "--mvt-compatible", "--stix", bundle.path, "--hosts", "-"], stdin: odd)
+        #expect(lenient.stdout == "www.192.0.2.7\nxevil.example\nevil.example\n")
     }
 
     @Test func matchOnAllShippedBundles() throws {
