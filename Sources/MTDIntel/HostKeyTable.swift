@@ -196,7 +196,7 @@ struct HostKeyTable: Sendable {
         }
     }
 
-    private static func isIPv4Literal(_ buffer: UnsafeBufferPointer<UInt8>, _ end: Int) -> Bool {
+    static func isIPv4Literal(_ buffer: UnsafeBufferPointer<UInt8>, _ end: Int) -> Bool {
         var dots = 0
         for index in 0..<end {
             let byte = buffer[index]
@@ -210,8 +210,13 @@ struct HostKeyTable: Sendable {
         private(set) var entries: [[UInt8]: [IndicatorRef]] = [:]
         private(set) var byteCount = 0
 
-        mutating func insert(_ key: some StringProtocol, _ ref: IndicatorRef) {
-            var bytes = Array(key.utf8)
+        mutating func insert(_ key: String, _ ref: IndicatorRef) {
+            var key = key
+            key.withUTF8 { insert(bytes: $0, ref) }
+        }
+
+        mutating func insert(bytes key: UnsafeBufferPointer<UInt8>, _ ref: IndicatorRef) {
+            var bytes = Array(key)
             while bytes.last == UInt8(ascii: ".") { bytes.removeLast() }
             while bytes.first == UInt8(ascii: ".") { bytes.removeFirst() }
             guard !bytes.isEmpty, bytes.count < Int(UInt16.max) else { return }

@@ -36,15 +36,23 @@ public struct IntelligenceBuilder: Sendable {
 
     // MARK: Indicator kinds
 
-    mutating func addHost(_ host: some StringProtocol, _ ref: IndicatorRef) {
-        let trimmed = host.trimmingCharacters(in: .whitespaces)
-        guard !trimmed.isEmpty else { return }
-        domains.insert(trimmed, ref)
-        if Self.isIPv4(trimmed) { sourceStats[ref.source].ipAddresses += 1 } else { sourceStats[ref.source].domains += 1 }
+    mutating func addHost(_ host: String, _ ref: IndicatorRef) {
+        var host = host
+        host.withUTF8 { addHost(bytes: $0, ref) }
     }
 
-    mutating func addURL(host: some StringProtocol, pathPrefix: some StringProtocol, _ ref: IndicatorRef) {
-        urlRules[host.lowercased(), default: []].append(URLRule(pathPrefix: String(pathPrefix), ref: ref))
+    mutating func addHost(bytes: UnsafeBufferPointer<UInt8>, _ ref: IndicatorRef) {
+        var first = 0, last = bytes.count
+        while first < last, bytes[first] == 32 || bytes[first] == 9 { first += 1 }
+        while last > first, bytes[last - 1] == 32 || bytes[last - 1] == 9 { last -= 1 }
+        guard first < last else { return }
+        let host = UnsafeBufferPointer(rebasing: bytes[first..<last])
+        domains.insert(bytes: host, ref)
+        if HostKeyTable.isIPv4Literal(host, host.count) { sourceStats[ref.source].ipAddresses += 1 } else { sourceStats[ref.source].domains += 1 }
+    }
+
+    mutating func addURL(host: String, pathPrefix: String, _ ref: IndicatorRef) {
+        urlRules[host.lowercased(), default: []].append(URLRule(pathPrefix: pathPrefix, ref: ref))
         sourceStats[ref.source].urls += 1
     }
 
@@ -56,14 +64,15 @@ public struct IntelligenceBuilder: Sendable {
         addURL(host: parts.host, pathPrefix: parts.path, ref)
     }
 
-    mutating func addAppId(_ id: some StringProtocol, _ ref: IndicatorRef) {
-        appIds.insert(id, ref)
+    mutating func addAppId(_ id: String, _ ref: IndicatorRef) {
+        var id = id
+        id.withUTF8 { appIds.insert(bytes: $0, ref) }
         sourceStats[ref.source].appIds += 1
     }
 
     @discardableResult
-    mutating func addSigner(_ text: some StringProtocol, _ ref: IndicatorRef) -> Bool {
-        guard let digest = HexDigest(String(text)) else {
+    mutating func addSigner(_ text: String, _ ref: IndicatorRef) -> Bool {
+        guard let digest = HexDigest(text) else {
             sourceStats[ref.source].skipped += 1
             return false
         }
@@ -73,8 +82,8 @@ public struct IntelligenceBuilder: Sendable {
         return true
     }
 
-    mutating func addPackageHash(_ text: some StringProtocol, _ ref: IndicatorRef) {
-        guard let digest = HexDigest(String(text)) else {
+    mutating func addPackageHash(_ text: String, _ ref: IndicatorRef) {
+        guard let digest = HexDigest(text) else {
             sourceStats[ref.source].skipped += 1
             return
         }
@@ -98,14 +107,15 @@ public struct IntelligenceBuilder: Sendable {
             let source = source(entry.id, name: entry.name, classification: try Self.classification(entry), file: entry.file)
             let text = try Self.text(data, entry)
             let ref = IndicatorRef(source: source, label: label(entry.name))
-            TextLists.hosts(in: text) { host in addHost(host, ref) }
+            TextLists.hosts(in: text) { host in addHost(bytes: host, ref) }
         case .ublockRules:
             let source = source(entry.id, name: entry.name, classification: try Self.classification(entry), file: entry.file)
             let ref = IndicatorRef(source: source, label: label(entry.name))
             TextLists.ublockRules(in: try Self.text(data, entry)) { rule in
                 switch rule {
-                case .host(let host): addHost(host, ref)
-                case .url(let host, let path): addURL(host: host, pathPrefix: path, ref)
+                case .host(let host): addHost(bytes: host, ref)
+                case .url(let host, let path):
+                    addURL(host: String(decoding: host, as: UTF8.self), pathPrefix: String(decoding: path, as: UTF8.self), ref)
                 case .unsupported: sourceStats[source].skipped += 1
                 }
             }
@@ -223,11 +233,6 @@ public struct IntelligenceBuilder: Sendable {
             throw IntelligenceError(file: entry.file, message: "a \(entry.format.rawValue) file needs a classification (e.g. --classification PHISHING_CONTENT)")
         }
         return classification
-    }
-
-    static func isIPv4(_ text: some StringProtocol) -> Bool {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts.allSatisfy { !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }
     }
 }
 
