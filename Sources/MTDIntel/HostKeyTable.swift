@@ -115,7 +115,8 @@ struct HostKeyTable: Sendable {
     }
 
     /// Calls `body` with the key index of the host and of each parent domain that is a key, most specific first.
-    /// Returns early when `body` returns false. IPv4 literals match only exactly.
+    /// Returns early when `body` returns false. IP-address keys match only the whole host (`exactKeys`),
+    /// so the host itself needs no IP check.
     @inline(__always)
     func forEachSuffixMatch(_ host: String, exactOnly: Bool = false, _ body: (Int) -> Bool) {
         var host = host
@@ -127,7 +128,7 @@ struct HostKeyTable: Sendable {
         var end = buffer.count
         while end > 0, buffer[end - 1] == UInt8(ascii: ".") { end -= 1 }
         guard end > 0 else { return }
-        let exact = exactOnly || Self.isIPv4Literal(buffer, end)
+        let exact = exactOnly
         var hash = Self.seed
         var index = end
         var matches: [Int] = []
@@ -149,13 +150,12 @@ struct HostKeyTable: Sendable {
         var end = buffer.count
         while end > 0, buffer[end - 1] == UInt8(ascii: ".") { end -= 1 }
         guard end > 0 else { return false }
-        let exact = Self.isIPv4Literal(buffer, end)
         var hash = Self.seed
         var index = end
         while index > 0 {
             index -= 1
             hash = Self.step(hash, buffer[index])
-            let boundary = index == 0 || (!exact && buffer[index - 1] == UInt8(ascii: "."))
+            let boundary = index == 0 || buffer[index - 1] == UInt8(ascii: ".")
             if boundary, let key = find(buffer, index, end, hash: hash), index == 0 || !exactKeys[key] { return true }
         }
         return false

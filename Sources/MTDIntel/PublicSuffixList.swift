@@ -5,6 +5,8 @@ public struct PublicSuffixList: Sendable {
     private var rules: Set<String> = []
     private var wildcards: Set<String> = []
     private var exceptions: Set<String> = []
+    /// The last label of every rule, for allocation-free "is this a real TLD" checks.
+    private var topLevelLabels = HostKeyTable(builder: HostKeyTable.Builder())
     public private(set) var ruleCount = 0
 
     /// Parses the `.dat` format: one rule a line, `//` comments, `*.` wildcards and `!` exceptions.
@@ -21,12 +23,29 @@ public struct PublicSuffixList: Sendable {
                 rules.insert(ascii)
             }
         }
+        var labels = HostKeyTable.Builder()
+        for rule in rules.union(wildcards).union(exceptions) {
+            if let last = rule.split(separator: ".").last { labels.insert(String(last), IndicatorRef(source: 0, label: 0)) }
+        }
+        topLevelLabels = HostKeyTable(builder: labels)
     }
 
-    /// Whether `label` is a top-level domain the list knows (directly or by wildcard).
-    public func knowsTopLevelDomain(label: String) -> Bool {
-        if rules.contains(label) || wildcards.contains(label) { return true }
-        guard let ascii = Punycode.asciiLabel(Substring(label)), ascii != label else { return false }
+    /// Whether the last label of a host is a top-level domain the list knows.
+    public func knowsTopLevelDomain(ofHost host: UnsafeBufferPointer<UInt8>) -> Bool {
+        var end = host.count
+        while end > 0, host[end - 1] == UInt8(ascii: ".") { end -= 1 }
+        var start = end
+        while start > 0, host[start - 1] != UInt8(ascii: ".") { start -= 1 }
+        let label = UnsafeBufferPointer(rebasing: host[start..<end])
+        if label.allSatisfy({ $0 < 128 }) {
+            var found = false
+            topLevelLabels.forEachSuffixMatch(bytes: label, exactOnly: true) { _ in
+                found = true
+                return false
+            }
+            return found
+        }
+        guard let ascii = Punycode.asciiLabel(Substring(String(decoding: label, as: UTF8.self))) else { return false }
         return rules.contains(ascii) || wildcards.contains(ascii)
     }
 

@@ -61,12 +61,7 @@ public final class ThreatIntelligence: Sendable {
     /// Suffix List knows (an IP with a prefix, a typo'd TLD), any indicator occurring anywhere in it
     /// matches. Off by default: it is looser than the parent-domain rule.
     public func matchesLeniently(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        var end = bytes.count
-        while end > 0, bytes[end - 1] == UInt8(ascii: ".") { end -= 1 }
-        var start = end
-        while start > 0, bytes[start - 1] != UInt8(ascii: ".") { start -= 1 }
-        let label = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
-        guard !publicSuffixList.knowsTopLevelDomain(label: label) else { return false }
+        guard !publicSuffixList.knowsTopLevelDomain(ofHost: bytes) else { return false }
         return domains.containsSubstring(bytes: bytes)
     }
 
