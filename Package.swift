@@ -14,6 +14,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/vapor/vapor", from: "4.122.3"),
+        .package(url: "https://github.com/vapor/fluent", from: "4.13.0"),
+        .package(url: "https://github.com/vapor/fluent-kit", from: "1.57.0"),
+        .package(url: "https://github.com/vapor/fluent-sqlite-driver", from: "4.9.0"),
+        .package(url: "https://github.com/vapor/fluent-postgres-driver", from: "2.14.0"),
+        .package(url: "https://github.com/vapor/sql-kit", from: "3.36.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .target(name: "MTDCore"),
@@ -30,18 +39,48 @@ let package = Package(
             name: "MTDDetection",
             dependencies: ["MTDCore", "MTDIntel", .product(name: "Yams", package: "Yams")]
         ),
+        .target(
+            name: "MTDStore",
+            dependencies: [
+                "MTDCore", "MTDIntel", "MTDDetection",
+                .product(name: "FluentKit", package: "fluent-kit"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "MTDServer",
+            dependencies: [
+                "MTDCore", "MTDIntel", "MTDDetection", "MTDStore",
+                .product(name: "Vapor", package: "vapor"),
+                .product(name: "Fluent", package: "fluent"),
+                .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
+                .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            resources: [.copy("Resources/openapi.json")]
+        ),
         .executableTarget(
             name: "openmtd",
             dependencies: [
-                "MTDCore", "MTDIntel", "MTDDetection",
+                "MTDCore", "MTDIntel", "MTDDetection", "MTDServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(name: "MTDCoreTests", dependencies: ["MTDCore"]),
         .testTarget(name: "MTDIntelTests", dependencies: ["MTDIntel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MTDDetectionTests", dependencies: ["MTDDetection"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OpenMTDCLITests", dependencies: ["openmtd"]),
+        .testTarget(
+            name: "MTDServerTests",
+            dependencies: [
+                "MTDServer", "MTDStore", "MTDCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

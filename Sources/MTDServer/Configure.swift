@@ -1,0 +1,84 @@
+import Fluent
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import Foundation
+import MTDIntel
+import MTDStore
+import SQLKit
+import Vapor
+
+/// The composition root: databases, migrations, services, middleware, routes and background work.
+public func configure(_ app: Application, _ configuration: ServerConfiguration, intelligence: ThreatIntelligence) async throws {
+    let usesSQLite: Bool
+    if let url = configuration.databaseURL, !url.isEmpty {
+        do {
+            app.databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: 4), as: .psql)
+        } catch {
+            throw ServerStartupError("database URL \(url) is not usable: \(error); expected postgres://user:password@host:5432/database")
+        }
+        usesSQLite = false
+    } else {
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        app.databases.use(.sqlite(.file(configuration.sqlitePath)), as: .sqlite)
+        usesSQLite = true
+    }
+    if usesSQLite, let sql = app.db as? any SQLDatabase {
+        // WAL lets readers run while a check-in commits.
+        try await sql.raw("PRAGMA journal_mode=WAL").run()
+    }
+    for migration in StoreMigrations.all { app.migrations.add(migration) }
+    try await app.autoMigrate()
+
+    let services = MTDServices(configuration: configuration, intelligence: intelligence, serializeWrites: usesSQLite)
+    app.storage[MTDServicesKey.self] = services
+    try await Bootstrap.ensureDefaultEnterprise(app: app, configuration: configuration)
+
+    app.http.server.configuration.hostname = configuration.hostname
+    app.http.server.configuration.port = configuration.port
+    app.routes.defaultMaxBodySize = "1mb"
+    app.middleware = Middlewares()
+    app.middleware.use(RequestMetricsMiddleware(metrics: services.metrics))
+    app.middleware.use(APIErrorMiddleware(logger: app.logger))
+    try routes(app)
+    app.lifecycle.use(SweeperLifecycle(services: services))
+}
+
+struct ServerStartupError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Starts the connection sweeper with the server and stops background work at shutdown.
+struct SweeperLifecycle: LifecycleHandler {
+    let services: MTDServices
+
+    func didBootAsync(_ application: Application) async throws {
+        let services = services
+        let database: @Sendable () -> any Database = { application.db }
+        let logger = application.logger
+        services.background {
+            await services.sweeper.run(every: Double(services.configuration.sweepIntervalSeconds), database: database, logger: logger)
+        }
+    }
+
+    func shutdownAsync(_ application: Application) async {
+        await services.shutdown()
+    }
+}
+
+/// Runs the server until SIGINT or SIGTERM, then shuts down gracefully.
+public enum OpenMTDServer {
+    public static func run(configuration: ServerConfiguration, intelligence: ThreatIntelligence) async throws {
+        var environment = Environment(name: "production", arguments: ["openmtd"])
+        try LoggingSystem.bootstrap(from: &environment)
+        let app = try await Application.make(environment)
+        do {
+            try await configure(app, configuration, intelligence: intelligence)
+            try await app.execute()
+        } catch {
+            try? await app.asyncShutdown()
+            throw error
+        }
+        try await app.asyncShutdown()
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import MTDCore
+import Vapor
+
+/// `/agent/v1`: activation, check-in and deactivation for device agents.
+enum AgentController {
+    static func activate(_ req: Request) async throws -> Response {
+        let services = req.application.mtd
+        let client = req.remoteAddress?.ipAddress ?? "unknown"
+        if let wait = await services.activationLimiter.take(client) {
+            throw APIError(status: .tooManyRequests, code: "rate_limited", message: "too many activation attempts; retry in \(wait) s", retryAfterSeconds: wait)
+        }
+        let body = try req.content.decode(ActivateRequest.self)
+        guard !body.enrollmentCode.isEmpty else { throw APIError.badRequest("enrollmentCode must not be empty", field: "$.enrollmentCode") }
+        guard body.udid?.isEmpty == false || body.externalId?.isEmpty == false else {
+            throw APIError.badRequest("give udid (DEVICE_UDID) or externalId so the device can be matched with the UEM", field: "$.udid")
+        }
+        do {
+            let activation = try await services.activation.activate(
+                .init(enrollmentCode: body.enrollmentCode, udid: body.udid, externalID: body.externalId, email: body.email,
+                      mdm: body.mdm, platform: body.platform, mode: body.mode, agentVersion: body.agentVersion),
+                on: req.db)
+            services.metrics.activations.increment()
+            let response = ActivateResponse(
+                deviceId: activation.deviceID.uuidString.lowercased(), credential: activation.credential,
+                checkInIntervalSeconds: services.configuration.checkInIntervalSeconds, reactivated: activation.reactivated)
+            return try await response.encodeResponse(status: .created, for: req)
+        } catch ActivationService.Failure.unknownCode {
+            req.logger.warning("activation with an unknown enrollment code", metadata: ["client": "\(client)"])
+            throw APIError(status: .forbidden, code: "invalid_enrollment_code", message: "unknown enrollment code; check GLOBAL_ENROLLMENT_CODE or the Hub mtdSettings")
+        } catch ActivationService.Failure.unusableCode(_, let reason) {
+            throw APIError(status: .forbidden, code: "invalid_enrollment_code", message: "this enrollment code is \(reason); ask the admin for the current one")
+        }
+    }
+
+    static func checkIn(_ req: Request) async throws -> CheckInResponse {
+        let device = try req.agentDevice
+        guard let buffer = req.body.data else { throw APIError.badRequest("empty body; send a check-in document", field: "$") }
+        let checkIn = try CheckInDecoder().decode(Data(buffer: buffer))
+        let services = req.application.mtd
+        let started = DispatchTime.now()
+        let result = try await services.checkIns.checkIn(checkIn, deviceID: device.deviceID, enterpriseID: device.enterpriseID, on: req.db)
+        services.metrics.recordCheckIn(seconds: Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9, opened: result.opened, resolved: result.resolved)
+        return CheckInResponse(
+            nextCheckInSeconds: services.configuration.checkInIntervalSeconds, policyVersion: result.policyVersion,
+            securityStatus: result.securityStatus, fullInventoryRequired: result.fullInventoryRequired, actions: [])
+    }
+
+    static func deactivate(_ req: Request) async throws -> HTTPStatus {
+        let device = try req.agentDevice
+        try await req.application.mtd.activation.deactivate(
+            deviceID: device.deviceID, actor: .init(type: "DEVICE", guid: device.deviceID.uuidString.lowercased()), on: req.db)
+        return .noContent
+    }
+}

@@ -1,0 +1,36 @@
+import FluentKit
+import Foundation
+import MTDStore
+import Vapor
+
+/// Health, metrics and the OpenAPI document.
+enum OperationsController {
+    struct Health: Content {
+        var status: String
+        var database: String
+    }
+
+    static func health(_ req: Request) async throws -> Response {
+        do {
+            _ = try await MTDStoreProbe.ping(req.db)
+            return try await Health(status: "ok", database: "ok").encodeResponse(for: req)
+        } catch {
+            return try await Health(status: "degraded", database: "unreachable").encodeResponse(status: .serviceUnavailable, for: req)
+        }
+    }
+
+    static func metrics(_ req: Request) async throws -> Response {
+        var headers = HTTPHeaders()
+        headers.contentType = HTTPMediaType(type: "text", subType: "plain", parameters: ["version": "0.0.4"])
+        return Response(status: .ok, headers: headers, body: .init(string: req.application.mtd.metrics.exposition()))
+    }
+
+    static func openAPI(_ req: Request) async throws -> Response {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"), let data = try? Data(contentsOf: url) else {
+            throw APIError.notFound("OpenAPI document")
+        }
+        var headers = HTTPHeaders()
+        headers.contentType = .json
+        return Response(status: .ok, headers: headers, body: .init(data: data))
+    }
+}

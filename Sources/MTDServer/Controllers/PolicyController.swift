@@ -1,0 +1,44 @@
+import FluentKit
+import Foundation
+import MTDCore
+import MTDDetection
+import MTDStore
+import Vapor
+
+/// `/api/v1/policy`: the policy in force, its history, and changes that re-evaluate the fleet.
+enum PolicyController {
+    static func get(_ req: Request) async throws -> PolicyResponse {
+        let principal = try req.admin
+        let current = try await req.application.mtd.policies.current(for: principal.enterpriseID, on: req.db, now: .distantFuture)
+        return PolicyResponse(version: current.version, policy: current.policy)
+    }
+
+    static func put(_ req: Request) async throws -> PolicyResponse {
+        let principal = try req.admin
+        try principal.require(\.canEditPolicy, "change the policy")
+        guard let buffer = req.body.data else { throw APIError.badRequest("empty body; send a policy document", field: "$") }
+        let isYAML = req.headers.contentType.map { $0.subType.contains("yaml") } ?? false
+        let policy = try PolicyDocument.decode(Data(buffer: buffer), format: isYAML ? .yaml : .json)
+        let services = req.application.mtd
+        let saved = try await services.policies.save(policy, for: principal.enterpriseID, by: principal.email, on: req.db)
+        // Re-evaluate in the background: the response must not wait for the whole fleet.
+        let database = req.application.db
+        let logger = req.logger
+        let enterpriseID = principal.enterpriseID
+        services.background {
+            do {
+                let count = try await services.reevaluator.reevaluate(enterpriseID: enterpriseID, on: database)
+                logger.info("re-evaluated devices after policy change", metadata: ["devices": "\(count)", "version": "\(saved.version)"])
+            } catch {
+                logger.error("re-evaluation after policy change failed", metadata: ["error": "\(error)"])
+            }
+        }
+        return PolicyResponse(version: saved.version, policy: saved.policy)
+    }
+
+    static func versions(_ req: Request) async throws -> [PolicyVersionSummary] {
+        let principal = try req.admin
+        return try await PolicyVersionModel.query(on: req.db).filter(\.$enterpriseID == principal.enterpriseID)
+            .sort(\.$version, .descending).all().map { PolicyVersionSummary(version: $0.version, createdBy: $0.createdBy, createdAt: $0.createdAt) }
+    }
+}

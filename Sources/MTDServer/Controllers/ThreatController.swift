@@ -1,0 +1,92 @@
+import FluentKit
+import Foundation
+import MTDCore
+import MTDStore
+import Vapor
+
+/// `/api/v1/threats`: list and filter; ignore and un-ignore with a reason.
+enum ThreatController {
+    struct Filters: Content {
+        var status: ThreatStatus?
+        var severity: Severity?
+        var classification: ThreatClassification?
+        var type: ThreatType?
+        var platform: Platform?
+        var deviceId: UUID?
+        var page: Int?
+        var pageSize: Int?
+    }
+
+    static func list(_ req: Request) async throws -> Page<ThreatSummary> {
+        let principal = try req.admin
+        let filters = try req.query.decode(Filters.self)
+        var query = ThreatModel.query(on: req.db).filter(\.$enterpriseID == principal.enterpriseID)
+        if let status = filters.status { query = query.filter(\.$status == status.rawValue) }
+        if let severity = filters.severity { query = query.filter(\.$severity == severity.rawValue) }
+        if let classification = filters.classification { query = query.filter(\.$classification == classification.rawValue) }
+        if let type = filters.type { query = query.filter(\.$type == type.rawValue) }
+        if let deviceID = filters.deviceId { query = query.filter(\.$device.$id == deviceID) }
+        if let platform = filters.platform {
+            query = query.join(DeviceModel.self, on: \ThreatModel.$device.$id == \DeviceModel.$id).filter(DeviceModel.self, \.$platform == platform.rawValue)
+        }
+        let pageSize = min(max(filters.pageSize ?? 50, 1), 500)
+        let page = max(filters.page ?? 0, 0)
+        let total = try await query.copy().count()
+        let threats = try await query.sort(\.$detectedAt, .descending).range(page * pageSize..<(page + 1) * pageSize).all()
+        return Page(items: threats.map { ThreatSummary($0) }, page: page, pageSize: pageSize, total: total)
+    }
+
+    static func ignore(_ req: Request) async throws -> ThreatSummary {
+        try await change(req, to: .ignored, from: [.open], verb: "ignore")
+    }
+
+    static func unignore(_ req: Request) async throws -> ThreatSummary {
+        try await change(req, to: .open, from: [.ignored], verb: "un-ignore")
+    }
+
+    /// Changes a threat's status with a reason: one THREAT event, one AUDIT event, and a DEVICE event
+    /// if the device's security status changes with it.
+    static func change(_ req: Request, to status: ThreatStatus, from allowed: [ThreatStatus], verb: String) async throws -> ThreatSummary {
+        let principal = try req.admin
+        try principal.require(\.canActOnThreats, "\(verb) threats")
+        let body = try req.content.decode(ThreatActionRequest.self)
+        let reason = body.reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reason.isEmpty else { throw APIError.badRequest("say why: reason must not be empty", field: "$.reason") }
+        guard let id = req.parameters.get("id", as: UUID.self) else { throw APIError.notFound("threat") }
+        let enterpriseID = principal.enterpriseID
+        let threat: ThreatModel = try await req.application.mtd.writes.run {
+            try await req.db.transaction { tx in
+                guard let threat = try await ThreatModel.query(on: tx).filter(\.$id == id).filter(\.$enterpriseID == enterpriseID).first() else {
+                    throw APIError.notFound("threat")
+                }
+                guard allowed.map(\.rawValue).contains(threat.status) else {
+                    throw APIError.conflict("cannot \(verb) a threat that is \(threat.status.lowercased())")
+                }
+                let previous = threat.status
+                threat.status = status.rawValue
+                threat.statusReason = reason
+                try await threat.update(on: tx)
+                var events = [
+                    ThreatLedger.event(threat, .updated, actor: principal.actor),
+                    EventLog.NewEvent(
+                        type: .audit, change: .updated, actor: principal.actor, target: .init(type: "THREAT", guid: id.uuidString.lowercased()),
+                        payload: AuditPayload(type: "THREAT", changes: [.init(name: "status", from: previous, to: status.rawValue), .init(name: "reason", to: reason)])),
+                ]
+                let deviceID = threat.$device.id
+                if let device = try await DeviceModel.find(deviceID, on: tx) {
+                    let security = try await ThreatLedger.securityStatus(of: deviceID, on: tx)
+                    if security.rawValue != device.securityStatus {
+                        device.securityStatus = security.rawValue
+                        try await device.update(on: tx)
+                        events.append(.init(
+                            type: .device, change: .updated, actor: principal.actor, target: .init(type: "DEVICE", guid: deviceID.uuidString.lowercased()),
+                            payload: DevicePayload(device, changed: ["security_status"])))
+                    }
+                }
+                try await EventLog.append(events, enterpriseID: enterpriseID, on: tx, now: Date())
+                return threat
+            }
+        }
+        return ThreatSummary(threat)
+    }
+}

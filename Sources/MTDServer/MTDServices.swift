@@ -1,0 +1,74 @@
+import Foundation
+import MTDIntel
+import NIOConcurrencyHelpers
+import Vapor
+
+/// The server's services, built once in `configure` and reached from handlers as `req.application.mtd`.
+final class MTDServices: Sendable {
+    let configuration: ServerConfiguration
+    let intelligence: ThreatIntelligence
+    let writes: WriteGate
+    let policies: PolicyService
+    let checkIns: CheckInService
+    let activation: ActivationService
+    let reevaluator: Reevaluator
+    let sweeper: ConnectionSweeper
+    let activationLimiter: RateLimiter
+    let metrics: ServerMetrics
+    private let tasks = BackgroundTasks()
+
+    init(configuration: ServerConfiguration, intelligence: ThreatIntelligence, serializeWrites: Bool) {
+        self.configuration = configuration
+        self.intelligence = intelligence
+        writes = WriteGate(serializer: serializeWrites ? WriteSerializer() : nil)
+        policies = PolicyService(intelligence: intelligence)
+        checkIns = CheckInService(policies: policies, writes: writes, checkInIntervalSeconds: configuration.checkInIntervalSeconds)
+        activation = ActivationService(writes: writes)
+        reevaluator = Reevaluator(policies: policies, writes: writes)
+        sweeper = ConnectionSweeper(thresholds: configuration.connection, writes: writes)
+        activationLimiter = RateLimiter(capacity: configuration.activationAttemptsPerMinute, perMinute: configuration.activationAttemptsPerMinute)
+        metrics = ServerMetrics()
+    }
+
+    /// Runs work after the response; cancelled and awaited at shutdown.
+    func background(_ work: @escaping @Sendable () async -> Void) {
+        tasks.start(work)
+    }
+
+    func shutdown() async {
+        await tasks.cancelAll()
+    }
+}
+
+/// Tracks background tasks so that shutdown can wait for them instead of cutting them off.
+final class BackgroundTasks: Sendable {
+    private let state = NIOLockedValueBox<[UUID: Task<Void, Never>]>([:])
+
+    func start(_ work: @escaping @Sendable () async -> Void) {
+        let id = UUID()
+        let task = Task { [state] in
+            await work()
+            _ = state.withLockedValue { $0.removeValue(forKey: id) }
+        }
+        state.withLockedValue { $0[id] = task }
+    }
+
+    func cancelAll() async {
+        let tasks = state.withLockedValue { Array($0.values) }
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
+    }
+}
+
+struct MTDServicesKey: StorageKey {
+    typealias Value = MTDServices
+}
+
+extension Application {
+    var mtd: MTDServices {
+        guard let services = storage[MTDServicesKey.self] else {
+            fatalError("configure(_:_:intelligence:) was not called on this application")
+        }
+        return services
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+import MTDCore
+
+/// Everything `openmtd serve` can be told. Resolved from flags, then environment variables, then a
+/// configuration file, then these defaults (see `ServerConfigurationLoader`).
+public struct ServerConfiguration: Sendable, Codable, Equatable {
+    public var hostname: String = "127.0.0.1"
+    public var port: Int = 8080
+    /// `postgres://user:password@host:5432/db`; nil means the embedded SQLite file.
+    public var databaseURL: String?
+    /// Folder of the SQLite file and imported intelligence.
+    public var dataDirectory: String = "openmtd-data"
+    /// How often agents check in, in seconds (told to them in every check-in response).
+    public var checkInIntervalSeconds: Int = 900
+    public var connection = ConnectionThresholds()
+    /// How often the connection sweeper runs, in seconds.
+    public var sweepIntervalSeconds: Int = 60
+    /// The first owner's email; the password comes from OPENMTD_ADMIN_PASSWORD or is generated and printed once.
+    public var adminEmail: String = "admin@openmtd.local"
+    public var adminPassword: String?
+    public var activationAttemptsPerMinute: Int = 10
+
+    public init() {}
+
+    public var sqlitePath: String { URL(fileURLWithPath: dataDirectory).appendingPathComponent("openmtd.sqlite").path }
+    public var importedIntelligenceDirectory: URL { URL(fileURLWithPath: dataDirectory).appendingPathComponent("intel", isDirectory: true) }
+}

@@ -1,0 +1,113 @@
+import FluentKit
+import Foundation
+import MTDCore
+import MTDStore
+
+/// Activation binds an agent to a device with the enterprise's enrollment code and hands out a
+/// device credential (a random token; only its hash is stored). Reactivation rotates the credential.
+struct ActivationService: Sendable {
+    let writes: WriteGate
+
+    struct Request: Sendable {
+        var enrollmentCode: String
+        var udid: String?
+        var externalID: String?
+        var email: String?
+        var mdm: String?
+        var platform: Platform
+        var mode: DeploymentMode
+        var agentVersion: String?
+    }
+
+    struct Activation: Sendable {
+        var deviceID: UUID
+        var enterpriseID: UUID
+        var credential: String
+        var reactivated: Bool
+    }
+
+    enum Failure: Error {
+        case unknownCode
+        case unusableCode(enterpriseID: UUID, reason: String)
+    }
+
+    func activate(_ request: Request, on database: any Database, now: Date = Date()) async throws -> Activation {
+        let code = request.enrollmentCode.trimmingCharacters(in: .whitespaces).uppercased()
+        guard let enrollment = try await EnrollmentCodeModel.query(on: database).filter(\.$code == code).first() else {
+            throw Failure.unknownCode
+        }
+        let enterpriseID = enrollment.$enterprise.id
+        guard enrollment.isUsable(at: now) else {
+            let reason = enrollment.revokedAt != nil ? "revoked" : "expired"
+            try await writes.run {
+                try await EventLog.append([
+                    EventLog.NewEvent(
+                        type: .audit, change: .created, actor: EventParty(type: "DEVICE", guid: request.udid ?? request.externalID),
+                        target: EventParty(type: "ENTERPRISE", guid: enterpriseID.uuidString.lowercased()),
+                        payload: AuditPayload(type: "ACTIVATION_REJECTED", changes: [.init(name: "enrollment_code", to: reason)]))
+                ], enterpriseID: enterpriseID, on: database, now: now)
+            }
+            throw Failure.unusableCode(enterpriseID: enterpriseID, reason: reason)
+        }
+        let credential = Secrets.token(prefix: "mtdd_")
+        return try await writes.run {
+            try await database.transaction { tx in
+                var existing: DeviceModel?
+                if let externalID = request.externalID, !externalID.isEmpty {
+                    existing = try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == enterpriseID).filter(\.$externalID == externalID).first()
+                }
+                if existing == nil, let udid = request.udid, !udid.isEmpty {
+                    existing = try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == enterpriseID).filter(\.$udid == udid).first()
+                }
+                let device = existing ?? DeviceModel()
+                let previous = existing?.activationStatus
+                device.$enterprise.id = enterpriseID
+                if let udid = request.udid { device.udid = udid }
+                if let externalID = request.externalID { device.externalID = externalID }
+                if let email = request.email { device.email = email }
+                if let mdm = request.mdm { device.mdm = mdm }
+                device.platform = request.platform.rawValue
+                device.mode = request.mode.rawValue
+                device.agentVersion = request.agentVersion ?? device.agentVersion
+                device.activationStatus = ActivationStatus.activated.rawValue
+                if existing == nil {
+                    device.connectionStatus = ConnectionStatus.connected.rawValue
+                    device.securityStatus = SecurityStatus.secure.rawValue
+                }
+                device.credentialHash = Secrets.hash(credential)
+                device.activatedAt = now
+                device.lastCheckInAt = now
+                try await device.save(on: tx)
+                let deviceID = try device.requireID()
+                let changed = previous == ActivationStatus.activated.rawValue ? ["credential"] : ["activation_status"]
+                let actor = EventParty(type: "DEVICE", guid: deviceID.uuidString.lowercased())
+                try await EventLog.append([
+                    EventLog.NewEvent(
+                        type: .device, change: existing == nil ? .created : .updated, actor: actor,
+                        target: EventParty(type: "DEVICE", guid: deviceID.uuidString.lowercased()),
+                        payload: DevicePayload(device, changed: existing == nil ? nil : changed))
+                ], enterpriseID: enterpriseID, on: tx, now: now)
+                return Activation(deviceID: deviceID, enterpriseID: enterpriseID, credential: credential, reactivated: existing != nil)
+            }
+        }
+    }
+
+    /// The agent (or an admin) switches protection off: the credential stops working.
+    func deactivate(deviceID: UUID, actor: EventParty, on database: any Database, now: Date = Date()) async throws {
+        try await writes.run {
+            try await database.transaction { tx in
+                guard let device = try await DeviceModel.find(deviceID, on: tx) else { throw APIError.notFound("device") }
+                guard device.activationStatus != ActivationStatus.deactivated.rawValue else { return }
+                device.activationStatus = ActivationStatus.deactivated.rawValue
+                device.credentialHash = nil
+                try await device.update(on: tx)
+                try await EventLog.append([
+                    EventLog.NewEvent(
+                        type: .device, change: .updated, actor: actor,
+                        target: EventParty(type: "DEVICE", guid: deviceID.uuidString.lowercased()),
+                        payload: DevicePayload(device, changed: ["activation_status"]))
+                ], enterpriseID: device.$enterprise.id, on: tx, now: now)
+            }
+        }
+    }
+}

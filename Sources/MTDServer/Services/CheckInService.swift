@@ -1,0 +1,83 @@
+import FluentKit
+import Foundation
+import MTDCore
+import MTDDetection
+import MTDStore
+
+/// One check-in, in one transaction: store the facts and the inventory (delta-aware), run detection,
+/// reconcile threats, update device state and append the events.
+struct CheckInService: Sendable {
+    let policies: PolicyService
+    let writes: WriteGate
+    let checkInIntervalSeconds: Int
+
+    struct Result: Sendable {
+        var securityStatus: SecurityStatus
+        var policyVersion: Int
+        var fullInventoryRequired: Bool
+        var opened: Int
+        var resolved: Int
+    }
+
+    func checkIn(_ checkIn: CheckIn, deviceID: UUID, enterpriseID: UUID, on database: any Database, now: Date = Date()) async throws -> Result {
+        let policy = try await policies.current(for: enterpriseID, on: database, now: now)
+        return try await writes.run {
+            try await database.transaction { tx in
+                guard let device = try await DeviceModel.find(deviceID, on: tx) else { throw APIError.unauthorized("this device no longer exists; activate again") }
+                guard device.activationStatus == ActivationStatus.activated.rawValue else {
+                    throw APIError(status: .forbidden, code: "not_activated", message: "this device is \(device.activationStatus.lowercased()); activate again")
+                }
+                let inventory = try await InventoryStore.apply(checkIn.apps, to: device, on: tx)
+                var facts = checkIn
+                facts.apps = AppInventory(inventoryVersion: device.inventoryVersion ?? 0, complete: true, installed: inventory.apps)
+                let evaluation = policy.engine.evaluate(facts, asOfDay: Timestamp.day(of: now))
+                let actor = EventParty(type: "DEVICE", guid: deviceID.uuidString.lowercased())
+                var outcome = try await ThreatLedger.apply(evaluation, to: device, actor: actor, on: tx, now: now)
+                let status = try await ThreatLedger.securityStatus(of: deviceID, on: tx)
+
+                var changed: [String] = []
+                func set(_ name: String, _ current: String?, _ new: String?, _ assign: () -> Void) {
+                    if let new, new != current {
+                        changed.append(name)
+                        assign()
+                    }
+                }
+                set("security_status", device.securityStatus, status.rawValue) { device.securityStatus = status.rawValue }
+                set("connection_status", device.connectionStatus, ConnectionStatus.connected.rawValue) { device.connectionStatus = ConnectionStatus.connected.rawValue }
+                set("os_version", device.osVersion, checkIn.device.osVersion) { device.osVersion = checkIn.device.osVersion }
+                set("security_patch_level", device.securityPatchLevel, checkIn.device.securityPatchLevel) { device.securityPatchLevel = checkIn.device.securityPatchLevel }
+                set("model", device.model, checkIn.device.model) { device.model = checkIn.device.model }
+                set("manufacturer", device.manufacturer, checkIn.device.manufacturer) { device.manufacturer = checkIn.device.manufacturer }
+                set("agent_version", device.agentVersion, checkIn.agent.version) { device.agentVersion = checkIn.agent.version }
+                set("mode", device.mode, checkIn.agent.mode.rawValue) { device.mode = checkIn.agent.mode.rawValue }
+                var stored = checkIn
+                stored.apps = nil
+                device.lastFacts = StoredFacts.text(stored)
+                device.lastCheckInAt = now
+                device.policyVersion = policy.version
+                try await device.update(on: tx)
+                if !changed.isEmpty {
+                    outcome.events.append(EventLog.NewEvent(
+                        type: .device, change: .updated, actor: actor,
+                        target: EventParty(type: "DEVICE", guid: deviceID.uuidString.lowercased()),
+                        payload: DevicePayload(device, changed: changed)))
+                }
+                try await EventLog.append(outcome.events, enterpriseID: enterpriseID, on: tx, now: now)
+                return Result(
+                    securityStatus: status, policyVersion: policy.version, fullInventoryRequired: inventory.fullInventoryRequired,
+                    opened: outcome.opened, resolved: outcome.resolved)
+            }
+        }
+    }
+}
+
+enum StoredFacts {
+    static func text(_ checkIn: CheckIn) -> String {
+        (try? ThreatLedger.encoder.encode(checkIn)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    static func checkIn(_ text: String?) -> CheckIn? {
+        guard let text else { return nil }
+        return try? JSONDecoder().decode(CheckIn.self, from: Data(text.utf8))
+    }
+}

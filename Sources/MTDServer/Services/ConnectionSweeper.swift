@@ -1,0 +1,63 @@
+import FluentKit
+import Foundation
+import Logging
+import MTDCore
+import MTDStore
+
+/// Moves activated devices between CONNECTED, UNREACHABLE and DISCONNECTED by check-in age; every
+/// transition appends a DEVICE event.
+struct ConnectionSweeper: Sendable {
+    let thresholds: ConnectionThresholds
+    let writes: WriteGate
+
+    /// One pass; returns how many devices changed.
+    @discardableResult
+    func sweep(on database: any Database, now: Date = Date()) async throws -> Int {
+        let unreachableBefore = now.addingTimeInterval(-Double(thresholds.unreachableAfterSeconds))
+        let candidates = try await DeviceModel.query(on: database)
+            .filter(\.$activationStatus == ActivationStatus.activated.rawValue)
+            .group(.or) { group in
+                group.filter(\.$lastCheckInAt < unreachableBefore)
+                    .filter(\.$connectionStatus != ConnectionStatus.connected.rawValue)
+            }
+            .all()
+        var changedCount = 0
+        for candidate in candidates {
+            let age = now.timeIntervalSince(candidate.lastCheckInAt ?? candidate.activatedAt ?? now)
+            let status = thresholds.status(forAge: age)
+            guard status.rawValue != candidate.connectionStatus, let deviceID = candidate.id else { continue }
+            try await writes.run {
+                try await database.transaction { tx in
+                    // Re-read inside the transaction: a check-in may have arrived meanwhile.
+                    guard let device = try await DeviceModel.find(deviceID, on: tx) else { return }
+                    let age = now.timeIntervalSince(device.lastCheckInAt ?? device.activatedAt ?? now)
+                    let status = thresholds.status(forAge: age)
+                    guard status.rawValue != device.connectionStatus else { return }
+                    device.connectionStatus = status.rawValue
+                    try await device.update(on: tx)
+                    try await EventLog.append([
+                        EventLog.NewEvent(
+                            type: .device, change: .updated, actor: .system,
+                            target: EventParty(type: "DEVICE", guid: deviceID.uuidString.lowercased()),
+                            payload: DevicePayload(device, changed: ["connection_status"]))
+                    ], enterpriseID: device.$enterprise.id, on: tx, now: now)
+                }
+            }
+            changedCount += 1
+        }
+        return changedCount
+    }
+
+    /// Sweeps every `interval` seconds until cancelled.
+    func run(every interval: Double, database: @escaping @Sendable () -> any Database, logger: Logger) async {
+        while !Task.isCancelled {
+            do {
+                let changed = try await sweep(on: database())
+                if changed > 0 { logger.info("connection sweep", metadata: ["changed": "\(changed)"]) }
+            } catch {
+                logger.error("connection sweep failed; retrying next interval", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
+        }
+    }
+}

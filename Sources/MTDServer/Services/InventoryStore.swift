@@ -1,0 +1,82 @@
+import FluentKit
+import Foundation
+import MTDCore
+import MTDStore
+
+/// A device's app inventory: complete inventories replace it, deltas apply on top when they follow
+/// the stored version; a delta that skips a version is not applied and a full inventory is requested.
+enum InventoryStore {
+    struct Result: Sendable {
+        var apps: [InstalledApp]
+        var fullInventoryRequired: Bool
+    }
+
+    static func apply(_ inventory: AppInventory?, to device: DeviceModel, on tx: any Database) async throws -> Result {
+        guard let deviceID = device.id else { return Result(apps: [], fullInventoryRequired: true) }
+        var stored = try await DeviceAppModel.query(on: tx).filter(\.$device.$id == deviceID).all()
+        guard let inventory else {
+            return Result(apps: stored.map(installedApp), fullInventoryRequired: device.inventoryVersion == nil)
+        }
+        if inventory.complete {
+            let incoming = Dictionary((inventory.installed ?? []).map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
+            for model in stored where incoming[model.appID] == nil { try await model.delete(on: tx) }
+            let byID = Dictionary(stored.map { ($0.appID, $0) }, uniquingKeysWith: { first, _ in first })
+            for app in incoming.values { try await upsert(app, existing: byID[app.id], device: device, on: tx) }
+            device.inventoryVersion = inventory.inventoryVersion
+            return Result(apps: Array(incoming.values).sorted { $0.id < $1.id }, fullInventoryRequired: false)
+        }
+        let expected = (device.inventoryVersion ?? -1) + 1
+        if inventory.inventoryVersion == device.inventoryVersion {
+            return Result(apps: stored.map(installedApp), fullInventoryRequired: false)
+        }
+        guard inventory.inventoryVersion == expected else {
+            return Result(apps: stored.map(installedApp), fullInventoryRequired: true)
+        }
+        let removed = Set(inventory.removed ?? [])
+        for model in stored where removed.contains(model.appID) { try await model.delete(on: tx) }
+        stored.removeAll { removed.contains($0.appID) }
+        var byID = Dictionary(stored.map { ($0.appID, $0) }, uniquingKeysWith: { first, _ in first })
+        for app in inventory.installed ?? [] {
+            let model = try await upsert(app, existing: byID[app.id], device: device, on: tx)
+            byID[app.id] = model
+        }
+        device.inventoryVersion = inventory.inventoryVersion
+        return Result(apps: byID.values.map(installedApp).sorted { $0.id < $1.id }, fullInventoryRequired: false)
+    }
+
+    @discardableResult
+    static func upsert(_ app: InstalledApp, existing: DeviceAppModel?, device: DeviceModel, on tx: any Database) async throws -> DeviceAppModel {
+        let model = existing ?? DeviceAppModel()
+        let permissions = app.permissions.map { StoredFacts.json($0) }
+        let unchanged = existing != nil && model.name == app.name && model.version == app.version && model.source == app.source?.rawValue
+            && model.signerSha1 == app.signerSha1?.description && model.signerSha256 == app.signerSha256?.description
+            && model.sha256 == app.sha256?.description && model.permissions == permissions
+        if unchanged { return model }
+        model.$device.id = device.id ?? UUID()
+        model.enterpriseID = device.$enterprise.id
+        model.appID = app.id
+        model.name = app.name
+        model.version = app.version
+        model.source = app.source?.rawValue
+        model.signerSha1 = app.signerSha1?.description
+        model.signerSha256 = app.signerSha256?.description
+        model.sha256 = app.sha256?.description
+        model.permissions = permissions
+        try await model.save(on: tx)
+        return model
+    }
+
+    static func installedApp(_ model: DeviceAppModel) -> InstalledApp {
+        InstalledApp(
+            id: model.appID, name: model.name, version: model.version, source: model.source.flatMap { AppSource(rawValue: $0) },
+            signerSha1: model.signerSha1.flatMap { HexDigest($0) }, signerSha256: model.signerSha256.flatMap { HexDigest($0) },
+            sha256: model.sha256.flatMap { HexDigest($0) },
+            permissions: model.permissions.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) })
+    }
+}
+
+extension StoredFacts {
+    static func json(_ value: some Encodable) -> String {
+        (try? ThreatLedger.encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+    }
+}

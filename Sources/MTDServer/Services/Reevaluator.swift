@@ -1,0 +1,49 @@
+import FluentKit
+import Foundation
+import Logging
+import MTDCore
+import MTDStore
+
+/// After a policy change, evaluates every device of the enterprise again from its last facts and
+/// stored inventory, so severities and security statuses follow the new policy without waiting for
+/// the next check-in.
+struct Reevaluator: Sendable {
+    let policies: PolicyService
+    let writes: WriteGate
+
+    @discardableResult
+    func reevaluate(enterpriseID: UUID, on database: any Database, now: Date = Date()) async throws -> Int {
+        let policy = try await policies.current(for: enterpriseID, on: database, now: now)
+        let devices = try await DeviceModel.query(on: database)
+            .filter(\.$enterprise.$id == enterpriseID)
+            .filter(\.$activationStatus == ActivationStatus.activated.rawValue)
+            .all()
+        var count = 0
+        for device in devices {
+            guard let deviceID = device.id, let lastFacts = StoredFacts.checkIn(device.lastFacts) else { continue }
+            try await writes.run {
+                try await database.transaction { tx in
+                    guard let device = try await DeviceModel.find(deviceID, on: tx) else { return }
+                    var facts = lastFacts
+                    let apps = try await DeviceAppModel.query(on: tx).filter(\.$device.$id == deviceID).all()
+                    facts.apps = AppInventory(inventoryVersion: device.inventoryVersion ?? 0, complete: true, installed: apps.map(InventoryStore.installedApp))
+                    let evaluation = policy.engine.evaluate(facts, asOfDay: Timestamp.day(of: now))
+                    var outcome = try await ThreatLedger.apply(evaluation, to: device, actor: .system, on: tx, now: now)
+                    let status = try await ThreatLedger.securityStatus(of: deviceID, on: tx)
+                    device.policyVersion = policy.version
+                    if status.rawValue != device.securityStatus {
+                        device.securityStatus = status.rawValue
+                        outcome.events.append(EventLog.NewEvent(
+                            type: .device, change: .updated, actor: .system,
+                            target: EventParty(type: "DEVICE", guid: deviceID.uuidString.lowercased()),
+                            payload: DevicePayload(device, changed: ["security_status"])))
+                    }
+                    try await device.update(on: tx)
+                    try await EventLog.append(outcome.events, enterpriseID: enterpriseID, on: tx, now: now)
+                }
+            }
+            count += 1
+        }
+        return count
+    }
+}

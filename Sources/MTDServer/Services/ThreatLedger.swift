@@ -1,0 +1,101 @@
+import FluentKit
+import Foundation
+import MTDCore
+import MTDDetection
+import MTDStore
+
+/// Applies an evaluation to a device inside a transaction: reconciles threats, derives the security
+/// status, and appends exactly one event per change. Shared by check-ins, policy re-evaluation and
+/// admin actions on threats.
+enum ThreatLedger {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    struct Outcome: Sendable {
+        var opened = 0
+        var updated = 0
+        var resolved = 0
+        var events: [EventLog.NewEvent] = []
+    }
+
+    /// Reconciles `evaluation` with the device's open and ignored threats and returns the events.
+    static func apply(_ evaluation: Evaluation, to device: DeviceModel, actor: EventParty, on tx: any Database, now: Date) async throws -> Outcome {
+        guard let deviceID = device.id else { return Outcome() }
+        let stored = try await ThreatModel.query(on: tx)
+            .filter(\.$device.$id == deviceID)
+            .filter(\.$status ~~ [ThreatStatus.open.rawValue, ThreatStatus.ignored.rawValue])
+            .all()
+        var byKey: [ThreatKey: ThreatModel] = [:]
+        var known: [KnownThreat] = []
+        for threat in stored {
+            guard let classification = ThreatClassification(rawValue: threat.classification) else { continue }
+            let key = ThreatKey(classification: classification, subject: threat.subject)
+            byKey[key] = threat
+            known.append(KnownThreat(
+                key: key, status: threat.status == ThreatStatus.ignored.rawValue ? .ignored : .open,
+                severity: Severity(rawValue: threat.severity) ?? .none, fingerprint: threat.fingerprint))
+        }
+        let changes = ThreatReconciliation.reconcile(findings: evaluation.findings, known: known)
+        var outcome = Outcome()
+        for finding in changes.opened {
+            let threat = ThreatModel()
+            threat.enterpriseID = device.$enterprise.id
+            threat.$device.id = deviceID
+            threat.classification = finding.classification.rawValue
+            threat.subject = finding.evidence.subject
+            threat.type = finding.type.rawValue
+            threat.severity = finding.severity.rawValue
+            threat.status = ThreatStatus.open.rawValue
+            threat.fingerprint = finding.evidence.fingerprint
+            threat.evidence = evidenceText(finding.evidence)
+            threat.detectedAt = now
+            try await threat.create(on: tx)
+            outcome.opened += 1
+            outcome.events.append(event(threat, .created, actor: actor))
+        }
+        for finding in changes.updated {
+            guard let threat = byKey[finding.key] else { continue }
+            threat.severity = finding.severity.rawValue
+            threat.fingerprint = finding.evidence.fingerprint
+            threat.evidence = evidenceText(finding.evidence)
+            if threat.status == ThreatStatus.ignored.rawValue {
+                threat.status = ThreatStatus.open.rawValue
+                threat.statusReason = "evidence changed since it was ignored"
+            }
+            try await threat.update(on: tx)
+            outcome.updated += 1
+            outcome.events.append(event(threat, .updated, actor: actor))
+        }
+        for key in changes.resolved {
+            guard let threat = byKey[key] else { continue }
+            threat.status = ThreatStatus.resolved.rawValue
+            threat.resolvedAt = now
+            threat.statusReason = "no longer detected"
+            try await threat.update(on: tx)
+            outcome.resolved += 1
+            outcome.events.append(event(threat, .updated, actor: actor))
+        }
+        return outcome
+    }
+
+    /// Highest severity of the device's open threats (ignored ones do not count).
+    static func securityStatus(of deviceID: UUID, on tx: any Database) async throws -> SecurityStatus {
+        let severities = try await ThreatModel.query(on: tx)
+            .filter(\.$device.$id == deviceID).filter(\.$status == ThreatStatus.open.rawValue)
+            .field(\.$severity).all().compactMap { Severity(rawValue: $0.severity) }
+        return SecurityStatus(highestSeverity: severities.max() ?? .none)
+    }
+
+    static func event(_ threat: ThreatModel, _ change: ChangeType, actor: EventParty) -> EventLog.NewEvent {
+        EventLog.NewEvent(
+            type: .threat, change: change, actor: actor,
+            target: EventParty(type: "THREAT", guid: threat.id?.uuidString.lowercased()), payload: ThreatPayload(threat))
+    }
+
+    static func evidenceText(_ evidence: Evidence) -> String {
+        (try? encoder.encode(evidence)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+}

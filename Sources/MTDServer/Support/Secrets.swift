@@ -1,0 +1,30 @@
+import Crypto
+import Foundation
+
+/// Random credentials and their stored hashes.
+enum Secrets {
+    /// 32 random bytes, base64url without padding.
+    static func token(prefix: String) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return prefix + Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Enrollment codes are typed by people: 12 characters from an alphabet without look-alikes.
+    static func enrollmentCode() -> String {
+        let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        var generator = SystemRandomNumberGenerator()
+        let characters = (0..<12).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] }
+        return String(characters[0..<4]) + "-" + String(characters[4..<8]) + "-" + String(characters[8..<12])
+    }
+
+    /// Lowercase hex SHA-256: tokens are long random strings, so a fast hash is the right tool.
+    static func hash(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func password() -> String {
+        String(token(prefix: "").prefix(20))
+    }
+}

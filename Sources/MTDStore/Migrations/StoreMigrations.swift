@@ -1,0 +1,15 @@
+import FluentKit
+
+/// The store's migrations, in order. Add new ones at the end; never edit a released one.
+public enum StoreMigrations {
+    public static let all: [any Migration] = [
+        M001_CreateEnterprises(),
+        M002_CreateEnrollmentCodes(),
+        M003_CreateDevices(),
+        M004_CreateDeviceApps(),
+        M005_CreateThreats(),
+        M006_CreateEvents(),
+        M007_CreateAdmins(),
+        M008_CreatePolicyVersions(),
+    ]
+}

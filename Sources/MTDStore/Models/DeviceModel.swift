@@ -1,0 +1,37 @@
+import FluentKit
+import Foundation
+
+/// A device as the MTD knows it: identity from the UEM and the agent, derived state, and the last facts.
+public final class DeviceModel: Model, @unchecked Sendable {
+    public static let schema = "devices"
+
+    @ID(key: .id) public var id: UUID?
+    @Parent(key: "enterprise_id") public var enterprise: EnterpriseModel
+    /// The UEM's device UUID (Workspace ONE `Uuid`), when known.
+    @OptionalField(key: "external_id") public var externalID: String?
+    @OptionalField(key: "udid") public var udid: String?
+    @OptionalField(key: "email") public var email: String?
+    @OptionalField(key: "mdm") public var mdm: String?
+    @Field(key: "platform") public var platform: String
+    @OptionalField(key: "mode") public var mode: String?
+    @Field(key: "activation_status") public var activationStatus: String
+    @Field(key: "connection_status") public var connectionStatus: String
+    @Field(key: "security_status") public var securityStatus: String
+    /// SHA-256 of the device credential; the credential itself is only ever given to the agent.
+    @OptionalField(key: "credential_hash") public var credentialHash: String?
+    @OptionalField(key: "os_version") public var osVersion: String?
+    @OptionalField(key: "model") public var model: String?
+    @OptionalField(key: "manufacturer") public var manufacturer: String?
+    @OptionalField(key: "security_patch_level") public var securityPatchLevel: String?
+    @OptionalField(key: "agent_version") public var agentVersion: String?
+    @OptionalField(key: "inventory_version") public var inventoryVersion: Int?
+    /// The last check-in document, minus the app inventory (which lives in `device_apps`).
+    @OptionalField(key: "last_facts") public var lastFacts: String?
+    @OptionalField(key: "last_check_in_at") public var lastCheckInAt: Date?
+    @OptionalField(key: "activated_at") public var activatedAt: Date?
+    @OptionalField(key: "policy_version") public var policyVersion: Int?
+    @Timestamp(key: "created_at", on: .create) public var createdAt: Date?
+    @Timestamp(key: "updated_at", on: .update) public var updatedAt: Date?
+
+    public init() {}
+}

@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import MTDCore
+import MTDIntel
+import MTDServer
+import Yams
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the OpenMTD server: agent API, admin API, event log (embedded SQLite unless a PostgreSQL URL is given).",
+        discussion: """
+        Settings come from flags, then environment variables, then --config (YAML or JSON with the same \
+        names as ServerConfiguration: hostname, port, databaseURL, dataDirectory, checkInIntervalSeconds, \
+        connection.unreachableAfterSeconds, connection.disconnectedAfterSeconds, sweepIntervalSeconds, adminEmail). \
+        Environment: OPENMTD_HOST, OPENMTD_PORT, DATABASE_URL, OPENMTD_DATA_DIR, OPENMTD_CHECKIN_INTERVAL, \
+        OPENMTD_UNREACHABLE_AFTER, OPENMTD_DISCONNECTED_AFTER, OPENMTD_ADMIN_EMAIL, OPENMTD_ADMIN_PASSWORD.
+        Defaults: 127.0.0.1:8080, ./openmtd-data/openmtd.sqlite, check-ins every 900 s, unreachable after 1 day \
+        and disconnected after 7 days without a check-in.
+        """
+    )
+
+    @Option(name: .customLong("config"), help: "Configuration file (YAML or JSON).") var configFile: String?
+    @Option(name: .customLong("host"), help: "Address to listen on.") var host: String?
+    @Option(name: .customLong("port"), help: "Port to listen on.") var port: Int?
+    @Option(name: .customLong("database-url"), help: "PostgreSQL URL; omit for the embedded SQLite file.") var databaseURL: String?
+    @Option(name: .customLong("data-dir"), help: "Folder for the SQLite file and imported intelligence.") var dataDirectory: String?
+    @Option(name: .customLong("check-in-interval"), help: "Seconds between agent check-ins.") var checkInInterval: Int?
+    @Option(name: .customLong("unreachable-after"), help: "Seconds without a check-in before a device is UNREACHABLE.") var unreachableAfter: Int?
+    @Option(name: .customLong("disconnected-after"), help: "Seconds without a check-in before a device is DISCONNECTED.") var disconnectedAfter: Int?
+
+    func run() async throws {
+        let configuration: ServerConfiguration
+        do {
+            configuration = try ServerConfigurationLoader.resolve(
+                file: configFile, environment: ProcessInfo.processInfo.environment,
+                flags: .init(host: host, port: port, databaseURL: databaseURL, dataDirectory: dataDirectory,
+                             checkInInterval: checkInInterval, unreachableAfter: unreachableAfter, disconnectedAfter: disconnectedAfter))
+        } catch {
+            throw Terminal.badInput("\(error)")
+        }
+        Terminal.progress("loading threat intelligence…")
+        let intelligence: ThreatIntelligence
+        do {
+            intelligence = try IntelligenceLoader.load(importedDirectory: configuration.importedIntelligenceDirectory)
+        } catch {
+            throw Terminal.failure("cannot load threat intelligence: \(error)")
+        }
+        do {
+            try await OpenMTDServer.run(configuration: configuration, intelligence: intelligence)
+        } catch {
+            throw Terminal.failure("server stopped: \(error)")
+        }
+    }
+}
+
+/// Flags over environment over file over defaults.
+enum ServerConfigurationLoader {
+    struct Flags {
+        var host: String?
+        var port: Int?
+        var databaseURL: String?
+        var dataDirectory: String?
+        var checkInInterval: Int?
+        var unreachableAfter: Int?
+        var disconnectedAfter: Int?
+    }
+
+    struct ConfigError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The file's keys; every one optional.
+    struct FileSettings: Decodable {
+        struct Connection: Decodable {
+            var unreachableAfterSeconds: Int?
+            var disconnectedAfterSeconds: Int?
+        }
+
+        var hostname: String?
+        var port: Int?
+        var databaseURL: String?
+        var dataDirectory: String?
+        var checkInIntervalSeconds: Int?
+        var connection: Connection?
+        var sweepIntervalSeconds: Int?
+        var adminEmail: String?
+        var activationAttemptsPerMinute: Int?
+    }
+
+    static func resolve(file: String?, environment: [String: String], flags: Flags) throws -> ServerConfiguration {
+        var configuration = ServerConfiguration()
+        if let file {
+            guard let data = FileManager.default.contents(atPath: file) else { throw ConfigError(description: "\(file): cannot be read") }
+            let settings: FileSettings
+            do {
+                if file.hasSuffix(".json") {
+                    settings = try JSONDecoder().decode(FileSettings.self, from: data)
+                } else {
+                    settings = try YAMLDecoder().decode(FileSettings.self, from: String(decoding: data, as: UTF8.self))
+                }
+            } catch {
+                throw ConfigError(description: "\(file): \(DocumentError(decoding: error))")
+            }
+            configuration.hostname = settings.hostname ?? configuration.hostname
+            configuration.port = settings.port ?? configuration.port
+            configuration.databaseURL = settings.databaseURL ?? configuration.databaseURL
+            configuration.dataDirectory = settings.dataDirectory ?? configuration.dataDirectory
+            configuration.checkInIntervalSeconds = settings.checkInIntervalSeconds ?? configuration.checkInIntervalSeconds
+            configuration.connection.unreachableAfterSeconds = settings.connection?.unreachableAfterSeconds ?? configuration.connection.unreachableAfterSeconds
+            configuration.connection.disconnectedAfterSeconds = settings.connection?.disconnectedAfterSeconds ?? configuration.connection.disconnectedAfterSeconds
+            configuration.sweepIntervalSeconds = settings.sweepIntervalSeconds ?? configuration.sweepIntervalSeconds
+            configuration.adminEmail = settings.adminEmail ?? configuration.adminEmail
+            configuration.activationAttemptsPerMinute = settings.activationAttemptsPerMinute ?? configuration.activationAttemptsPerMinute
+        }
+        func integer(_ name: String) throws -> Int? {
+            guard let text = environment[name], !text.isEmpty else { return nil }
+            guard let value = Int(text) else { throw ConfigError(description: "environment \(name): expected a whole number, got \"\(text)\"") }
+            return value
+        }
+        configuration.hostname = environment["OPENMTD_HOST"] ?? configuration.hostname
+        configuration.port = try integer("OPENMTD_PORT") ?? configuration.port
+        configuration.databaseURL = environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? configuration.databaseURL
+        configuration.dataDirectory = environment["OPENMTD_DATA_DIR"] ?? configuration.dataDirectory
+        configuration.checkInIntervalSeconds = try integer("OPENMTD_CHECKIN_INTERVAL") ?? configuration.checkInIntervalSeconds
+        configuration.connection.unreachableAfterSeconds = try integer("OPENMTD_UNREACHABLE_AFTER") ?? configuration.connection.unreachableAfterSeconds
+        configuration.connection.disconnectedAfterSeconds = try integer("OPENMTD_DISCONNECTED_AFTER") ?? configuration.connection.disconnectedAfterSeconds
+        configuration.adminEmail = environment["OPENMTD_ADMIN_EMAIL"] ?? configuration.adminEmail
+        configuration.adminPassword = environment["OPENMTD_ADMIN_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+
+        configuration.hostname = flags.host ?? configuration.hostname
+        configuration.port = flags.port ?? configuration.port
+        configuration.databaseURL = flags.databaseURL ?? configuration.databaseURL
+        configuration.dataDirectory = flags.dataDirectory ?? configuration.dataDirectory
+        configuration.checkInIntervalSeconds = flags.checkInInterval ?? configuration.checkInIntervalSeconds
+        configuration.connection.unreachableAfterSeconds = flags.unreachableAfter ?? configuration.connection.unreachableAfterSeconds
+        configuration.connection.disconnectedAfterSeconds = flags.disconnectedAfter ?? configuration.connection.disconnectedAfterSeconds
+
+        guard (1...65_535).contains(configuration.port) else { throw ConfigError(description: "port \(configuration.port) is out of range 1-65535") }
+        guard configuration.checkInIntervalSeconds >= 10 else { throw ConfigError(description: "check-in interval must be at least 10 seconds") }
+        guard configuration.connection.unreachableAfterSeconds < configuration.connection.disconnectedAfterSeconds else {
+            throw ConfigError(description: "unreachable-after (\(configuration.connection.unreachableAfterSeconds) s) must be shorter than disconnected-after (\(configuration.connection.disconnectedAfterSeconds) s)")
+        }
+        return configuration
+    }
+}
