@@ -14,7 +14,8 @@ struct ServeCommand: AsyncParsableCommand {
         names as ServerConfiguration: hostname, port, databaseURL, dataDirectory, checkInIntervalSeconds, \
         connection.unreachableAfterSeconds, connection.disconnectedAfterSeconds, sweepIntervalSeconds, adminEmail). \
         Environment: OPENMTD_HOST, OPENMTD_PORT, DATABASE_URL, OPENMTD_DATA_DIR, OPENMTD_CHECKIN_INTERVAL, \
-        OPENMTD_UNREACHABLE_AFTER, OPENMTD_DISCONNECTED_AFTER, OPENMTD_ADMIN_EMAIL, OPENMTD_ADMIN_PASSWORD.
+        OPENMTD_UNREACHABLE_AFTER, OPENMTD_DISCONNECTED_AFTER, OPENMTD_ADMIN_EMAIL, OPENMTD_ADMIN_PASSWORD, \
+        OPENMTD_ACTIVATIONS_PER_MINUTE (per client address, default 10).
         Defaults: 127.0.0.1:8080, ./openmtd-data/openmtd.sqlite, check-ins every 900 s, unreachable after 1 day \
         and disconnected after 7 days without a check-in.
         """
@@ -127,6 +128,7 @@ enum ServerConfigurationLoader {
         configuration.connection.disconnectedAfterSeconds = try integer("OPENMTD_DISCONNECTED_AFTER") ?? configuration.connection.disconnectedAfterSeconds
         configuration.adminEmail = environment["OPENMTD_ADMIN_EMAIL"] ?? configuration.adminEmail
         configuration.adminPassword = environment["OPENMTD_ADMIN_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.activationAttemptsPerMinute = try integer("OPENMTD_ACTIVATIONS_PER_MINUTE") ?? configuration.activationAttemptsPerMinute
 
         configuration.hostname = flags.host ?? configuration.hostname
         configuration.port = flags.port ?? configuration.port

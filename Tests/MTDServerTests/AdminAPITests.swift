@@ -216,6 +216,15 @@ import Testing
             #expect(metrics.contains("openmtd_http_requests_total"))
             let openapi = try await server.send(.GET, "/api/v1/openapi.json")
             #expect(openapi.json["openapi"] as? String == "3.1.0")
+            // The document in the repository describes every route the server has.
+            let documented = try #require(openapi.json["paths"] as? [String: [String: Any]])
+            for route in server.app.routes.all {
+                let path = "/" + route.path.map { component -> String in
+                    let text = component.description
+                    return text.hasPrefix(":") ? "{\(text.dropFirst())}" : text
+                }.joined(separator: "/")
+                #expect(documented[path]?[route.method.rawValue.lowercased()] != nil, "\(route.method.rawValue) \(path) is missing from openapi.json")
+            }
         }
     }
 }

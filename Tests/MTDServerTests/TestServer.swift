@@ -70,7 +70,8 @@ final class TestServer: @unchecked Sendable {
             let base = try #require(TestDatabase.postgresURL)
             let name = "openmtd_t_" + String(UInt64(bitPattern: Int64(configuration.dataDirectory.hashValue)), radix: 36)
             if !keepData { try await recreatePostgresDatabase(named: name, serverURL: base) }
-            configuration.databaseURL = try #require(base.range(of: "/", options: .backwards).map { base[..<$0.lowerBound] + "/" + name })
+            let slash = try #require(base.range(of: "/", options: .backwards))
+            configuration.databaseURL = String(base[..<slash.lowerBound]) + "/" + name
         }
         adjust(&configuration)
         let app = try await Application.make(Environment(name: "testing", arguments: ["vapor"]))

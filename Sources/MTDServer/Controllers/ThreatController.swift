@@ -56,9 +56,12 @@ enum ThreatController {
         let enterpriseID = principal.enterpriseID
         let threat: ThreatModel = try await req.application.mtd.writes.run {
             try await req.db.transaction { tx in
-                guard let threat = try await ThreatModel.query(on: tx).filter(\.$id == id).filter(\.$enterpriseID == enterpriseID).first() else {
+                guard let found = try await ThreatModel.query(on: tx).filter(\.$id == id).filter(\.$enterpriseID == enterpriseID).first() else {
                     throw APIError.notFound("threat")
                 }
+                // Lock the device first, as check-ins do, so the two never wait on each other in opposite order.
+                try await RowLocks.lockDevice(found.$device.id, on: tx)
+                guard let threat = try await ThreatModel.find(id, on: tx) else { throw APIError.notFound("threat") }
                 guard allowed.map(\.rawValue).contains(threat.status) else {
                     throw APIError.conflict("cannot \(verb) a threat that is \(threat.status.lowercased())")
                 }

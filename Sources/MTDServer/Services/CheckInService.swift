@@ -23,6 +23,7 @@ struct CheckInService: Sendable {
         let policy = try await policies.current(for: enterpriseID, on: database, now: now)
         return try await writes.run {
             try await database.transaction { tx in
+                try await RowLocks.lockDevice(deviceID, on: tx)
                 guard let device = try await DeviceModel.find(deviceID, on: tx) else { throw APIError.unauthorized("this device no longer exists; activate again") }
                 guard device.activationStatus == ActivationStatus.activated.rawValue else {
                     throw APIError(status: .forbidden, code: "not_activated", message: "this device is \(device.activationStatus.lowercased()); activate again")

@@ -29,6 +29,7 @@ struct ConnectionSweeper: Sendable {
             try await writes.run {
                 try await database.transaction { tx in
                     // Re-read inside the transaction: a check-in may have arrived meanwhile.
+                    try await RowLocks.lockDevice(deviceID, on: tx)
                     guard let device = try await DeviceModel.find(deviceID, on: tx) else { return }
                     let age = now.timeIntervalSince(device.lastCheckInAt ?? device.activatedAt ?? now)
                     let status = thresholds.status(forAge: age)

@@ -23,6 +23,7 @@ struct Reevaluator: Sendable {
             guard let deviceID = device.id, let lastFacts = StoredFacts.checkIn(device.lastFacts) else { continue }
             try await writes.run {
                 try await database.transaction { tx in
+                    try await RowLocks.lockDevice(deviceID, on: tx)
                     guard let device = try await DeviceModel.find(deviceID, on: tx) else { return }
                     var facts = lastFacts
                     let apps = try await DeviceAppModel.query(on: tx).filter(\.$device.$id == deviceID).all()

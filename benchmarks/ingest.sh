@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sustained check-in ingestion, measured by wrk from outside the server process.
+# Usage: benchmarks/ingest.sh [sqlite|postgres] [DEVICES] [SECONDS] [CONNECTIONS]
+#   postgres uses $BENCH_POSTGRES_URL (default postgres://openmtd:openmtd@127.0.0.1:5432/openmtd_bench, recreated).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+database=${1:-sqlite}; devices=${2:-1000}; seconds=${3:-30}; connections=${4:-32}
+port=8097; out=benchmarks/out/ingest-$database; password=bench-password-123
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+swift build -c release --product openmtd >&2
+rm -rf "$out"; mkdir -p "$out"
+args=(serve --port "$port" --data-dir "$out/data")
+if [ "$database" = postgres ]; then
+  url=${BENCH_POSTGRES_URL:-postgres://openmtd:openmtd@127.0.0.1:5432/openmtd_bench}
+  su postgres -c "psql -qc 'DROP DATABASE IF EXISTS openmtd_bench WITH (FORCE)'" && su postgres -c "createdb -O openmtd openmtd_bench"
+  args+=(--database-url "$url")
+fi
+OPENMTD_ADMIN_PASSWORD=$password OPENMTD_ACTIVATIONS_PER_MINUTE=100000000 .build/release/openmtd "${args[@]}" > "$out/server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 1; done
+python3 benchmarks/ingest/fleet.py "http://127.0.0.1:$port" "$password" "$devices" "$out"
+echo "server RSS after enrolment: $(grep VmRSS /proc/$server/status)"
+CREDENTIALS="$out/credentials.txt" BODY="$out/checkin-delta.json" THREADS=2 \
+  wrk -t2 -c"$connections" -d"${seconds}s" --latency -s benchmarks/ingest/checkin.lua "http://127.0.0.1:$port" | tee "$out/wrk.txt"
+echo "server RSS after load: $(grep VmRSS /proc/$server/status)"
