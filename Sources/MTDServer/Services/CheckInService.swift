@@ -34,7 +34,7 @@ struct CheckInService: Sendable {
                 let evaluation = policy.engine.evaluate(facts, asOfDay: Timestamp.day(of: now))
                 let actor = EventParty(type: "DEVICE", guid: deviceID.uuidString.lowercased())
                 var outcome = try await ThreatLedger.apply(evaluation, to: device, actor: actor, on: tx, now: now)
-                let status = try await ThreatLedger.securityStatus(of: deviceID, on: tx)
+                let status = outcome.securityStatus
 
                 var changed: [String] = []
                 func set(_ name: String, _ current: String?, _ new: String?, _ assign: () -> Void) {
@@ -53,10 +53,15 @@ struct CheckInService: Sendable {
                 set("mode", device.mode, checkIn.agent.mode.rawValue) { device.mode = checkIn.agent.mode.rawValue }
                 var stored = checkIn
                 stored.apps = nil
-                device.lastFacts = StoredFacts.text(stored)
-                device.lastCheckInAt = now
-                device.policyVersion = policy.version
-                try await device.update(on: tx)
+                let factsText = StoredFacts.text(stored)
+                if changed.isEmpty, !inventory.changed {
+                    try await HotQueries.touch(deviceID: deviceID, at: now, facts: factsText, policyVersion: policy.version, on: tx)
+                } else {
+                    device.lastFacts = factsText
+                    device.lastCheckInAt = now
+                    device.policyVersion = policy.version
+                    try await device.update(on: tx)
+                }
                 if !changed.isEmpty {
                     outcome.events.append(EventLog.NewEvent(
                         type: .device, change: .updated, actor: actor,

@@ -9,28 +9,28 @@ enum InventoryStore {
     struct Result: Sendable {
         var apps: [InstalledApp]
         var fullInventoryRequired: Bool
+        /// Whether the stored inventory changed (and with it the device's inventory version).
+        var changed: Bool
     }
 
     static func apply(_ inventory: AppInventory?, to device: DeviceModel, on tx: any Database) async throws -> Result {
-        guard let deviceID = device.id else { return Result(apps: [], fullInventoryRequired: true) }
-        var stored = try await DeviceAppModel.query(on: tx).filter(\.$device.$id == deviceID).all()
-        guard let inventory else {
-            return Result(apps: stored.map(installedApp), fullInventoryRequired: device.inventoryVersion == nil)
+        guard let deviceID = device.id else { return Result(apps: [], fullInventoryRequired: true, changed: false) }
+        // The steady state (no inventory, or the version already stored) reads with plain SQL.
+        guard let inventory, inventory.complete || inventory.inventoryVersion != device.inventoryVersion else {
+            return Result(apps: try await HotQueries.apps(of: deviceID, on: tx), fullInventoryRequired: device.inventoryVersion == nil, changed: false)
         }
+        var stored = try await DeviceAppModel.query(on: tx).filter(\.$device.$id == deviceID).all()
         if inventory.complete {
             let incoming = Dictionary((inventory.installed ?? []).map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
             for model in stored where incoming[model.appID] == nil { try await model.delete(on: tx) }
             let byID = Dictionary(stored.map { ($0.appID, $0) }, uniquingKeysWith: { first, _ in first })
             for app in incoming.values { try await upsert(app, existing: byID[app.id], device: device, on: tx) }
             device.inventoryVersion = inventory.inventoryVersion
-            return Result(apps: Array(incoming.values).sorted { $0.id < $1.id }, fullInventoryRequired: false)
+            return Result(apps: Array(incoming.values).sorted { $0.id < $1.id }, fullInventoryRequired: false, changed: true)
         }
         let expected = (device.inventoryVersion ?? -1) + 1
-        if inventory.inventoryVersion == device.inventoryVersion {
-            return Result(apps: stored.map(installedApp), fullInventoryRequired: false)
-        }
         guard inventory.inventoryVersion == expected else {
-            return Result(apps: stored.map(installedApp), fullInventoryRequired: true)
+            return Result(apps: stored.map(installedApp), fullInventoryRequired: true, changed: false)
         }
         let removed = Set(inventory.removed ?? [])
         for model in stored where removed.contains(model.appID) { try await model.delete(on: tx) }
@@ -41,7 +41,7 @@ enum InventoryStore {
             byID[app.id] = model
         }
         device.inventoryVersion = inventory.inventoryVersion
-        return Result(apps: byID.values.map(installedApp).sorted { $0.id < $1.id }, fullInventoryRequired: false)
+        return Result(apps: byID.values.map(installedApp).sorted { $0.id < $1.id }, fullInventoryRequired: false, changed: true)
     }
 
     @discardableResult

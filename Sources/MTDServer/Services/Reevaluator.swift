@@ -26,11 +26,11 @@ struct Reevaluator: Sendable {
                     try await RowLocks.lockDevice(deviceID, on: tx)
                     guard let device = try await DeviceModel.find(deviceID, on: tx) else { return }
                     var facts = lastFacts
-                    let apps = try await DeviceAppModel.query(on: tx).filter(\.$device.$id == deviceID).all()
-                    facts.apps = AppInventory(inventoryVersion: device.inventoryVersion ?? 0, complete: true, installed: apps.map(InventoryStore.installedApp))
+                    let apps = try await HotQueries.apps(of: deviceID, on: tx)
+                    facts.apps = AppInventory(inventoryVersion: device.inventoryVersion ?? 0, complete: true, installed: apps)
                     let evaluation = policy.engine.evaluate(facts, asOfDay: Timestamp.day(of: now))
                     var outcome = try await ThreatLedger.apply(evaluation, to: device, actor: .system, on: tx, now: now)
-                    let status = try await ThreatLedger.securityStatus(of: deviceID, on: tx)
+                    let status = outcome.securityStatus
                     device.policyVersion = policy.version
                     if status.rawValue != device.securityStatus {
                         device.securityStatus = status.rawValue

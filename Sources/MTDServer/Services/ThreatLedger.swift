@@ -19,16 +19,16 @@ enum ThreatLedger {
         var updated = 0
         var resolved = 0
         var events: [EventLog.NewEvent] = []
+        /// The device's security status after the change: the highest severity still open.
+        var securityStatus: SecurityStatus = .secure
     }
 
     /// Reconciles `evaluation` with the device's open and ignored threats and returns the events.
+    /// Threat rows are read with plain SQL; models are loaded only for the threats that change.
     static func apply(_ evaluation: Evaluation, to device: DeviceModel, actor: EventParty, on tx: any Database, now: Date) async throws -> Outcome {
         guard let deviceID = device.id else { return Outcome() }
-        let stored = try await ThreatModel.query(on: tx)
-            .filter(\.$device.$id == deviceID)
-            .filter(\.$status ~~ [ThreatStatus.open.rawValue, ThreatStatus.ignored.rawValue])
-            .all()
-        var byKey: [ThreatKey: ThreatModel] = [:]
+        let stored = try await HotQueries.activeThreats(of: deviceID, on: tx)
+        var byKey: [ThreatKey: HotQueries.StoredThreat] = [:]
         var known: [KnownThreat] = []
         for threat in stored {
             guard let classification = ThreatClassification(rawValue: threat.classification) else { continue }
@@ -40,6 +40,9 @@ enum ThreatLedger {
         }
         let changes = ThreatReconciliation.reconcile(findings: evaluation.findings, known: known)
         var outcome = Outcome()
+        // Severities that stay open, by threat key; updated below as threats change.
+        var open: [ThreatKey: Severity] = [:]
+        for threat in known where threat.status == .open { open[threat.key] = threat.severity }
         for finding in changes.opened {
             let threat = ThreatModel()
             threat.enterpriseID = device.$enterprise.id
@@ -54,10 +57,11 @@ enum ThreatLedger {
             threat.detectedAt = now
             try await threat.create(on: tx)
             outcome.opened += 1
+            open[finding.key] = finding.severity
             outcome.events.append(event(threat, .created, actor: actor))
         }
         for finding in changes.updated {
-            guard let threat = byKey[finding.key] else { continue }
+            guard let row = byKey[finding.key], let threat = try await ThreatModel.find(row.id, on: tx) else { continue }
             threat.severity = finding.severity.rawValue
             threat.fingerprint = finding.evidence.fingerprint
             threat.evidence = evidenceText(finding.evidence)
@@ -67,17 +71,20 @@ enum ThreatLedger {
             }
             try await threat.update(on: tx)
             outcome.updated += 1
+            open[finding.key] = finding.severity
             outcome.events.append(event(threat, .updated, actor: actor))
         }
         for key in changes.resolved {
-            guard let threat = byKey[key] else { continue }
+            guard let row = byKey[key], let threat = try await ThreatModel.find(row.id, on: tx) else { continue }
             threat.status = ThreatStatus.resolved.rawValue
             threat.resolvedAt = now
             threat.statusReason = "no longer detected"
             try await threat.update(on: tx)
             outcome.resolved += 1
+            open[key] = nil
             outcome.events.append(event(threat, .updated, actor: actor))
         }
+        outcome.securityStatus = SecurityStatus(highestSeverity: open.values.max() ?? .none)
         return outcome
     }
 
