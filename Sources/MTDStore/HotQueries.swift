@@ -58,14 +58,62 @@ public enum HotQueries {
         }
     }
 
-    /// The steady-state write of a check-in that changed nothing else.
-    public static func touch(deviceID: UUID, at date: Date, facts: String, policyVersion: Int, on database: any Database) async throws {
-        try await sql(database).update(DeviceModel.schema)
-            .set("last_check_in_at", to: date)
-            .set("last_facts", to: facts)
-            .set("policy_version", to: policyVersion)
-            .where("id", .equal, deviceID)
-            .run()
+    /// What a steady-state check-in needs to know about a device, read without a transaction.
+    public struct DeviceSnapshot: Sendable {
+        public var enterpriseID: UUID
+        public var activationStatus: String
+        public var connectionStatus: String
+        public var securityStatus: String
+        public var inventoryVersion: Int?
+        public var revision: Int
+        public var osVersion: String?
+        public var securityPatchLevel: String?
+        public var model: String?
+        public var manufacturer: String?
+        public var agentVersion: String?
+        public var mode: String?
+    }
+
+    public static func snapshot(of deviceID: UUID, on database: any Database) async throws -> DeviceSnapshot? {
+        guard let row = try await sql(database).raw("""
+            SELECT enterprise_id, activation_status, connection_status, security_status, inventory_version, revision,
+                   os_version, security_patch_level, model, manufacturer, agent_version, mode
+            FROM devices WHERE id = \(bind: deviceID)
+            """).first()
+        else { return nil }
+        return DeviceSnapshot(
+            enterpriseID: try row.decode(column: "enterprise_id", as: UUID.self),
+            activationStatus: try row.decode(column: "activation_status", as: String.self),
+            connectionStatus: try row.decode(column: "connection_status", as: String.self),
+            securityStatus: try row.decode(column: "security_status", as: String.self),
+            inventoryVersion: try row.decode(column: "inventory_version", as: Int?.self),
+            revision: try row.decode(column: "revision", as: Int.self),
+            osVersion: try row.decode(column: "os_version", as: String?.self),
+            securityPatchLevel: try row.decode(column: "security_patch_level", as: String?.self),
+            model: try row.decode(column: "model", as: String?.self),
+            manufacturer: try row.decode(column: "manufacturer", as: String?.self),
+            agentVersion: try row.decode(column: "agent_version", as: String?.self),
+            mode: try row.decode(column: "mode", as: String?.self))
+    }
+
+    /// Records a check-in that changed nothing, only if the device is still at `revision`; false
+    /// means something changed meanwhile and the caller must take the transactional path.
+    public static func touchIfUnchanged(
+        deviceID: UUID, revision: Int, at date: Date, facts: String, policyVersion: Int, on database: any Database
+    ) async throws -> Bool {
+        let rows = try await sql(database).raw("""
+            UPDATE devices SET last_check_in_at = \(bind: date), last_facts = \(bind: facts), policy_version = \(bind: policyVersion)
+            WHERE id = \(bind: deviceID) AND revision = \(bind: revision) RETURNING id
+            """).all()
+        return rows.count == 1
+    }
+
+    /// Resolves a device credential hash to the device and its enterprise.
+    public static func device(withCredentialHash hash: String, on database: any Database) async throws -> (id: UUID, enterpriseID: UUID)? {
+        guard let row = try await sql(database).raw("SELECT id, enterprise_id FROM devices WHERE credential_hash = \(bind: hash)").first() else {
+            return nil
+        }
+        return (try row.decode(column: "id", as: UUID.self), try row.decode(column: "enterprise_id", as: UUID.self))
     }
 }
 

@@ -78,9 +78,11 @@ enum ThreatController {
                 let deviceID = threat.$device.id
                 if let device = try await DeviceModel.find(deviceID, on: tx) {
                     let security = try await ThreatLedger.securityStatus(of: deviceID, on: tx)
-                    if security.rawValue != device.securityStatus {
-                        device.securityStatus = security.rawValue
-                        try await device.update(on: tx)
+                    device.bumpRevision()
+                    let securityChanged = security.rawValue != device.securityStatus
+                    device.securityStatus = security.rawValue
+                    try await device.update(on: tx)
+                    if securityChanged {
                         events.append(.init(
                             type: .device, change: .updated, actor: principal.actor, target: .init(type: "DEVICE", guid: deviceID.uuidString.lowercased()),
                             payload: DevicePayload(device, changed: ["security_status"])))

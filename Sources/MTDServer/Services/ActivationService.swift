@@ -75,6 +75,7 @@ struct ActivationService: Sendable {
                     device.securityStatus = SecurityStatus.secure.rawValue
                 }
                 device.credentialHash = Secrets.hash(credential)
+                device.bumpRevision()
                 device.activatedAt = now
                 device.lastCheckInAt = now
                 try await device.save(on: tx)
@@ -100,6 +101,7 @@ struct ActivationService: Sendable {
                 guard device.activationStatus != ActivationStatus.deactivated.rawValue else { return }
                 device.activationStatus = ActivationStatus.deactivated.rawValue
                 device.credentialHash = nil
+                device.bumpRevision()
                 try await device.update(on: tx)
                 try await EventLog.append([
                     EventLog.NewEvent(

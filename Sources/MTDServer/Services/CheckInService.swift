@@ -21,6 +21,9 @@ struct CheckInService: Sendable {
 
     func checkIn(_ checkIn: CheckIn, deviceID: UUID, enterpriseID: UUID, on database: any Database, now: Date = Date()) async throws -> Result {
         let policy = try await policies.current(for: enterpriseID, on: database, now: now)
+        if let result = try await steadyState(checkIn, deviceID: deviceID, policy: policy, on: database, now: now) {
+            return result
+        }
         return try await writes.run {
             try await database.transaction { tx in
                 try await RowLocks.lockDevice(deviceID, on: tx)
@@ -54,14 +57,11 @@ struct CheckInService: Sendable {
                 var stored = checkIn
                 stored.apps = nil
                 let factsText = StoredFacts.text(stored)
-                if changed.isEmpty, !inventory.changed {
-                    try await HotQueries.touch(deviceID: deviceID, at: now, facts: factsText, policyVersion: policy.version, on: tx)
-                } else {
-                    device.lastFacts = factsText
-                    device.lastCheckInAt = now
-                    device.policyVersion = policy.version
-                    try await device.update(on: tx)
-                }
+                device.lastFacts = factsText
+                device.lastCheckInAt = now
+                device.policyVersion = policy.version
+                device.bumpRevision()
+                try await device.update(on: tx)
                 if !changed.isEmpty {
                     outcome.events.append(EventLog.NewEvent(
                         type: .device, change: .updated, actor: actor,
@@ -74,6 +74,43 @@ struct CheckInService: Sendable {
                     opened: outcome.opened, resolved: outcome.resolved)
             }
         }
+    }
+}
+
+extension CheckInService {
+    /// Most check-ins change nothing: same inventory version, same posture, same findings. They are
+    /// evaluated from a snapshot read outside any transaction and committed with one conditional
+    /// update; if the device changed meanwhile (its revision moved) or anything would change, nil
+    /// sends the check-in down the transactional path.
+    func steadyState(_ checkIn: CheckIn, deviceID: UUID, policy: PolicyService.Current, on database: any Database, now: Date) async throws -> Result? {
+        guard let snapshot = try await HotQueries.snapshot(of: deviceID, on: database),
+              snapshot.activationStatus == ActivationStatus.activated.rawValue,
+              snapshot.connectionStatus == ConnectionStatus.connected.rawValue
+        else { return nil }
+        if let apps = checkIn.apps, apps.complete || apps.inventoryVersion != snapshot.inventoryVersion { return nil }
+        func same(_ stored: String?, _ incoming: String?) -> Bool { incoming == nil || incoming == stored }
+        guard same(snapshot.osVersion, checkIn.device.osVersion), same(snapshot.securityPatchLevel, checkIn.device.securityPatchLevel),
+              same(snapshot.model, checkIn.device.model), same(snapshot.manufacturer, checkIn.device.manufacturer),
+              same(snapshot.agentVersion, checkIn.agent.version), same(snapshot.mode, checkIn.agent.mode.rawValue)
+        else { return nil }
+        var facts = checkIn
+        facts.apps = AppInventory(
+            inventoryVersion: snapshot.inventoryVersion ?? 0, complete: true, installed: try await HotQueries.apps(of: deviceID, on: database))
+        let evaluation = policy.engine.evaluate(facts, asOfDay: Timestamp.day(of: now))
+        let (known, _) = ThreatLedger.knownThreats(try await HotQueries.activeThreats(of: deviceID, on: database))
+        guard ThreatReconciliation.reconcile(findings: evaluation.findings, known: known).isEmpty else { return nil }
+        let status = SecurityStatus(highestSeverity: known.filter { $0.status == .open }.map(\.severity).max() ?? .none)
+        guard status.rawValue == snapshot.securityStatus else { return nil }
+        var stored = checkIn
+        stored.apps = nil
+        let factsText = StoredFacts.text(stored)
+        let committed = try await writes.run {
+            try await HotQueries.touchIfUnchanged(
+                deviceID: deviceID, revision: snapshot.revision, at: now, facts: factsText, policyVersion: policy.version, on: database)
+        }
+        guard committed else { return nil }
+        return Result(
+            securityStatus: status, policyVersion: policy.version, fullInventoryRequired: snapshot.inventoryVersion == nil, opened: 0, resolved: 0)
     }
 }
 

@@ -35,6 +35,7 @@ struct ConnectionSweeper: Sendable {
                     let status = thresholds.status(forAge: age)
                     guard status.rawValue != device.connectionStatus else { return }
                     device.connectionStatus = status.rawValue
+                    device.bumpRevision()
                     try await device.update(on: tx)
                     try await EventLog.append([
                         EventLog.NewEvent(

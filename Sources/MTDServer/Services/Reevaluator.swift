@@ -32,6 +32,7 @@ struct Reevaluator: Sendable {
                     var outcome = try await ThreatLedger.apply(evaluation, to: device, actor: .system, on: tx, now: now)
                     let status = outcome.securityStatus
                     device.policyVersion = policy.version
+                    device.bumpRevision()
                     if status.rawValue != device.securityStatus {
                         device.securityStatus = status.rawValue
                         outcome.events.append(EventLog.NewEvent(

@@ -28,16 +28,7 @@ enum ThreatLedger {
     static func apply(_ evaluation: Evaluation, to device: DeviceModel, actor: EventParty, on tx: any Database, now: Date) async throws -> Outcome {
         guard let deviceID = device.id else { return Outcome() }
         let stored = try await HotQueries.activeThreats(of: deviceID, on: tx)
-        var byKey: [ThreatKey: HotQueries.StoredThreat] = [:]
-        var known: [KnownThreat] = []
-        for threat in stored {
-            guard let classification = ThreatClassification(rawValue: threat.classification) else { continue }
-            let key = ThreatKey(classification: classification, subject: threat.subject)
-            byKey[key] = threat
-            known.append(KnownThreat(
-                key: key, status: threat.status == ThreatStatus.ignored.rawValue ? .ignored : .open,
-                severity: Severity(rawValue: threat.severity) ?? .none, fingerprint: threat.fingerprint))
-        }
+        let (known, byKey) = knownThreats(stored)
         let changes = ThreatReconciliation.reconcile(findings: evaluation.findings, known: known)
         var outcome = Outcome()
         // Severities that stay open, by threat key; updated below as threats change.
@@ -86,6 +77,21 @@ enum ThreatLedger {
         }
         outcome.securityStatus = SecurityStatus(highestSeverity: open.values.max() ?? .none)
         return outcome
+    }
+
+    /// Stored threat rows as the reconciliation sees them, and by key.
+    static func knownThreats(_ stored: [HotQueries.StoredThreat]) -> ([KnownThreat], [ThreatKey: HotQueries.StoredThreat]) {
+        var byKey: [ThreatKey: HotQueries.StoredThreat] = [:]
+        var known: [KnownThreat] = []
+        for threat in stored {
+            guard let classification = ThreatClassification(rawValue: threat.classification) else { continue }
+            let key = ThreatKey(classification: classification, subject: threat.subject)
+            byKey[key] = threat
+            known.append(KnownThreat(
+                key: key, status: threat.status == ThreatStatus.ignored.rawValue ? .ignored : .open,
+                severity: Severity(rawValue: threat.severity) ?? .none, fingerprint: threat.fingerprint))
+        }
+        return (known, byKey)
     }
 
     /// Highest severity of the device's open threats (ignored ones do not count).

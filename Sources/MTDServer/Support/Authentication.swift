@@ -85,12 +85,10 @@ struct DeviceAuthMiddleware: AsyncMiddleware {
         guard let token = request.headers.bearerAuthorization?.token, !token.isEmpty else {
             throw APIError.unauthorized("missing device credential; send Authorization: Bearer <credential from activation>")
         }
-        guard let device = try await DeviceModel.query(on: request.db).filter(\.$credentialHash == Secrets.hash(token)).first(),
-              let deviceID = device.id
-        else {
+        guard let device = try await HotQueries.device(withCredentialHash: Secrets.hash(token), on: request.db) else {
             throw APIError(status: .unauthorized, code: "credential_revoked", message: "unknown or revoked device credential; activate again")
         }
-        request.storage[AgentDeviceKey.self] = AgentDevice(deviceID: deviceID, enterpriseID: device.$enterprise.id)
+        request.storage[AgentDeviceKey.self] = AgentDevice(deviceID: device.id, enterpriseID: device.enterpriseID)
         return try await next.respond(to: request)
     }
 }

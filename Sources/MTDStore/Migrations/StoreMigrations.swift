@@ -11,5 +11,6 @@ public enum StoreMigrations {
         M006_CreateEvents(),
         M007_CreateAdmins(),
         M008_CreatePolicyVersions(),
+        M009_AddDeviceRevision(),
     ]
 }

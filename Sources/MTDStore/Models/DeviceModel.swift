@@ -30,8 +30,17 @@ public final class DeviceModel: Model, @unchecked Sendable {
     @OptionalField(key: "last_check_in_at") public var lastCheckInAt: Date?
     @OptionalField(key: "activated_at") public var activatedAt: Date?
     @OptionalField(key: "policy_version") public var policyVersion: Int?
+    /// Bumped by every change to the device's state or threats (see `HotQueries.touchIfUnchanged`).
+    @Field(key: "revision") public var revision: Int
     @Timestamp(key: "created_at", on: .create) public var createdAt: Date?
     @Timestamp(key: "updated_at", on: .update) public var updatedAt: Date?
 
-    public init() {}
+    public init() {
+        revision = 0
+    }
+
+    /// Marks a change, so that concurrent steady-state check-ins re-read before committing.
+    public func bumpRevision() {
+        revision += 1
+    }
 }
