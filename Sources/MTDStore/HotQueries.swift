@@ -60,6 +60,7 @@ public enum HotQueries {
 
     /// What a steady-state check-in needs to know about a device, read without a transaction.
     public struct DeviceSnapshot: Sendable {
+        public var id: UUID
         public var enterpriseID: UUID
         public var activationStatus: String
         public var connectionStatus: String
@@ -74,14 +75,24 @@ public enum HotQueries {
         public var mode: String?
     }
 
+    static let snapshotColumns = """
+        id, enterprise_id, activation_status, connection_status, security_status, inventory_version, revision,
+        os_version, security_patch_level, model, manufacturer, agent_version, mode
+        """
+
     public static func snapshot(of deviceID: UUID, on database: any Database) async throws -> DeviceSnapshot? {
-        guard let row = try await sql(database).raw("""
-            SELECT enterprise_id, activation_status, connection_status, security_status, inventory_version, revision,
-                   os_version, security_patch_level, model, manufacturer, agent_version, mode
-            FROM devices WHERE id = \(bind: deviceID)
-            """).first()
-        else { return nil }
-        return DeviceSnapshot(
+        try await sql(database).raw("SELECT \(unsafeRaw: snapshotColumns) FROM devices WHERE id = \(bind: deviceID)").first().map(snapshot)
+    }
+
+    /// The device a credential belongs to, with its snapshot: authentication and the steady-state
+    /// check-in share one query.
+    public static func snapshot(withCredentialHash hash: String, on database: any Database) async throws -> DeviceSnapshot? {
+        try await sql(database).raw("SELECT \(unsafeRaw: snapshotColumns) FROM devices WHERE credential_hash = \(bind: hash)").first().map(snapshot)
+    }
+
+    static func snapshot(_ row: any SQLRow) throws -> DeviceSnapshot {
+        DeviceSnapshot(
+            id: try row.decode(column: "id", as: UUID.self),
             enterpriseID: try row.decode(column: "enterprise_id", as: UUID.self),
             activationStatus: try row.decode(column: "activation_status", as: String.self),
             connectionStatus: try row.decode(column: "connection_status", as: String.self),
@@ -106,14 +117,6 @@ public enum HotQueries {
             WHERE id = \(bind: deviceID) AND revision = \(bind: revision) RETURNING id
             """).all()
         return rows.count == 1
-    }
-
-    /// Resolves a device credential hash to the device and its enterprise.
-    public static func device(withCredentialHash hash: String, on database: any Database) async throws -> (id: UUID, enterpriseID: UUID)? {
-        guard let row = try await sql(database).raw("SELECT id, enterprise_id FROM devices WHERE credential_hash = \(bind: hash)").first() else {
-            return nil
-        }
-        return (try row.decode(column: "id", as: UUID.self), try row.decode(column: "enterprise_id", as: UUID.self))
     }
 }
 

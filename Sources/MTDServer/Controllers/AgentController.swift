@@ -39,7 +39,7 @@ enum AgentController {
         let checkIn = try CheckInDecoder().decode(Data(buffer: buffer))
         let services = req.application.mtd
         let started = DispatchTime.now()
-        let result = try await services.checkIns.checkIn(checkIn, deviceID: device.deviceID, enterpriseID: device.enterpriseID, on: req.db)
+        let result = try await services.checkIns.checkIn(checkIn, deviceID: device.deviceID, enterpriseID: device.enterpriseID, snapshot: device.snapshot, on: req.db)
         services.metrics.recordCheckIn(seconds: Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9, opened: result.opened, resolved: result.resolved)
         return CheckInResponse(
             nextCheckInSeconds: services.configuration.checkInIntervalSeconds, policyVersion: result.policyVersion,

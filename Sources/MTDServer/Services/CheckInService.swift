@@ -19,9 +19,12 @@ struct CheckInService: Sendable {
         var resolved: Int
     }
 
-    func checkIn(_ checkIn: CheckIn, deviceID: UUID, enterpriseID: UUID, on database: any Database, now: Date = Date()) async throws -> Result {
+    /// `snapshot` is the device as its credential check read it; without one it is read here.
+    func checkIn(
+        _ checkIn: CheckIn, deviceID: UUID, enterpriseID: UUID, snapshot: HotQueries.DeviceSnapshot? = nil, on database: any Database, now: Date = Date()
+    ) async throws -> Result {
         let policy = try await policies.current(for: enterpriseID, on: database, now: now)
-        if let result = try await steadyState(checkIn, deviceID: deviceID, policy: policy, on: database, now: now) {
+        if let result = try await steadyState(checkIn, deviceID: deviceID, snapshot: snapshot, policy: policy, on: database, now: now) {
             return result
         }
         return try await writes.run {
@@ -82,8 +85,12 @@ extension CheckInService {
     /// evaluated from a snapshot read outside any transaction and committed with one conditional
     /// update; if the device changed meanwhile (its revision moved) or anything would change, nil
     /// sends the check-in down the transactional path.
-    func steadyState(_ checkIn: CheckIn, deviceID: UUID, policy: PolicyService.Current, on database: any Database, now: Date) async throws -> Result? {
-        guard let snapshot = try await HotQueries.snapshot(of: deviceID, on: database),
+    func steadyState(
+        _ checkIn: CheckIn, deviceID: UUID, snapshot known: HotQueries.DeviceSnapshot?, policy: PolicyService.Current, on database: any Database, now: Date
+    ) async throws -> Result? {
+        var snapshot = known
+        if snapshot == nil { snapshot = try await HotQueries.snapshot(of: deviceID, on: database) }
+        guard let snapshot,
               snapshot.activationStatus == ActivationStatus.activated.rawValue,
               snapshot.connectionStatus == ConnectionStatus.connected.rawValue
         else { return nil }

@@ -74,6 +74,8 @@ extension Request {
 struct AgentDevice: Sendable {
     var deviceID: UUID
     var enterpriseID: UUID
+    /// The device as read when the credential was checked; the steady-state check-in starts from it.
+    var snapshot: HotQueries.DeviceSnapshot
 }
 
 struct AgentDeviceKey: StorageKey {
@@ -85,10 +87,10 @@ struct DeviceAuthMiddleware: AsyncMiddleware {
         guard let token = request.headers.bearerAuthorization?.token, !token.isEmpty else {
             throw APIError.unauthorized("missing device credential; send Authorization: Bearer <credential from activation>")
         }
-        guard let device = try await HotQueries.device(withCredentialHash: Secrets.hash(token), on: request.db) else {
+        guard let device = try await HotQueries.snapshot(withCredentialHash: Secrets.hash(token), on: request.db) else {
             throw APIError(status: .unauthorized, code: "credential_revoked", message: "unknown or revoked device credential; activate again")
         }
-        request.storage[AgentDeviceKey.self] = AgentDevice(deviceID: device.id, enterpriseID: device.enterpriseID)
+        request.storage[AgentDeviceKey.self] = AgentDevice(deviceID: device.id, enterpriseID: device.enterpriseID, snapshot: device)
         return try await next.respond(to: request)
     }
 }
