@@ -214,6 +214,8 @@ import Testing
             let metrics = try await server.send(.GET, "/metrics").text
             #expect(metrics.contains("openmtd_checkins_total 1"))
             #expect(metrics.contains("openmtd_http_requests_total"))
+            #expect(metrics.contains("openmtd_known_devices 1"))
+            #expect(metrics.contains("openmtd_event_log_head"))
             let openapi = try await server.send(.GET, "/api/v1/openapi.json")
             #expect(openapi.json["openapi"] as? String == "3.1.0")
             // The document in the repository describes every route the server has.

@@ -102,6 +102,11 @@ import Testing
             #expect(try await server.checkIn(second, Documents.android()).errorCode == "credential_revoked")
             let list = try await server.send(.GET, "/api/v1/devices?activation=DEACTIVATED", token: admin)
             #expect(list.json["total"] as? Int == 1)
+
+            // An admin can deactivate a device too; the agent's credential stops working.
+            let third = try await server.activate(udid: "udid-r", externalID: "uem-1")
+            #expect(try await server.send(.POST, "/api/v1/devices/\(third.deviceID)/deactivate", token: admin).status == 204)
+            #expect(try await server.checkIn(third, Documents.android()).status == 401)
         } catch {
             try await server.stop()
             throw error

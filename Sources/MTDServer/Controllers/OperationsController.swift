@@ -20,9 +20,14 @@ enum OperationsController {
     }
 
     static func metrics(_ req: Request) async throws -> Response {
+        let metrics = req.application.mtd.metrics
+        // Database-derived figures are read at scrape time rather than tracked on every change.
+        metrics.eventLogHead.set(Double(try await EventLog.head(on: req.db)))
+        metrics.openThreats.set(Double(try await ThreatModel.query(on: req.db).filter(\.$status == "OPEN").count()))
+        metrics.devices.set(Double(try await DeviceModel.query(on: req.db).count()))
         var headers = HTTPHeaders()
         headers.contentType = HTTPMediaType(type: "text", subType: "plain", parameters: ["version": "0.0.4"])
-        return Response(status: .ok, headers: headers, body: .init(string: req.application.mtd.metrics.exposition()))
+        return Response(status: .ok, headers: headers, body: .init(string: metrics.exposition()))
     }
 
     static func openAPI(_ req: Request) async throws -> Response {

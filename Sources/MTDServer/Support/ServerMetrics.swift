@@ -2,8 +2,9 @@ import Foundation
 import Prometheus
 import Vapor
 
-/// Prometheus figures for `/metrics`: requests, check-ins, threats and activations. One registry
-/// per application (not the process-global metrics system), so several servers can run in one test process.
+/// Prometheus figures for `/metrics`: requests, check-ins, threats, activations, devices and the
+/// event log. One registry per application (not the process-global metrics system), so several
+/// servers can run in one test process.
 final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     let checkIns: Counter
@@ -12,16 +13,25 @@ final class ServerMetrics: Sendable {
     let threatsResolved: Counter
     let activations: Counter
     let eventLogHead: Gauge
+    let openThreats: Gauge
+    let devices: Gauge
+
+    static let durationBuckets = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
+
+    private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "openmtd", metricName: metric, unitName: unit, helpText: help)
+    }
 
     init() {
-        checkIns = registry.makeCounter(name: "openmtd_checkins_total", help: "Check-ins processed")
+        checkIns = registry.makeCounter(descriptor: Self.name("checkins", "total", "Check-ins processed"))
         checkInSeconds = registry.makeValueHistogram(
-            name: "openmtd_checkin_seconds", buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-            help: "Time to process one check-in, in seconds")
-        threatsOpened = registry.makeCounter(name: "openmtd_threats_opened_total", help: "Threats opened by check-ins")
-        threatsResolved = registry.makeCounter(name: "openmtd_threats_resolved_total", help: "Threats resolved by check-ins")
-        activations = registry.makeCounter(name: "openmtd_activations_total", help: "Successful device activations")
-        eventLogHead = registry.makeGauge(name: "openmtd_event_log_head", help: "Id of the newest event in the log")
+            descriptor: Self.name("checkin", "seconds", "Time to process one check-in"), buckets: Self.durationBuckets)
+        threatsOpened = registry.makeCounter(descriptor: Self.name("threats_opened", "total", "Threats opened by check-ins"))
+        threatsResolved = registry.makeCounter(descriptor: Self.name("threats_resolved", "total", "Threats resolved by check-ins"))
+        activations = registry.makeCounter(descriptor: Self.name("activations", "total", "Successful device activations"))
+        eventLogHead = registry.makeGauge(descriptor: Self.name("event_log", "head", "Id of the newest event in the log"))
+        openThreats = registry.makeGauge(descriptor: Self.name("open", "threats", "Threats currently open, all enterprises"))
+        devices = registry.makeGauge(descriptor: Self.name("known", "devices", "Devices known, all enterprises"))
     }
 
     func recordCheckIn(seconds: Double, opened: Int, resolved: Int) {
@@ -32,13 +42,15 @@ final class ServerMetrics: Sendable {
     }
 
     func requestCounter(method: String, route: String, status: Int) -> Counter {
-        registry.makeCounter(name: "openmtd_http_requests_total", labels: [("method", method), ("route", route), ("status", "\(status)")], help: "HTTP requests")
+        registry.makeCounter(
+            descriptor: Self.name("http_requests", "total", "HTTP requests"),
+            labels: [("method", method), ("route", route), ("status", "\(status)")])
     }
 
     func requestHistogram(route: String) -> ValueHistogram {
         registry.makeValueHistogram(
-            name: "openmtd_http_request_seconds", labels: [("route", route)],
-            buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], help: "HTTP request duration in seconds")
+            descriptor: Self.name("http_request", "seconds", "HTTP request duration"), labels: [("route", route)],
+            buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5])
     }
 
     func exposition() -> String {

@@ -12,5 +12,6 @@ public enum StoreMigrations {
         M007_CreateAdmins(),
         M008_CreatePolicyVersions(),
         M009_AddDeviceRevision(),
+        M010_IndexDeviceListing(),
     ]
 }
