@@ -22,7 +22,7 @@ final class MTDServices: Sendable {
         self.intelligence = intelligence
         writes = WriteGate(serializer: serializeWrites ? WriteSerializer() : nil)
         policies = PolicyService(intelligence: intelligence)
-        checkIns = CheckInService(policies: policies, writes: writes, checkInIntervalSeconds: configuration.checkInIntervalSeconds)
+        checkIns = CheckInService(policies: policies, writes: writes)
         activation = ActivationService(writes: writes)
         reevaluator = Reevaluator(policies: policies, writes: writes)
         sweeper = ConnectionSweeper(thresholds: configuration.connection, writes: writes)

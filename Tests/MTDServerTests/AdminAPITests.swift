@@ -168,12 +168,33 @@ import Testing
             #expect(reply.status == 403)
             #expect(try await server.send(.GET, "/api/v1/audit", token: owner).text.contains("ACTIVATION_REJECTED"))
             _ = try await server.activate(udid: "x2", code: newCode.lowercased())
+
             for _ in 0..<3 {
                 _ = try await server.send(.POST, "/agent/v1/activate", json: ["enrollmentCode": "GUES-SING-XXXX", "platform": "IOS", "mode": "EMBEDDED", "udid": "x3"])
             }
             reply = try await server.send(.POST, "/agent/v1/activate", json: ["enrollmentCode": newCode, "platform": "IOS", "mode": "EMBEDDED", "udid": "x4"])
             #expect(reply.status == 429)
             #expect(reply.headers.first(name: "Retry-After") != nil)
+        }
+    }
+
+    @Test(arguments: TestDatabase.available)
+    func enrollmentCodesExpire(_ database: TestDatabase) async throws {
+        try await withServer(database) { server in
+            let owner = try await server.login()
+            let firstCode = server.enrollmentCode
+            var reply: TestServer.Reply
+            // A code with an expiry stops working when it expires.
+            let soon = ISO8601DateFormatter().string(from: Date().addingTimeInterval(1.5))
+            reply = try await server.send(.POST, "/api/v1/enrollment-codes", token: owner, json: ["expiresAt": soon])
+            #expect(reply.status == 201, "\(reply.text)")
+            let expiring = try #require(reply.json["code"] as? String)
+            #expect(try await server.send(.POST, "/api/v1/enrollment-codes", token: owner, json: ["expiresAt": "2020-01-01T00:00:00Z"]).errorField == "$.expiresAt")
+            try await Task.sleep(nanoseconds: 2_000_000_000)
+            reply = try await server.send(.POST, "/agent/v1/activate", json: ["enrollmentCode": expiring, "platform": "IOS", "mode": "EMBEDDED", "udid": "x5"])
+            #expect(reply.status == 403)
+            #expect(reply.text.contains("expired"))
+            #expect(try await server.send(.GET, "/api/v1/enrollment-codes", token: owner).text.contains(firstCode), "older codes stay listed, revoked")
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 @testable import MTDServer
+import MTDStore
 import Testing
 
 @Suite(.serialized) struct CheckInFlowTests {
@@ -139,6 +140,26 @@ import Testing
             events = try await server.events(admin, after: head)
             #expect(events.count == 1)
             #expect((events.first?["device"] as? [String: Any])?["changed_attributes"] as? [String] == ["connection_status"])
+        } catch {
+            try await server.stop()
+            throw error
+        }
+        try await server.stop()
+    }
+
+    @Test(arguments: TestDatabase.available)
+    func consumerCursorsAreDurable(_ database: TestDatabase) async throws {
+        let server = try await TestServer.start(database)
+        do {
+            let db = server.app.db
+            #expect(try await ConsumerCursors.position(of: "uem-sync", on: db) == 0)
+            let head = try await EventLog.head(on: db)
+            #expect(head > 0, "provisioning appended events")
+            try await ConsumerCursors.save("uem-sync", position: head - 1, on: db)
+            try await ConsumerCursors.save("uem-sync", position: head, on: db)
+            #expect(try await ConsumerCursors.position(of: "uem-sync", on: db) == head)
+            let pending = try await EventLog.read(after: head - 1, enterpriseID: nil, limit: 10, on: db)
+            #expect(pending.map(\.id) == [head])
         } catch {
             try await server.stop()
             throw error

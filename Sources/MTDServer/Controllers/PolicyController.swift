@@ -9,7 +9,7 @@ import Vapor
 enum PolicyController {
     static func get(_ req: Request) async throws -> PolicyResponse {
         let principal = try req.admin
-        let current = try await req.application.mtd.policies.current(for: principal.enterpriseID, on: req.db, now: .distantFuture)
+        let current = try await req.application.mtd.policies.current(for: principal.enterpriseID, on: req.db, fresh: true)
         return PolicyResponse(version: current.version, policy: current.policy)
     }
 

@@ -9,7 +9,6 @@ import MTDStore
 struct CheckInService: Sendable {
     let policies: PolicyService
     let writes: WriteGate
-    let checkInIntervalSeconds: Int
 
     struct Result: Sendable {
         var securityStatus: SecurityStatus

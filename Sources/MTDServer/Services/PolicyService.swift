@@ -23,8 +23,9 @@ actor PolicyService {
         self.refreshSeconds = refreshSeconds
     }
 
-    func current(for enterpriseID: UUID, on database: any Database, now: Date = Date()) async throws -> Current {
-        if let entry = cache[enterpriseID], now.timeIntervalSince(entry.loadedAt) < refreshSeconds {
+    /// `fresh` skips the cache (admin reads must show what is stored, not what a replica cached).
+    func current(for enterpriseID: UUID, on database: any Database, now: Date = Date(), fresh: Bool = false) async throws -> Current {
+        if !fresh, let entry = cache[enterpriseID], now.timeIntervalSince(entry.loadedAt) < refreshSeconds {
             return entry.current
         }
         let latest = try await PolicyVersionModel.query(on: database)
