@@ -3,17 +3,6 @@ import Foundation
 import Testing
 
 @Suite(.serialized) struct AdminAPITests {
-    func withServer(_ database: TestDatabase, adjust: (inout ServerConfiguration) -> Void = { _ in }, _ body: (TestServer) async throws -> Void) async throws {
-        let server = try await TestServer.start(database, adjust: adjust)
-        do {
-            try await body(server)
-        } catch {
-            try await server.stop()
-            throw error
-        }
-        try await server.stop()
-    }
-
     @Test(arguments: TestDatabase.available)
     func rolesAndScopesAreEnforced(_ database: TestDatabase) async throws {
         try await withServer(database) { server in

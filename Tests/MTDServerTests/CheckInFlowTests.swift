@@ -6,8 +6,7 @@ import Testing
 @Suite(.serialized) struct CheckInFlowTests {
     @Test(arguments: TestDatabase.available)
     func activationAndCheckInsOpenAndResolveThreats(_ database: TestDatabase) async throws {
-        let server = try await TestServer.start(database)
-        do {
+        try await withServer(database) { server in
             let admin = try await server.login()
             let agent = try await server.activate(udid: "udid-a")
             var head = try await server.eventHead(admin)
@@ -56,17 +55,12 @@ import Testing
             #expect(threats.allSatisfy { $0["status"] as? String == "RESOLVED" })
             #expect(threats.allSatisfy { ($0["history"] as? [Any])?.count == 2 })
             #expect((detail.json["apps"] as? [[String: Any]])?.map { $0["id"] as? String } == ["com.whatsapp"])
-        } catch {
-            try await server.stop()
-            throw error
         }
-        try await server.stop()
     }
 
     @Test(arguments: TestDatabase.available)
     func deltaThatSkipsAVersionAsksForTheFullInventory(_ database: TestDatabase) async throws {
-        let server = try await TestServer.start(database)
-        do {
+        try await withServer(database) { server in
             let agent = try await server.activate(udid: "udid-delta")
             var reply = try await server.checkIn(agent, Documents.android(inventoryVersion: 5))
             #expect(reply.json["fullInventoryRequired"] as? Bool == false)
@@ -76,17 +70,12 @@ import Testing
             reply = try await server.checkIn(agent, Documents.android(apps: [["id": "com.whatsapp"], Documents.stalkerware], inventoryVersion: 7))
             #expect(reply.json["fullInventoryRequired"] as? Bool == false)
             #expect(reply.json["securityStatus"] as? String == "THREATS_HIGH")
-        } catch {
-            try await server.stop()
-            throw error
         }
-        try await server.stop()
     }
 
     @Test(arguments: TestDatabase.available)
     func reactivationRotatesTheCredentialAndDeactivationRevokesIt(_ database: TestDatabase) async throws {
-        let server = try await TestServer.start(database)
-        do {
+        try await withServer(database) { server in
             let admin = try await server.login()
             let first = try await server.activate(udid: "udid-r", externalID: "uem-1")
             let second = try await server.activate(udid: "udid-r", externalID: "uem-1")
@@ -108,17 +97,12 @@ import Testing
             let third = try await server.activate(udid: "udid-r", externalID: "uem-1")
             #expect(try await server.send(.POST, "/api/v1/devices/\(third.deviceID)/deactivate", token: admin).status == 204)
             #expect(try await server.checkIn(third, Documents.android()).status == 401)
-        } catch {
-            try await server.stop()
-            throw error
         }
-        try await server.stop()
     }
 
     @Test(arguments: TestDatabase.available)
     func connectionStatusFollowsCheckInAgeWithOneEventPerTransition(_ database: TestDatabase) async throws {
-        let server = try await TestServer.start(database)
-        do {
+        try await withServer(database) { server in
             let admin = try await server.login()
             let agent = try await server.activate(udid: "udid-c")
             _ = try await server.checkIn(agent, Documents.android())
@@ -140,17 +124,12 @@ import Testing
             events = try await server.events(admin, after: head)
             #expect(events.count == 1)
             #expect((events.first?["device"] as? [String: Any])?["changed_attributes"] as? [String] == ["connection_status"])
-        } catch {
-            try await server.stop()
-            throw error
         }
-        try await server.stop()
     }
 
     @Test(arguments: TestDatabase.available)
     func consumerCursorsAreDurable(_ database: TestDatabase) async throws {
-        let server = try await TestServer.start(database)
-        do {
+        try await withServer(database) { server in
             let db = server.app.db
             #expect(try await ConsumerCursors.position(of: "uem-sync", on: db) == 0)
             let head = try await EventLog.head(on: db)
@@ -160,37 +139,25 @@ import Testing
             #expect(try await ConsumerCursors.position(of: "uem-sync", on: db) == head)
             let pending = try await EventLog.read(after: head - 1, enterpriseID: nil, limit: 10, on: db)
             #expect(pending.map(\.id) == [head])
-        } catch {
-            try await server.stop()
-            throw error
         }
-        try await server.stop()
     }
 
     @Test(arguments: TestDatabase.available)
     func dataSurvivesARestart(_ database: TestDatabase) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("openmtd-restart-\(UUID().uuidString)").path
-        let first = try await TestServer.start(database, dataDirectory: directory)
-        let agent: TestServer.Agent
-        do {
-            agent = try await first.activate(udid: "udid-p")
-            _ = try await first.checkIn(agent, Documents.android(apps: [Documents.stalkerware]))
-        } catch {
-            try await first.stop()
-            throw error
+        var agent: TestServer.Agent?
+        try await withServer(database, dataDirectory: directory) { first in
+            let activated = try await first.activate(udid: "udid-p")
+            _ = try await first.checkIn(activated, Documents.android(apps: [Documents.stalkerware]))
+            agent = activated
         }
-        try await first.stop()
-        let second = try await TestServer.start(database, dataDirectory: directory, keepData: true)
-        do {
+        let device = try #require(agent)
+        try await withServer(database, dataDirectory: directory, keepData: true) { second in
             let admin = try await second.login()
-            let detail = try await second.send(.GET, "/api/v1/devices/\(agent.deviceID)", token: admin)
+            let detail = try await second.send(.GET, "/api/v1/devices/\(device.deviceID)", token: admin)
             #expect((detail.json["device"] as? [String: Any])?["securityStatus"] as? String == "THREATS_HIGH")
-            #expect(try await second.checkIn(agent, Documents.android(apps: [Documents.stalkerware])).status == 200, "the credential still works")
+            #expect(try await second.checkIn(device, Documents.android(apps: [Documents.stalkerware])).status == 200, "the credential still works")
             #expect(try await second.send(.GET, "/api/v1/enrollment-codes", token: admin).status == 200)
-        } catch {
-            try await second.stop()
-            throw error
         }
-        try await second.stop()
     }
 }

@@ -174,6 +174,21 @@ final class TestServer: @unchecked Sendable {
     }
 }
 
+/// Runs `body` against a fresh server and stops the server whatever happens.
+func withServer(
+    _ database: TestDatabase, dataDirectory: String? = nil, keepData: Bool = false,
+    adjust: (inout ServerConfiguration) -> Void = { _ in }, _ body: (TestServer) async throws -> Void
+) async throws {
+    let server = try await TestServer.start(database, dataDirectory: dataDirectory, keepData: keepData, adjust: adjust)
+    do {
+        try await body(server)
+    } catch {
+        try await server.stop()
+        throw error
+    }
+    try await server.stop()
+}
+
 /// Check-in documents for tests.
 enum Documents {
     static func android(
