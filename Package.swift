@@ -49,9 +49,18 @@ let package = Package(
             ]
         ),
         .target(
+            name: "BuiltinUEM",
+            dependencies: [
+                "MTDCore",
+                .product(name: "Vapor", package: "vapor"),
+                .product(name: "Fluent", package: "fluent"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ]
+        ),
+        .target(
             name: "MTDServer",
             dependencies: [
-                "MTDCore", "MTDIntel", "MTDDetection", "MTDStore",
+                "MTDCore", "MTDIntel", "MTDDetection", "MTDStore", "BuiltinUEM",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
@@ -74,6 +83,14 @@ let package = Package(
         .testTarget(name: "MTDIntelTests", dependencies: ["MTDIntel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MTDDetectionTests", dependencies: ["MTDDetection"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OpenMTDCLITests", dependencies: ["openmtd"]),
+        .testTarget(
+            name: "BuiltinUEMTests",
+            dependencies: [
+                "BuiltinUEM", "MTDServer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
+            ]
+        ),
         .testTarget(
             name: "MTDServerTests",
             dependencies: [

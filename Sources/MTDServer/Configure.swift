@@ -1,3 +1,4 @@
+import BuiltinUEM
 import Fluent
 import FluentPostgresDriver
 import FluentSQLiteDriver
@@ -34,11 +35,18 @@ public func configure(_ app: Application, _ configuration: ServerConfiguration, 
         }
     }
     for migration in StoreMigrations.all { app.migrations.add(migration) }
+    for migration in BuiltinUEM.migrations { app.migrations.add(migration) }
     try await app.autoMigrate()
 
     let services = MTDServices(configuration: configuration, intelligence: intelligence, serializeWrites: usesSQLite)
     app.storage[MTDServicesKey.self] = services
     try await Bootstrap.ensureDefaultEnterprise(app: app, configuration: configuration)
+    if let uem = try await BuiltinUEM.bootstrapIfEmpty(on: app.db, adminPassword: configuration.uemAdminPassword) {
+        app.logger.notice("built-in UEM ready at /API; the password is shown only once", metadata: [
+            "aw-tenant-code": "\(uem.tenantCode)", "username": "\(uem.adminUsername)",
+            "password": "\(configuration.uemAdminPassword == nil ? uem.adminPassword : "(from OPENMTD_UEM_ADMIN_PASSWORD)")",
+        ])
+    }
 
     app.http.server.configuration.hostname = configuration.hostname
     app.http.server.configuration.port = configuration.port
@@ -47,6 +55,7 @@ public func configure(_ app: Application, _ configuration: ServerConfiguration, 
     app.middleware.use(RequestMetricsMiddleware(metrics: services.metrics))
     app.middleware.use(APIErrorMiddleware(logger: app.logger))
     try routes(app)
+    BuiltinUEM.routes(app)
     app.lifecycle.use(SweeperLifecycle(services: services))
 }
 

@@ -18,6 +18,8 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     /// The first owner's email; the password comes from OPENMTD_ADMIN_PASSWORD or is generated and printed once.
     public var adminEmail: String = "admin@openmtd.local"
     public var adminPassword: String?
+    /// Password of the built-in UEM's first admin (`uemadmin`); generated and printed once when nil.
+    public var uemAdminPassword: String?
     public var activationAttemptsPerMinute: Int = 10
 
     public init() {}

@@ -129,6 +129,7 @@ enum ServerConfigurationLoader {
         configuration.adminEmail = environment["OPENMTD_ADMIN_EMAIL"] ?? configuration.adminEmail
         configuration.adminPassword = environment["OPENMTD_ADMIN_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.activationAttemptsPerMinute = try integer("OPENMTD_ACTIVATIONS_PER_MINUTE") ?? configuration.activationAttemptsPerMinute
+        configuration.uemAdminPassword = environment["OPENMTD_UEM_ADMIN_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
 
         configuration.hostname = flags.host ?? configuration.hostname
         configuration.port = flags.port ?? configuration.port

@@ -230,7 +230,8 @@ import Testing
             #expect(openapi.json["openapi"] as? String == "3.1.0")
             // The document in the repository describes every route the server has.
             let documented = try #require(openapi.json["paths"] as? [String: [String: Any]])
-            for route in server.app.routes.all {
+            // The built-in UEM under /API speaks Workspace ONE's API, which this document does not describe.
+            for route in server.app.routes.all where route.path.first?.description != "API" {
                 let path = "/" + route.path.map { component -> String in
                     let text = component.description
                     return text.hasPrefix(":") ? "{\(text.dropFirst())}" : text

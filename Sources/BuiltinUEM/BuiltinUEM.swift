@@ -1,0 +1,75 @@
+import Fluent
+import Foundation
+import Vapor
+
+/// The Workspace ONE-compatible UEM that ships with OpenMTD, mounted under `/API` (paths are
+/// case-insensitive; legacy `/API/v1/...` URL versioning is accepted). Authentication is
+/// `aw-tenant-code` plus Basic; errors are `{errorCode, message, activityId}`; searches page from 0
+/// and answer 204 when empty.
+public enum BuiltinUEM {
+    public static let migrations: [any Migration] = [U001_CreateOrganization(), U002_CreateDevicesAndTags(), U003_CreateGroupsAndProfiles()]
+
+    /// What the first start created; the password is only ever shown here.
+    public struct Bootstrap: Sendable {
+        public var organizationGroupID: Int
+        public var tenantCode: String
+        public var adminUsername: String
+        public var adminPassword: String
+    }
+
+    public static func routes(_ app: Application) {
+        app.routes.caseInsensitive = true
+        for prefix in [["API"], ["API", "v1"]] {
+            let api = app.grouped(prefix.map { PathComponent(stringLiteral: $0) }).grouped(UEMErrorMiddleware(), UEMAuthMiddleware())
+            api.get("system", "info", use: UEMSystemController.info)
+            api.get("system", "groups", "search", use: UEMSystemController.groups)
+            api.post("system", "roles", use: UEMSystemController.createRole)
+            api.post("system", "admins", "addadmin", use: UEMSystemController.addAdmin)
+            api.get("system", "admins", "search", use: UEMSystemController.searchAdmins)
+            api.get("mdm", "devices", "search", use: UEMDeviceController.search)
+            api.post("mdm", "devices", "enroll", use: UEMDeviceController.enroll)
+            api.get("mdm", "devices", ":id", use: UEMDeviceController.get)
+            api.delete("mdm", "devices", ":id", use: UEMDeviceController.unenroll)
+            api.get("mdm", "devices", ":id", "tags", use: UEMDeviceController.tags)
+            api.get("mdm", "devices", ":id", "profiles", use: UEMDeviceController.profiles)
+            api.get("mdm", "tags", "search", use: UEMTagController.search)
+            api.post("mdm", "tags", "addtag", use: UEMTagController.add)
+            api.post("mdm", "tags", ":id", "update", use: UEMTagController.update)
+            api.delete("mdm", "tags", ":id", use: UEMTagController.delete)
+            api.get("mdm", "tags", ":id", "devices", use: UEMTagController.devices)
+            api.post("mdm", "tags", ":id", "adddevices", use: UEMTagController.addDevices)
+            api.post("mdm", "tags", ":id", "removedevices", use: UEMTagController.removeDevices)
+            api.get("mdm", "smartgroups", "search", use: UEMSmartGroupController.search)
+            api.post("mdm", "smartgroups", use: UEMSmartGroupController.create)
+            api.get("mdm", "smartgroups", ":id", use: UEMSmartGroupController.get)
+            api.get("mdm", "smartgroups", ":id", "devices", use: UEMSmartGroupController.devices)
+            api.post("mdm", "profiles", use: UEMProfileController.create)
+            api.get("mdm", "profiles", ":id", use: UEMProfileController.get)
+        }
+    }
+
+    /// First start: the root organization group, a full-access console role, its admin and an API key.
+    public static func bootstrapIfEmpty(on database: any Database, adminPassword: String?) async throws -> Bootstrap? {
+        guard try await UEMOrganizationGroup.query(on: database).count() == 0 else { return nil }
+        let group = UEMOrganizationGroup(name: "OpenMTD", groupID: "openmtd", parentID: nil, type: "Customer")
+        try await group.create(on: database)
+        let groupID = try group.requireID()
+        var all: [String: UEMPermissionLevel] = [:]
+        for category in UEMCategory.allCases { all[category.rawValue] = .edit }
+        let role = UEMRole(name: "Console Administrator", permissions: all)
+        try await role.create(on: database)
+        let password = adminPassword ?? String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(20))
+        try await UEMAdmin(username: "uemadmin", passwordHash: try Bcrypt.hash(password, cost: 10), email: nil, organizationGroupID: groupID, roleID: try role.requireID())
+            .create(on: database)
+        let code = UUID().uuidString.replacingOccurrences(of: "-", with: "")
+        try await UEMAPIKey(code: code, name: "Default", organizationGroupID: groupID).create(on: database)
+        return Bootstrap(organizationGroupID: groupID, tenantCode: code, adminUsername: "uemadmin", adminPassword: password)
+    }
+}
+
+/// The first API key's tenant code (tests and the CLI read it; the log shows it at first start).
+public enum TenantCode {
+    public static func first(on database: any Database) async throws -> String {
+        try await UEMAPIKey.query(on: database).sort(\.$id).first()?.code ?? ""
+    }
+}

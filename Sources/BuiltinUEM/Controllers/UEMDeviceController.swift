@@ -1,0 +1,123 @@
+import Fluent
+import Foundation
+import Vapor
+
+/// `/API/mdm/devices`: search, one device, its tags and profiles; enrolment and unenrolment.
+enum UEMDeviceController {
+    static func search(_ req: Request) async throws -> Response {
+        try req.uem.require(.devices, .read)
+        var query = UEMDevice.query(on: req.db).filter(\.$enrollmentStatus == "Enrolled")
+        if let platform = req.query[String.self, at: "platform"] { query = query.filter(\.$platform == platform) }
+        if let user = req.query[String.self, at: "user"] { query = query.filter(\.$userName == user) }
+        if let ownership = req.query[String.self, at: "ownership"] { query = query.filter(\.$ownership == ownership) }
+        let (page, size) = req.uemPage
+        let total = try await query.copy().count()
+        let devices = try await query.sort(\.$id).range(page * size..<(page + 1) * size).all()
+        let groups = try await groupsByID(req)
+        return try UEMPaging.response("Devices", items: devices.map { WS1Device($0, group: groups[$0.organizationGroupID]) }, total: total, page: page, size: size, for: req)
+    }
+
+    static func get(_ req: Request) async throws -> WS1Device {
+        try req.uem.require(.devices, .read)
+        let device = try await find(req)
+        return WS1Device(device, group: try await groupsByID(req)[device.organizationGroupID])
+    }
+
+    static func tags(_ req: Request) async throws -> Response {
+        try req.uem.require(.tags, .read)
+        let device = try await find(req)
+        let links = try await UEMDeviceTag.query(on: req.db).filter(\.$deviceID == (device.id ?? -1)).all()
+        let tags = try await UEMTag.query(on: req.db).filter(\.$id ~~ links.map(\.tagID)).all()
+        struct Item: Content {
+            var uuid: String
+            var name: String
+            var date_tagged: String
+        }
+        struct Body: Content {
+            var tags: [Item]
+        }
+        let dates = Dictionary(links.map { ($0.tagID, $0.dateTagged) }, uniquingKeysWith: { first, _ in first })
+        return try await Body(tags: tags.map { Item(uuid: $0.uuid.uuidString.lowercased(), name: $0.name, date_tagged: WS1Date.string(dates[$0.id ?? -1])) })
+            .encodeResponse(for: req)
+    }
+
+    static func profiles(_ req: Request) async throws -> Response {
+        try req.uem.require(.devices, .read)
+        let device = try await find(req)
+        let installed = try await UEMInstalledProfile.query(on: req.db).filter(\.$deviceID == (device.id ?? -1)).all()
+        let profiles = try await UEMProfile.query(on: req.db).filter(\.$id ~~ installed.map(\.profileID)).sort(\.$name).all()
+        return try UEMPaging.response(
+            "DeviceProfiles", items: try await profiles.asyncMap { try await UEMProfileController.describe($0, on: req.db) },
+            total: profiles.count, page: 0, size: max(profiles.count, 1), for: req)
+    }
+
+    static func enroll(_ req: Request) async throws -> Response {
+        try req.uem.require(.devices, .edit)
+        let body = try req.content.decode(WS1EnrollRequest.self)
+        guard !body.Udid.isEmpty else { throw UEMError.invalid("Udid is required.") }
+        guard ["Apple", "Android"].contains(body.Platform) else { throw UEMError.invalid("Platform must be Apple or Android, not \(body.Platform).") }
+        let principal = try req.uem
+        let device = try await UEMDevice.query(on: req.db).filter(\.$udid == body.Udid).first() ?? UEMDevice()
+        if device.id == nil { device.uuid = UUID() }
+        device.udid = body.Udid
+        device.serialNumber = body.SerialNumber
+        device.macAddress = body.MacAddress
+        device.imei = body.Imei
+        device.friendlyName = body.FriendlyName ?? "\(body.UserName) \(body.Model ?? body.Platform) \(body.OperatingSystem ?? "")".trimmingCharacters(in: .whitespaces)
+        device.model = body.Model
+        device.platform = body.Platform
+        device.operatingSystem = body.OperatingSystem
+        device.ownership = SmartGroupCriteria.ownershipCode(body.Ownership ?? "C")
+        device.organizationGroupID = body.LocationGroupId ?? principal.organizationGroupID
+        device.userName = body.UserName
+        device.userEmail = body.UserEmailAddress
+        device.enrollmentStatus = "Enrolled"
+        device.lastSeen = Date()
+        device.complianceStatus = "Compliant"
+        device.compromised = false
+        try await device.save(on: req.db)
+        let id = try device.requireID()
+        try await UEMEvent(eventType: "MDMEnrollmentComplete", deviceID: id, detail: device.udid, eventTime: Date()).create(on: req.db)
+        try await ProfileAssignments.reconcile(devices: [id], on: req.db)
+        return try await WS1Device(device, group: try await groupsByID(req)[device.organizationGroupID]).encodeResponse(status: .created, for: req)
+    }
+
+    static func unenroll(_ req: Request) async throws -> HTTPStatus {
+        try req.uem.require(.devices, .edit)
+        let device = try await find(req)
+        device.enrollmentStatus = "Unenrolled"
+        try await device.update(on: req.db)
+        let id = try device.requireID()
+        try await UEMEvent(eventType: "BreakMDMConfirmed", deviceID: id, detail: device.udid, eventTime: Date()).create(on: req.db)
+        try await ProfileAssignments.reconcile(devices: [id], on: req.db)
+        for link in try await UEMInstalledProfile.query(on: req.db).filter(\.$deviceID == id).all() { try await link.delete(on: req.db) }
+        return .noContent
+    }
+
+    static func find(_ req: Request) async throws -> UEMDevice {
+        guard let raw = req.parameters.get("id") else { throw UEMError.notFound("Device") }
+        let device: UEMDevice?
+        if let id = Int(raw) {
+            device = try await UEMDevice.find(id, on: req.db)
+        } else if let uuid = UUID(uuidString: raw) {
+            device = try await UEMDevice.query(on: req.db).filter(\.$uuid == uuid).first()
+        } else {
+            device = nil
+        }
+        guard let device, device.enrollmentStatus == "Enrolled" else { throw UEMError.notFound("Device") }
+        return device
+    }
+
+    static func groupsByID(_ req: Request) async throws -> [Int: UEMOrganizationGroup] {
+        Dictionary(try await UEMOrganizationGroup.query(on: req.db).all().compactMap { group in group.id.map { ($0, group) } }, uniquingKeysWith: { first, _ in first })
+    }
+}
+
+extension Array {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        result.reserveCapacity(count)
+        for element in self { result.append(try await transform(element)) }
+        return result
+    }
+}

@@ -1,0 +1,110 @@
+import Fluent
+import Foundation
+import Vapor
+
+/// `/API/mdm/smartgroups` and `/API/mdm/profiles`.
+enum UEMSmartGroupController {
+    static func create(_ req: Request) async throws -> Response {
+        let principal = try req.uem
+        try principal.require(.groups, .edit)
+        let body = try req.content.decode(WS1SmartGroupRequest.self)
+        let criteria = SmartGroupCriteria(
+            tagIDs: body.Tags?.map(\.Id) ?? [], platforms: body.Platforms ?? [], ownerships: body.Ownerships ?? [],
+            models: body.Models ?? [], operatingSystems: body.OperatingSystems ?? [],
+            organizationGroupIDs: body.OrganizationGroups?.map(\.Id) ?? [],
+            deviceAdditions: body.DeviceAdditions?.map(\.Id) ?? [], deviceExclusions: body.DeviceExclusions?.map(\.Id) ?? [])
+        for tagID in criteria.tagIDs where try await UEMTag.find(tagID, on: req.db) == nil {
+            throw UEMError.invalid("Tag \(tagID) does not exist.")
+        }
+        let group = UEMSmartGroup()
+        group.uuid = UUID()
+        group.name = body.Name
+        group.organizationGroupID = body.ManagedByOrganizationGroupId ?? principal.organizationGroupID
+        group.criteria = String(decoding: try JSONEncoder().encode(criteria), as: UTF8.self)
+        try await group.create(on: req.db)
+        try await ProfileAssignments.reconcile(devices: nil, on: req.db)
+        return try await describe(group, on: req.db).encodeResponse(status: .created, for: req)
+    }
+
+    static func get(_ req: Request) async throws -> WS1SmartGroup {
+        try req.uem.require(.groups, .read)
+        return try await describe(try await find(req), on: req.db)
+    }
+
+    static func search(_ req: Request) async throws -> Response {
+        try req.uem.require(.groups, .read)
+        var query = UEMSmartGroup.query(on: req.db)
+        if let name = req.query[String.self, at: "name"], !name.isEmpty { query = query.filter(\.$name, .custom("LIKE"), "%\(name)%") }
+        let (page, size) = req.uemPage
+        let total = try await query.copy().count()
+        let groups = try await query.sort(\.$id).range(page * size..<(page + 1) * size).all()
+        return try UEMPaging.response("SmartGroups", items: try await groups.asyncMap { try await describe($0, on: req.db) }, total: total, page: page, size: size, for: req)
+    }
+
+    static func devices(_ req: Request) async throws -> Response {
+        try req.uem.require(.groups, .read)
+        let members = try await ProfileAssignments.members(of: try await find(req), on: req.db)
+        let groups = try await UEMDeviceController.groupsByID(req)
+        struct Body: Content {
+            var Devices: [WS1Device]
+        }
+        return try await Body(Devices: members.map { WS1Device($0, group: groups[$0.organizationGroupID]) }).encodeResponse(for: req)
+    }
+
+    static func describe(_ group: UEMSmartGroup, on database: any Database) async throws -> WS1SmartGroup {
+        let criteria = ProfileAssignments.criteria(of: group)
+        let tags = try await UEMTag.query(on: database).filter(\.$id ~~ criteria.tagIDs).all()
+        return WS1SmartGroup(
+            Name: group.name, SmartGroupID: group.id ?? 0, SmartGroupUuid: group.uuid.uuidString.lowercased(),
+            ManagedByOrganizationGroupId: group.organizationGroupID, Devices: try await ProfileAssignments.members(of: group, on: database).count,
+            Tags: tags.map { .init(Id: $0.id ?? 0, Name: $0.name) }, Platforms: criteria.platforms, Ownerships: criteria.ownerships,
+            DeviceAdditions: criteria.deviceAdditions.map { .init(Id: $0, Name: nil) }, DeviceExclusions: criteria.deviceExclusions.map { .init(Id: $0, Name: nil) })
+    }
+
+    static func find(_ req: Request) async throws -> UEMSmartGroup {
+        guard let id = req.parameters.get("id", as: Int.self), let group = try await UEMSmartGroup.find(id, on: req.db) else {
+            throw UEMError.notFound("Smart group", code: 5063)
+        }
+        return group
+    }
+}
+
+enum UEMProfileController {
+    static func create(_ req: Request) async throws -> Response {
+        let principal = try req.uem
+        try principal.require(.profiles, .edit)
+        let body = try req.content.decode(WS1ProfileRequest.self)
+        for id in body.AssignedSmartGroups + (body.ExcludedSmartGroups ?? []) where try await UEMSmartGroup.find(id, on: req.db) == nil {
+            throw UEMError.invalid("Smart group \(id) does not exist.")
+        }
+        let profile = UEMProfile()
+        profile.uuid = UUID()
+        profile.name = body.Name
+        profile.platform = body.Platform ?? "Any"
+        profile.organizationGroupID = principal.organizationGroupID
+        profile.assignedSmartGroups = String(decoding: try JSONEncoder().encode(body.AssignedSmartGroups), as: UTF8.self)
+        profile.excludedSmartGroups = String(decoding: try JSONEncoder().encode(body.ExcludedSmartGroups ?? []), as: UTF8.self)
+        try await profile.create(on: req.db)
+        try await ProfileAssignments.reconcile(devices: nil, on: req.db)
+        return try await describe(profile, on: req.db).encodeResponse(status: .created, for: req)
+    }
+
+    static func get(_ req: Request) async throws -> WS1Profile {
+        try req.uem.require(.profiles, .read)
+        guard let id = req.parameters.get("id", as: Int.self), let profile = try await UEMProfile.find(id, on: req.db) else {
+            throw UEMError.notFound("Profile", code: 5064)
+        }
+        return try await describe(profile, on: req.db)
+    }
+
+    static func describe(_ profile: UEMProfile, on database: any Database) async throws -> WS1Profile {
+        let assigned = ProfileAssignments.ids(profile.assignedSmartGroups)
+        let excluded = ProfileAssignments.ids(profile.excludedSmartGroups)
+        let names = Dictionary(try await UEMSmartGroup.query(on: database).filter(\.$id ~~ (assigned + excluded)).all().compactMap { group in group.id.map { ($0, group.name) } },
+                               uniquingKeysWith: { first, _ in first })
+        return WS1Profile(
+            ProfileId: profile.id ?? 0, Uuid: profile.uuid.uuidString.lowercased(), Name: profile.name, Platform: profile.platform,
+            AssignedSmartGroups: assigned.map { .init(SmartGroupId: $0, Name: names[$0] ?? "") },
+            ExcludedSmartGroups: excluded.map { .init(SmartGroupId: $0, Name: names[$0] ?? "") })
+    }
+}

@@ -1,0 +1,115 @@
+import Fluent
+import Foundation
+import Vapor
+
+/// `/API/system`: connectivity, organization groups, roles and admin accounts.
+enum UEMSystemController {
+    struct Info: Content {
+        var ProductName: String
+        var ProductVersion: String
+    }
+
+    static func info(_ req: Request) async throws -> Info {
+        _ = try req.uem
+        return Info(ProductName: "OpenMTD built-in UEM", ProductVersion: "1.0")
+    }
+
+    static func groups(_ req: Request) async throws -> Response {
+        try req.uem.require(.groups, .read)
+        var query = UEMOrganizationGroup.query(on: req.db)
+        if let name = req.query[String.self, at: "name"], !name.isEmpty { query = query.filter(\.$name == name) }
+        if let groupID = req.query[String.self, at: "groupid"], !groupID.isEmpty { query = query.filter(\.$groupID == groupID) }
+        let (page, size) = req.uemPage
+        let total = try await query.copy().count()
+        let groups = try await query.sort(\.$id).range(page * size..<(page + 1) * size).all()
+        struct Item: Content {
+            var Id: WS1Id
+            var Uuid: String
+            var Name: String
+            var GroupId: String
+            var LocationGroupType: String
+            var ParentLocationGroup: WS1Id?
+        }
+        let items = groups.map {
+            Item(Id: WS1Id(Value: $0.id ?? 0), Uuid: $0.uuid.uuidString.lowercased(), Name: $0.name, GroupId: $0.groupID,
+                 LocationGroupType: $0.type, ParentLocationGroup: $0.parentID.map { WS1Id(Value: $0) })
+        }
+        return try UEMPaging.response("LocationGroups", items: items, total: total, page: page, size: size, for: req)
+    }
+
+    struct RoleRequest: Content {
+        var Name: String
+        /// Category → "Read" | "Edit"; categories: Admins, Apps, Devices, Groups, Users, BulkManagement, Tags, Profiles, Compliance.
+        var Permissions: [String: String]
+    }
+
+    struct RoleResponse: Content {
+        var Id: WS1Id
+        var Uuid: String
+        var Name: String
+        var Permissions: [String: String]
+    }
+
+    static func createRole(_ req: Request) async throws -> Response {
+        try req.uem.require(.admins, .edit)
+        let body = try req.content.decode(RoleRequest.self)
+        var levels: [String: UEMPermissionLevel] = [:]
+        for (category, level) in body.Permissions {
+            guard UEMCategory(rawValue: category) != nil else {
+                throw UEMError.invalid("Unknown permission category \(category); use \(UEMCategory.allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+            guard let parsed = UEMPermissionLevel(rawValue: level) else { throw UEMError.invalid("Permission level for \(category) must be Read or Edit, not \(level).") }
+            levels[category] = parsed
+        }
+        if try await UEMRole.query(on: req.db).filter(\.$name == body.Name).first() != nil {
+            throw UEMError(status: .badRequest, errorCode: 1002, message: "A role named \(body.Name) already exists.")
+        }
+        let role = UEMRole(name: body.Name, permissions: levels)
+        try await role.create(on: req.db)
+        return try await RoleResponse(Id: WS1Id(Value: try role.requireID()), Uuid: role.uuid.uuidString.lowercased(), Name: role.name,
+                                      Permissions: levels.mapValues(\.rawValue)).encodeResponse(status: .created, for: req)
+    }
+
+    struct AdminRequest: Content {
+        var UserName: String
+        var Password: String
+        var Email: String?
+        var LocationGroupId: Int?
+        var RoleId: Int
+    }
+
+    static func addAdmin(_ req: Request) async throws -> Response {
+        let principal = try req.uem
+        try principal.require(.admins, .edit)
+        let body = try req.content.decode(AdminRequest.self)
+        guard body.Password.count >= 12 else { throw UEMError.invalid("Passwords need at least 12 characters.") }
+        guard try await UEMRole.find(body.RoleId, on: req.db) != nil else { throw UEMError.invalid("Role \(body.RoleId) does not exist.") }
+        if try await UEMAdmin.query(on: req.db).filter(\.$username == body.UserName).first() != nil {
+            throw UEMError(status: .badRequest, errorCode: 1002, message: "An admin named \(body.UserName) already exists.")
+        }
+        let admin = UEMAdmin(
+            username: body.UserName, passwordHash: try Bcrypt.hash(body.Password, cost: 10), email: body.Email,
+            organizationGroupID: body.LocationGroupId ?? principal.organizationGroupID, roleID: body.RoleId)
+        try await admin.create(on: req.db)
+        return try await WS1Id(Value: try admin.requireID()).encodeResponse(status: .created, for: req)
+    }
+
+    static func searchAdmins(_ req: Request) async throws -> Response {
+        try req.uem.require(.admins, .read)
+        var query = UEMAdmin.query(on: req.db)
+        if let username = req.query[String.self, at: "username"], !username.isEmpty { query = query.filter(\.$username == username) }
+        let (page, size) = req.uemPage
+        let total = try await query.copy().count()
+        let admins = try await query.sort(\.$id).range(page * size..<(page + 1) * size).all()
+        struct Item: Content {
+            var Id: WS1Id
+            var Uuid: String
+            var UserName: String
+            var Email: String?
+            var LocationGroupId: String
+        }
+        return try UEMPaging.response(
+            "Admins", items: admins.map { Item(Id: WS1Id(Value: $0.id ?? 0), Uuid: $0.uuid.uuidString.lowercased(), UserName: $0.username, Email: $0.email, LocationGroupId: "\($0.organizationGroupID)") },
+            total: total, page: page, size: size, for: req)
+    }
+}

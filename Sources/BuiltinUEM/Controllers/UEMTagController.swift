@@ -1,0 +1,128 @@
+import Fluent
+import Foundation
+import Vapor
+
+/// `/API/mdm/tags`: search, create, update, delete, and bulk add and remove devices.
+enum UEMTagController {
+    static func search(_ req: Request) async throws -> Response {
+        try req.uem.require(.tags, .read)
+        var query = UEMTag.query(on: req.db)
+        if let name = req.query[String.self, at: "name"], !name.isEmpty { query = query.filter(\.$name, .custom("LIKE"), "%\(name)%") }
+        if let group = req.query[Int.self, at: "organizationgroupid"] { query = query.filter(\.$organizationGroupID == group) }
+        if let type = req.query[Int.self, at: "tagtype"] { query = query.filter(\.$type == type) }
+        let (page, size) = req.uemPage
+        let total = try await query.copy().count()
+        let tags = try await query.sort(\.$id).range(page * size..<(page + 1) * size).all()
+        return try UEMPaging.response("Tags", items: tags.map(WS1Tag.init), total: total, page: page, size: size, for: req)
+    }
+
+    static func add(_ req: Request) async throws -> WS1Id {
+        let principal = try req.uem
+        try principal.require(.tags, .edit)
+        let body = try req.content.decode(WS1TagModel.self)
+        let name = body.TagName.trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty else { throw UEMError.invalid("TagName is required.") }
+        let group = body.LocationGroupId ?? principal.organizationGroupID
+        if try await UEMTag.query(on: req.db).filter(\.$name == name).filter(\.$organizationGroupID == group).first() != nil {
+            throw UEMError(status: .badRequest, errorCode: 1002, message: "A tag named \(name) already exists in this organization group.")
+        }
+        let tag = UEMTag(name: name, avatar: body.TagAvatar ?? name, type: body.TagType ?? 1, organizationGroupID: group)
+        try await tag.create(on: req.db)
+        return WS1Id(Value: try tag.requireID())
+    }
+
+    static func update(_ req: Request) async throws -> HTTPStatus {
+        try req.uem.require(.tags, .edit)
+        let tag = try await find(req)
+        let body = try req.content.decode(WS1TagModel.self)
+        tag.name = body.TagName
+        tag.avatar = body.TagAvatar ?? tag.avatar
+        tag.type = body.TagType ?? tag.type
+        try await tag.update(on: req.db)
+        return .noContent
+    }
+
+    static func delete(_ req: Request) async throws -> HTTPStatus {
+        try req.uem.require(.tags, .edit)
+        let tag = try await find(req)
+        let tagID = try tag.requireID()
+        let devices = try await UEMDeviceTag.query(on: req.db).filter(\.$tagID == tagID).all().map(\.deviceID)
+        try await UEMDeviceTag.query(on: req.db).filter(\.$tagID == tagID).delete()
+        try await tag.delete(on: req.db)
+        try await ProfileAssignments.reconcile(devices: devices, on: req.db)
+        return .noContent
+    }
+
+    static func devices(_ req: Request) async throws -> Response {
+        try req.uem.require(.tags, .read)
+        let tag = try await find(req)
+        let links = try await UEMDeviceTag.query(on: req.db).filter(\.$tagID == (tag.id ?? -1)).all()
+        let devices = try await UEMDevice.query(on: req.db).filter(\.$id ~~ links.map(\.deviceID)).filter(\.$enrollmentStatus == "Enrolled").all()
+        let dates = Dictionary(links.map { ($0.deviceID, $0.dateTagged) }, uniquingKeysWith: { first, _ in first })
+        struct Item: Content {
+            var DeviceId: Int
+            var FriendlyName: String
+            var DateTagged: String
+            var DeviceUuid: String
+        }
+        struct Body: Content {
+            var Device: [Item]
+        }
+        let items = devices.map { Item(DeviceId: $0.id ?? 0, FriendlyName: $0.friendlyName, DateTagged: WS1Date.string(dates[$0.id ?? -1]), DeviceUuid: $0.uuid.uuidString.lowercased()) }
+        return try await Body(Device: items).encodeResponse(for: req)
+    }
+
+    static func addDevices(_ req: Request) async throws -> WS1BulkResponse {
+        try await bulk(req, adding: true)
+    }
+
+    static func removeDevices(_ req: Request) async throws -> WS1BulkResponse {
+        try await bulk(req, adding: false)
+    }
+
+    /// One call for many devices: each id is accepted or reported as a fault, never all-or-nothing.
+    static func bulk(_ req: Request, adding: Bool) async throws -> WS1BulkResponse {
+        let principal = try req.uem
+        try principal.require(.tags, .edit)
+        try principal.require(.bulkManagement, .edit)
+        let tag = try await find(req)
+        let tagID = try tag.requireID()
+        let values = try req.content.decode(WS1BulkInput.self).BulkValues.Value
+        guard values.count <= 5000 else { throw UEMError.invalid("At most 5000 values per bulk call; got \(values.count).") }
+        let numeric = values.compactMap { Int($0) }
+        let devices = try await UEMDevice.query(on: req.db).filter(\.$id ~~ numeric).filter(\.$enrollmentStatus == "Enrolled").all()
+        let known = Set(devices.compactMap(\.id))
+        let existing = Set(try await UEMDeviceTag.query(on: req.db).filter(\.$tagID == tagID).filter(\.$deviceID ~~ Array(known)).all().map(\.deviceID))
+        var faults: [WS1BulkResponse.Fault] = []
+        var changed: [Int] = []
+        let now = Date()
+        for value in values {
+            guard let id = Int(value), known.contains(id) else {
+                faults.append(.init(ErrorCode: 5061, ItemValue: value, Message: "Device not found for this request."))
+                continue
+            }
+            if adding, !existing.contains(id) {
+                try await UEMDeviceTag(tagID: tagID, deviceID: id, dateTagged: now).create(on: req.db)
+                changed.append(id)
+            } else if !adding, existing.contains(id) {
+                try await UEMDeviceTag.query(on: req.db).filter(\.$tagID == tagID).filter(\.$deviceID == id).delete()
+                changed.append(id)
+            }
+        }
+        if !changed.isEmpty {
+            for id in changed {
+                try await UEMEvent(eventType: adding ? "TagAdded" : "TagRemoved", deviceID: id, detail: tag.name, eventTime: now).create(on: req.db)
+            }
+            try await ProfileAssignments.reconcile(devices: changed, on: req.db, now: now)
+        }
+        return WS1BulkResponse(
+            TotalItems: values.count, AcceptedItems: values.count - faults.count, FailedItems: faults.count, Faults: .init(Fault: faults))
+    }
+
+    static func find(_ req: Request) async throws -> UEMTag {
+        guard let id = req.parameters.get("id", as: Int.self), let tag = try await UEMTag.find(id, on: req.db) else {
+            throw UEMError.notFound("Tag", code: 5062)
+        }
+        return tag
+    }
+}

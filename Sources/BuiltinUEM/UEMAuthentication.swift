@@ -1,0 +1,94 @@
+import Fluent
+import Foundation
+import Vapor
+
+/// A REST caller: an admin account (Basic auth) presenting the tenant's API key (`aw-tenant-code`).
+struct UEMPrincipal: Sendable {
+    var adminID: Int
+    var username: String
+    var organizationGroupID: Int
+    var permissions: [String: UEMPermissionLevel]
+
+    func require(_ category: UEMCategory, _ level: UEMPermissionLevel) throws {
+        guard let granted = permissions[category.rawValue], granted >= level else {
+            throw UEMError.permission(category, level)
+        }
+    }
+}
+
+struct UEMPrincipalKey: StorageKey {
+    typealias Value = UEMPrincipal
+}
+
+struct UEMAuthMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        let code = request.headers.first(name: "aw-tenant-code") ?? ""
+        guard let key = try await UEMAPIKey.query(on: request.db).filter(\.$code == code).first() else {
+            throw UEMError.tenantCode(code.isEmpty ? "(none)" : code)
+        }
+        guard let basic = request.headers.basicAuthorization else { throw UEMError.credentials("(none)") }
+        guard let admin = try await UEMAdmin.query(on: request.db).filter(\.$username == basic.username).first(),
+              try Bcrypt.verify(basic.password, created: admin.passwordHash),
+              let adminID = admin.id
+        else { throw UEMError.credentials(basic.username) }
+        guard admin.organizationGroupID == key.organizationGroupID else { throw UEMError.tenantCode(code) }
+        let role = try await UEMRole.find(admin.roleID, on: request.db)
+        request.storage[UEMPrincipalKey.self] = UEMPrincipal(
+            adminID: adminID, username: admin.username, organizationGroupID: admin.organizationGroupID, permissions: role?.levels ?? [:])
+        let response = try await next.respond(to: request)
+        response.headers.replaceOrAdd(name: "x-api-version", value: "v1")
+        response.headers.replaceOrAdd(name: "api-supported-versions", value: "1")
+        return response
+    }
+}
+
+extension Request {
+    var uem: UEMPrincipal {
+        get throws {
+            guard let principal = storage[UEMPrincipalKey.self] else { throw UEMError.credentials("(none)") }
+            return principal
+        }
+    }
+
+    /// 0-based `page` and `pagesize` (default 500), as Workspace ONE pages.
+    var uemPage: (page: Int, size: Int) {
+        let page = max((try? query.get(Int.self, at: "page")) ?? 0, 0)
+        let size = min(max((try? query.get(Int.self, at: "pagesize")) ?? 500, 1), 10_000)
+        return (page, size)
+    }
+}
+
+/// Search results: `{"<Name>":[…], "Page", "PageSize", "Total"}`, or 204 with no body when empty.
+enum UEMPaging {
+    static func response<Item: Encodable>(_ key: String, items: [Item], total: Int, page: Int, size: Int, for request: Request) throws -> Response {
+        guard total > 0 else { return Response(status: .noContent) }
+        let data = try JSONEncoder().encode(PagedBody(key: key, items: items, page: page, size: size, total: total))
+        var headers = HTTPHeaders()
+        headers.contentType = .json
+        return Response(status: .ok, headers: headers, body: .init(data: data))
+    }
+}
+
+private struct PagedKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ string: String) { stringValue = string }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+private struct PagedBody<Item: Encodable>: Encodable {
+    var key: String
+    var items: [Item]
+    var page: Int
+    var size: Int
+    var total: Int
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: PagedKey.self)
+        try container.encode(items, forKey: PagedKey(key))
+        try container.encode(page, forKey: PagedKey("Page"))
+        try container.encode(size, forKey: PagedKey("PageSize"))
+        try container.encode(total, forKey: PagedKey("Total"))
+    }
+}
