@@ -58,9 +58,17 @@ let package = Package(
             ]
         ),
         .target(
+            name: "UEMClient",
+            dependencies: [
+                "MTDCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "MTDServer",
             dependencies: [
-                "MTDCore", "MTDIntel", "MTDDetection", "MTDStore", "BuiltinUEM",
+                "MTDCore", "MTDIntel", "MTDDetection", "MTDStore", "BuiltinUEM", "UEMClient",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
@@ -80,6 +88,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MTDCoreTests", dependencies: ["MTDCore"]),
+        .testTarget(name: "UEMClientTests", dependencies: ["UEMClient"]),
         .testTarget(name: "MTDIntelTests", dependencies: ["MTDIntel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MTDDetectionTests", dependencies: ["MTDDetection"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OpenMTDCLITests", dependencies: ["openmtd"]),

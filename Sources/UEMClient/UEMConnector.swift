@@ -1,0 +1,86 @@
+import Foundation
+
+/// What the MTD needs from a UEM. The Workspace ONE REST client implements it for a real tenant and
+/// for the built-in UEM alike.
+public protocol UEMConnector: Sendable {
+    /// One page (0-based) of enrolled devices.
+    func devices(page: Int, pageSize: Int) async throws(UEMClientError) -> UEMDevicePage
+    func tags() async throws(UEMClientError) -> [UEMTagInfo]
+    func createTag(named name: String) async throws(UEMClientError) -> Int
+    func addDevices(_ deviceIDs: [Int], toTag tagID: Int) async throws(UEMClientError) -> UEMBulkResult
+    func removeDevices(_ deviceIDs: [Int], fromTag tagID: Int) async throws(UEMClientError) -> UEMBulkResult
+    /// Numeric ids of the devices that carry the tag, as the UEM sees them now (drift repair).
+    func devices(withTag tagID: Int) async throws(UEMClientError) -> [Int]
+}
+
+public struct UEMDeviceRecord: Sendable, Equatable {
+    public var id: Int
+    public var uuid: String
+    public var udid: String
+    public var serialNumber: String?
+    public var email: String?
+    public var userName: String?
+    public var platform: String
+    public var operatingSystem: String?
+    public var model: String?
+
+    public init(id: Int, uuid: String, udid: String, serialNumber: String?, email: String?, userName: String?, platform: String, operatingSystem: String?, model: String?) {
+        self.id = id
+        self.uuid = uuid
+        self.udid = udid
+        self.serialNumber = serialNumber
+        self.email = email
+        self.userName = userName
+        self.platform = platform
+        self.operatingSystem = operatingSystem
+        self.model = model
+    }
+}
+
+public struct UEMDevicePage: Sendable {
+    public var devices: [UEMDeviceRecord]
+    public var total: Int
+}
+
+public struct UEMTagInfo: Sendable, Equatable {
+    public var id: Int
+    public var name: String
+
+    public init(id: Int, name: String) {
+        self.id = id
+        self.name = name
+    }
+}
+
+/// Per-item outcome of a bulk tag call: ids the UEM accepted, and ids it refused with why.
+public struct UEMBulkResult: Sendable, Equatable {
+    public var accepted: [Int]
+    public var faults: [Int: String]
+
+    public init(accepted: [Int], faults: [Int: String]) {
+        self.accepted = accepted
+        self.faults = faults
+    }
+}
+
+/// Why a UEM call failed, in terms an admin can act on.
+public enum UEMClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// 401: the account's username or password is wrong.
+    case credentials(String)
+    /// 403: wrong tenant code, or the account's role lacks a permission.
+    case forbidden(String)
+    case notFound(String)
+    /// 429 or 5xx after retries, or no answer at all.
+    case unavailable(String)
+    case unexpected(String)
+
+    public var description: String {
+        switch self {
+        case .credentials(let message): "the UEM rejected the API account's credentials: \(message)"
+        case .forbidden(let message): "the UEM refused the call (tenant code or role permissions): \(message)"
+        case .notFound(let message): "not found in the UEM: \(message)"
+        case .unavailable(let message): "the UEM is unavailable: \(message)"
+        case .unexpected(let message): "unexpected answer from the UEM: \(message)"
+        }
+    }
+}

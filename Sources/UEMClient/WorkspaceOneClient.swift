@@ -1,0 +1,212 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The Workspace ONE UEM REST client: `aw-tenant-code` + Basic auth, `Accept: application/json;version=1`,
+/// 0-based paging, 204 for empty searches, timeouts, and retries with exponential backoff on 429
+/// and 5xx that honour `Retry-After` and `x-ratelimit-reset`.
+public struct WorkspaceOneClient: UEMConnector {
+    public struct Settings: Sendable, Equatable, Codable {
+        /// e.g. `https://as1234.awmdm.com/API` or `http://127.0.0.1:8080/API`.
+        public var baseURL: String
+        public var tenantCode: String
+        public var username: String
+        public var password: String
+        public var timeoutSeconds: Int64
+        public var maxAttempts: Int
+
+        public init(baseURL: String, tenantCode: String, username: String, password: String, timeoutSeconds: Int64 = 15, maxAttempts: Int = 4) {
+            self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+            self.tenantCode = tenantCode
+            self.username = username
+            self.password = password
+            self.timeoutSeconds = timeoutSeconds
+            self.maxAttempts = maxAttempts
+        }
+    }
+
+    public let settings: Settings
+    let http: HTTPClient
+    let logger: Logger
+
+    public init(settings: Settings, http: HTTPClient = .shared, logger: Logger = Logger(label: "openmtd.uem")) {
+        self.settings = settings
+        self.http = http
+        self.logger = logger
+    }
+
+    // MARK: UEMConnector
+
+    public func devices(page: Int, pageSize: Int) async throws(UEMClientError) -> UEMDevicePage {
+        struct Device: Decodable {
+            struct Id: Decodable { var Value: Int }
+            var Id: Id
+            var Uuid: String
+            var Udid: String
+            var SerialNumber: String?
+            var UserEmailAddress: String?
+            var UserName: String?
+            var Platform: String
+            var OperatingSystem: String?
+            var Model: String?
+        }
+        struct Page: Decodable {
+            var Devices: [Device]
+            var Total: Int
+        }
+        guard let data = try await call(.GET, "/mdm/devices/search?page=\(page)&pagesize=\(pageSize)") else {
+            return UEMDevicePage(devices: [], total: 0)
+        }
+        let decoded: Page = try decode(data)
+        return UEMDevicePage(
+            devices: decoded.Devices.map {
+                UEMDeviceRecord(id: $0.Id.Value, uuid: $0.Uuid, udid: $0.Udid, serialNumber: $0.SerialNumber, email: $0.UserEmailAddress,
+                                userName: $0.UserName, platform: $0.Platform, operatingSystem: $0.OperatingSystem, model: $0.Model)
+            },
+            total: decoded.Total)
+    }
+
+    public func tags() async throws(UEMClientError) -> [UEMTagInfo] {
+        struct Tag: Decodable {
+            struct Id: Decodable { var Value: Int }
+            var Id: Id
+            var TagName: String
+        }
+        struct Page: Decodable {
+            var Tags: [Tag]
+            var Total: Int
+        }
+        var result: [UEMTagInfo] = []
+        var page = 0
+        while true {
+            guard let data = try await call(.GET, "/mdm/tags/search?page=\(page)&pagesize=500") else { break }
+            let decoded: Page = try decode(data)
+            result += decoded.Tags.map { UEMTagInfo(id: $0.Id.Value, name: $0.TagName) }
+            if result.count >= decoded.Total || decoded.Tags.isEmpty { break }
+            page += 1
+        }
+        return result
+    }
+
+    public func createTag(named name: String) async throws(UEMClientError) -> Int {
+        struct Created: Decodable { var Value: Int }
+        let body = ["TagName": name, "TagAvatar": name, "TagType": 1] as [String: Any]
+        guard let data = try await call(.POST, "/mdm/tags/addtag", json: body) else { throw .unexpected("addtag answered without a body") }
+        let created: Created = try decode(data)
+        return created.Value
+    }
+
+    public func addDevices(_ deviceIDs: [Int], toTag tagID: Int) async throws(UEMClientError) -> UEMBulkResult {
+        try await bulk("/mdm/tags/\(tagID)/adddevices", deviceIDs)
+    }
+
+    public func removeDevices(_ deviceIDs: [Int], fromTag tagID: Int) async throws(UEMClientError) -> UEMBulkResult {
+        try await bulk("/mdm/tags/\(tagID)/removedevices", deviceIDs)
+    }
+
+    public func devices(withTag tagID: Int) async throws(UEMClientError) -> [Int] {
+        struct Item: Decodable { var DeviceId: Int }
+        struct Body: Decodable { var Device: [Item]? }
+        guard let data = try await call(.GET, "/mdm/tags/\(tagID)/devices") else { return [] }
+        let body: Body = try decode(data)
+        return body.Device?.map(\.DeviceId) ?? []
+    }
+
+    // MARK: Transport
+
+    func bulk(_ path: String, _ deviceIDs: [Int]) async throws(UEMClientError) -> UEMBulkResult {
+        struct Fault: Decodable {
+            var ItemValue: String
+            var Message: String?
+        }
+        struct Faults: Decodable { var Fault: [Fault]? }
+        struct Response: Decodable { var Faults: Faults? }
+        let body: [String: Any] = ["BulkValues": ["Value": deviceIDs.map(String.init)]]
+        guard let data = try await call(.POST, path, json: body) else { return UEMBulkResult(accepted: deviceIDs, faults: [:]) }
+        let response: Response = try decode(data)
+        var faults: [Int: String] = [:]
+        for fault in response.Faults?.Fault ?? [] {
+            if let id = Int(fault.ItemValue) { faults[id] = fault.Message ?? "refused" }
+        }
+        return UEMBulkResult(accepted: deviceIDs.filter { faults[$0] == nil }, faults: faults)
+    }
+
+    /// Sends one call with retries; nil for 204 No Content.
+    func call(_ method: HTTPMethod, _ path: String, json: [String: Any]? = nil) async throws(UEMClientError) -> Data? {
+        var attempt = 0
+        while true {
+            attempt += 1
+            var request = HTTPClientRequest(url: settings.baseURL + path)
+            request.method = method
+            request.headers.add(name: "aw-tenant-code", value: settings.tenantCode)
+            request.headers.add(name: "Authorization", value: "Basic " + Data("\(settings.username):\(settings.password)".utf8).base64EncodedString())
+            request.headers.add(name: "Accept", value: "application/json;version=1")
+            if let json, let body = try? JSONSerialization.data(withJSONObject: json) {
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(bytes: Array(body)))
+            }
+            let status: HTTPResponseStatus
+            let headers: HTTPHeaders
+            let data: Data
+            do {
+                let response = try await http.execute(request, timeout: .seconds(settings.timeoutSeconds))
+                status = response.status
+                headers = response.headers
+                data = Data(try await response.body.collect(upTo: 64 * 1024 * 1024).readableBytesView)
+            } catch {
+                guard attempt < settings.maxAttempts else { throw .unavailable("\(method) \(path): \(error)") }
+                try await backoff(attempt: attempt, headers: nil)
+                continue
+            }
+            switch status.code {
+            case 204: return nil
+            case 200..<300: return data
+            case 401: throw .credentials(Self.message(data))
+            case 403: throw .forbidden(Self.message(data))
+            case 404: throw .notFound(Self.message(data))
+            case 429, 500..<600:
+                guard attempt < settings.maxAttempts else { throw .unavailable("\(method) \(path) answered \(status.code) \(attempt) times") }
+                logger.warning("UEM call failed; retrying", metadata: ["path": "\(path)", "status": "\(status.code)", "attempt": "\(attempt)"])
+                try await backoff(attempt: attempt, headers: headers)
+            default:
+                throw .unexpected("\(method) \(path) answered \(status.code): \(Self.message(data))")
+            }
+        }
+    }
+
+    /// Exponential backoff with jitter; a server's Retry-After (seconds) or x-ratelimit-reset (epoch) wins.
+    func backoff(attempt: Int, headers: HTTPHeaders?) async throws(UEMClientError) {
+        var seconds = min(8.0, 0.2 * pow(2.0, Double(attempt - 1))) * Double.random(in: 0.8...1.2)
+        if let retryAfter = headers?.first(name: "Retry-After").flatMap(Double.init) {
+            seconds = retryAfter
+        } else if let reset = headers?.first(name: "x-ratelimit-reset").flatMap(Double.init) {
+            seconds = max(0, reset - Date().timeIntervalSince1970)
+        }
+        do {
+            try await Task.sleep(nanoseconds: UInt64(min(seconds, 60) * 1e9))
+        } catch {
+            throw .unavailable("cancelled while waiting to retry")
+        }
+    }
+
+    static func message(_ data: Data) -> String {
+        struct Body: Decodable {
+            var errorCode: Int?
+            var message: String?
+        }
+        if let body = try? JSONDecoder().decode(Body.self, from: data), let message = body.message {
+            return body.errorCode.map { "\(message) (errorCode \($0))" } ?? message
+        }
+        return String(decoding: data.prefix(300), as: UTF8.self)
+    }
+
+    func decode<T: Decodable>(_ data: Data) throws(UEMClientError) -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch {
+            throw .unexpected("cannot read \(T.self): \(error)")
+        }
+    }
+}
