@@ -95,7 +95,7 @@ let package = Package(
         .testTarget(
             name: "BuiltinUEMTests",
             dependencies: [
-                "BuiltinUEM", "MTDServer",
+                "BuiltinUEM", "MTDServer", "UEMClient", "MTDStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
             ]

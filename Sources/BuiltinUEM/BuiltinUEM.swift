@@ -17,10 +17,15 @@ public enum BuiltinUEM {
         public var adminPassword: String
     }
 
-    public static func routes(_ app: Application) {
+    /// Runs a request that writes. The host passes its database write serializer (SQLite takes one
+    /// writer at a time); the default runs the request directly.
+    public typealias WriteSerialization = @Sendable (@Sendable () async throws -> Response) async throws -> Response
+
+    public static func routes(_ app: Application, serializeWrites: WriteSerialization? = nil) {
         app.routes.caseInsensitive = true
         for prefix in [["API"], ["API", "v1"]] {
-            let api = app.grouped(prefix.map { PathComponent(stringLiteral: $0) }).grouped(UEMErrorMiddleware(), UEMAuthMiddleware())
+            let api = app.grouped(prefix.map { PathComponent(stringLiteral: $0) })
+                .grouped(UEMErrorMiddleware(), UEMAuthMiddleware(), UEMWriteMiddleware(serialize: serializeWrites))
             api.get("system", "info", use: UEMSystemController.info)
             api.get("system", "groups", "search", use: UEMSystemController.groups)
             api.post("system", "roles", use: UEMSystemController.createRole)
@@ -64,6 +69,16 @@ public enum BuiltinUEM {
         let code = UUID().uuidString.replacingOccurrences(of: "-", with: "")
         try await UEMAPIKey(code: code, name: "Default", organizationGroupID: groupID).create(on: database)
         return Bootstrap(organizationGroupID: groupID, tenantCode: code, adminUsername: "uemadmin", adminPassword: password)
+    }
+}
+
+/// Sends requests that change data through the host's write serializer.
+struct UEMWriteMiddleware: AsyncMiddleware {
+    let serialize: BuiltinUEM.WriteSerialization?
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        guard let serialize, request.method != .GET, request.method != .HEAD else { return try await next.respond(to: request) }
+        return try await serialize { try await next.respond(to: request) }
     }
 }
 

@@ -55,7 +55,8 @@ public func configure(_ app: Application, _ configuration: ServerConfiguration, 
     app.middleware.use(RequestMetricsMiddleware(metrics: services.metrics))
     app.middleware.use(APIErrorMiddleware(logger: app.logger))
     try routes(app)
-    BuiltinUEM.routes(app)
+    let writes = services.writes
+    BuiltinUEM.routes(app, serializeWrites: { work in try await writes.run(work) })
     app.lifecycle.use(SweeperLifecycle(services: services))
 }
 
@@ -74,6 +75,9 @@ struct SweeperLifecycle: LifecycleHandler {
         let logger = application.logger
         services.background {
             await services.sweeper.run(every: Double(services.configuration.sweepIntervalSeconds), database: database, logger: logger)
+        }
+        services.background {
+            await services.uemSync.run(database: database)
         }
     }
 

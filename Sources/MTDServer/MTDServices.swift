@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MTDIntel
 import NIOConcurrencyHelpers
 import Vapor
@@ -15,6 +16,7 @@ final class MTDServices: Sendable {
     let sweeper: ConnectionSweeper
     let activationLimiter: RateLimiter
     let metrics: ServerMetrics
+    let uemSync: UEMSync
     private let tasks = BackgroundTasks()
 
     init(configuration: ServerConfiguration, intelligence: ThreatIntelligence, serializeWrites: Bool) {
@@ -28,6 +30,7 @@ final class MTDServices: Sendable {
         sweeper = ConnectionSweeper(thresholds: configuration.connection, writes: writes)
         activationLimiter = RateLimiter(capacity: configuration.activationAttemptsPerMinute, perMinute: configuration.activationAttemptsPerMinute)
         metrics = ServerMetrics()
+        uemSync = UEMSync(writes: writes, logger: Logger(label: "openmtd.uem-sync"))
     }
 
     /// Runs work after the response; cancelled and awaited at shutdown.

@@ -16,6 +16,8 @@ struct CheckInService: Sendable {
         var fullInventoryRequired: Bool
         var opened: Int
         var resolved: Int
+        /// Whether the device's state or threats changed (the UEM may need new tags).
+        var changed: Bool
     }
 
     /// `snapshot` is the device as its credential check read it; without one it is read here.
@@ -73,7 +75,7 @@ struct CheckInService: Sendable {
                 try await EventLog.append(outcome.events, enterpriseID: enterpriseID, on: tx, now: now)
                 return Result(
                     securityStatus: status, policyVersion: policy.version, fullInventoryRequired: inventory.fullInventoryRequired,
-                    opened: outcome.opened, resolved: outcome.resolved)
+                    opened: outcome.opened, resolved: outcome.resolved, changed: !outcome.events.isEmpty)
             }
         }
     }
@@ -116,7 +118,8 @@ extension CheckInService {
         }
         guard committed else { return nil }
         return Result(
-            securityStatus: status, policyVersion: policy.version, fullInventoryRequired: snapshot.inventoryVersion == nil, opened: 0, resolved: 0)
+            securityStatus: status, policyVersion: policy.version, fullInventoryRequired: snapshot.inventoryVersion == nil, opened: 0, resolved: 0,
+            changed: false)
     }
 }
 

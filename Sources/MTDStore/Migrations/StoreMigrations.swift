@@ -13,5 +13,6 @@ public enum StoreMigrations {
         M008_CreatePolicyVersions(),
         M009_AddDeviceRevision(),
         M010_IndexDeviceListing(),
+        M011_AddUEMLinks(),
     ]
 }

@@ -30,6 +30,8 @@ public final class DeviceModel: Model, @unchecked Sendable {
     @OptionalField(key: "last_check_in_at") public var lastCheckInAt: Date?
     @OptionalField(key: "activated_at") public var activatedAt: Date?
     @OptionalField(key: "policy_version") public var policyVersion: Int?
+    /// The UEM's numeric device id, from device sync.
+    @OptionalField(key: "uem_device_id") public var uemDeviceID: Int?
     /// Bumped by every change to the device's state or threats (see `HotQueries.touchIfUnchanged`).
     @Field(key: "revision") public var revision: Int
     @Timestamp(key: "created_at", on: .create) public var createdAt: Date?

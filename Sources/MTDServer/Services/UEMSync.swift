@@ -1,0 +1,265 @@
+import FluentKit
+import Foundation
+import Logging
+import MTDCore
+import MTDStore
+import UEMClient
+
+/// Keeps the UEM in step with the MTD. Device sync brings UEM devices in as PENDING; tag sync is
+/// reconciliation: the tags a device should carry are a function of its state and the mapping, they
+/// are diffed against what the UEM confirmed, sent in bulk calls of at most 500 ids per tag, and
+/// recorded only when accepted. The event log (cursor `uem-tags`) says which devices to look at;
+/// drift repair re-reads the UEM periodically.
+actor UEMSync {
+    struct Connection: Sendable {
+        var connector: any UEMConnector
+        var enterpriseID: UUID
+        var mapping: TagMapping
+    }
+
+    static let cursorName = "uem-tags"
+    static let bulkLimit = 500
+
+    let writes: WriteGate
+    let logger: Logger
+    private var connection: Connection?
+    private var tagIDs: [String: Int] = [:]
+    private(set) var lastSuccess: Date?
+    private(set) var lastError: String?
+    private(set) var pendingChanges = 0
+    private(set) var callsMade = 0
+    private var wakeUp: CheckedContinuation<Void, Never>?
+    private var kicked = false
+
+    init(writes: WriteGate, logger: Logger) {
+        self.writes = writes
+        self.logger = logger
+    }
+
+    /// Connects to a UEM: validates the mapping against its tags, creating missing ones if asked.
+    /// Returns the mapping problems; nothing is connected while there are problems.
+    func connect(_ connector: any UEMConnector, enterpriseID: UUID, mapping: TagMapping, createMissingTags: Bool) async throws(UEMClientError) -> [TagMapping.Problem] {
+        var existing = try await connector.tags()
+        var problems = mapping.validate(against: existing)
+        if createMissingTags, !problems.isEmpty {
+            for problem in problems {
+                let id = try await connector.createTag(named: problem.tag)
+                existing.append(UEMTagInfo(id: id, name: problem.tag))
+            }
+            problems = mapping.validate(against: existing)
+        }
+        guard problems.isEmpty else { return problems }
+        var ids: [String: Int] = [:]
+        let byName = Dictionary(existing.map { (TagMapping.normalized($0.name), $0.id) }, uniquingKeysWith: { first, _ in first })
+        for (_, tag) in mapping.entries { ids[tag] = byName[TagMapping.normalized(tag)] }
+        tagIDs = ids
+        connection = Connection(connector: connector, enterpriseID: enterpriseID, mapping: mapping)
+        return []
+    }
+
+    var isConnected: Bool { connection != nil }
+
+    /// Upserts every UEM device as an MTD device (PENDING until its agent activates); devices the UEM
+    /// no longer has become DELETED. Returns (seen, created, deleted).
+    @discardableResult
+    func syncDevices(on database: any Database, now: Date = Date()) async throws -> (seen: Int, created: Int, deleted: Int) {
+        guard let connection else { return (0, 0, 0) }
+        var records: [UEMDeviceRecord] = []
+        var page = 0
+        while true {
+            let result = try await connection.connector.devices(page: page, pageSize: 500)
+            records += result.devices
+            if result.devices.isEmpty || records.count >= result.total { break }
+            page += 1
+        }
+        var created = 0
+        for record in records {
+            created += try await writes.run {
+                try await database.transaction { tx in
+                    let existing = try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == connection.enterpriseID)
+                        .group(.or) { $0.filter(\.$externalID == record.uuid).filter(\.$udid == record.udid) }.first()
+                    let device = existing ?? DeviceModel()
+                    let isNew = existing == nil
+                    device.$enterprise.id = connection.enterpriseID
+                    device.externalID = record.uuid
+                    device.uemDeviceID = record.id
+                    device.udid = device.udid ?? record.udid
+                    device.email = device.email ?? record.email
+                    device.platform = record.platform == "Apple" ? Platform.ios.rawValue : (record.platform == "Android" ? Platform.android.rawValue : record.platform.uppercased())
+                    device.osVersion = device.osVersion ?? record.operatingSystem
+                    device.model = device.model ?? record.model
+                    if isNew {
+                        device.activationStatus = ActivationStatus.pending.rawValue
+                        device.connectionStatus = ConnectionStatus.connected.rawValue
+                        device.securityStatus = SecurityStatus.secure.rawValue
+                    } else if device.activationStatus == ActivationStatus.deleted.rawValue {
+                        // Back in the UEM: its agent must activate again.
+                        device.activationStatus = ActivationStatus.pending.rawValue
+                    }
+                    device.bumpRevision()
+                    try await device.save(on: tx)
+                    if isNew {
+                        try await EventLog.append([
+                            .init(type: .device, change: .created, actor: .system, target: .init(type: "DEVICE", guid: device.id?.uuidString.lowercased()),
+                                  payload: DevicePayload(device))
+                        ], enterpriseID: connection.enterpriseID, on: tx, now: now)
+                    }
+                    return isNew ? 1 : 0
+                }
+            }
+        }
+        let present = Set(records.map(\.uuid))
+        let gone = try await DeviceModel.query(on: database).filter(\.$enterprise.$id == connection.enterpriseID)
+            .filter(\.$externalID != nil).filter(\.$activationStatus != ActivationStatus.deleted.rawValue).all()
+            .filter { !present.contains($0.externalID ?? "") }
+        for device in gone {
+            try await writes.run {
+                try await database.transaction { tx in
+                    device.activationStatus = ActivationStatus.deleted.rawValue
+                    device.credentialHash = nil
+                    device.bumpRevision()
+                    try await device.update(on: tx)
+                    try await EventLog.append([
+                        .init(type: .device, change: .deleted, actor: .system, target: .init(type: "DEVICE", guid: device.id?.uuidString.lowercased()),
+                              payload: DevicePayload(device, changed: ["activation_status"]))
+                    ], enterpriseID: connection.enterpriseID, on: tx, now: now)
+                }
+            }
+        }
+        return (records.count, created, gone.count)
+    }
+
+    /// Sends the tag changes of the given devices (all linked devices when nil). Returns the UEM calls made.
+    @discardableResult
+    func reconcile(devices deviceIDs: [UUID]?, on database: any Database, now: Date = Date()) async throws -> Int {
+        guard let connection else { return 0 }
+        var query = DeviceModel.query(on: database).filter(\.$enterprise.$id == connection.enterpriseID).filter(\.$uemDeviceID != nil)
+        if let deviceIDs { query = query.filter(\.$id ~~ deviceIDs) }
+        let devices = try await query.all()
+        let ids = devices.compactMap(\.id)
+        let applied = try await AppliedTagModel.query(on: database).filter(\.$device.$id ~~ ids).all()
+        var appliedByDevice: [UUID: Set<String>] = [:]
+        for tag in applied { appliedByDevice[tag.$device.id, default: []].insert(tag.tagName) }
+        var adds: [String: [(UUID, Int)]] = [:]
+        var removes: [String: [(UUID, Int)]] = [:]
+        for device in devices {
+            guard let id = device.id, let uemID = device.uemDeviceID else { continue }
+            let desired = connection.mapping.desiredTags(
+                activation: ActivationStatus(rawValue: device.activationStatus) ?? .pending,
+                connection: ConnectionStatus(rawValue: device.connectionStatus) ?? .connected,
+                security: SecurityStatus(rawValue: device.securityStatus) ?? .secure)
+            let current = appliedByDevice[id] ?? []
+            for tag in desired.subtracting(current) { adds[tag, default: []].append((id, uemID)) }
+            for tag in current.subtracting(desired) { removes[tag, default: []].append((id, uemID)) }
+        }
+        pendingChanges = adds.values.reduce(0) { $0 + $1.count } + removes.values.reduce(0) { $0 + $1.count }
+        var calls = 0
+        for (tag, items) in adds {
+            guard let tagID = tagIDs[tag] else { continue }
+            for chunk in items.chunked(Self.bulkLimit) {
+                let result = try await connection.connector.addDevices(chunk.map(\.1), toTag: tagID)
+                calls += 1
+                let accepted = Set(result.accepted)
+                try await writes.run {
+                    for (deviceID, uemID) in chunk where accepted.contains(uemID) {
+                        try await AppliedTagModel(deviceID: deviceID, tagName: tag, appliedAt: now).create(on: database)
+                    }
+                }
+                if !result.faults.isEmpty { logger.warning("UEM refused some tag additions; retrying later", metadata: ["tag": "\(tag)", "faults": "\(result.faults)"]) }
+            }
+        }
+        for (tag, items) in removes {
+            guard let tagID = tagIDs[tag] else { continue }
+            for chunk in items.chunked(Self.bulkLimit) {
+                let result = try await connection.connector.removeDevices(chunk.map(\.1), fromTag: tagID)
+                calls += 1
+                let accepted = Set(result.accepted)
+                let deviceIDs = chunk.filter { accepted.contains($0.1) }.map(\.0)
+                try await writes.run {
+                    try await AppliedTagModel.query(on: database).filter(\.$device.$id ~~ deviceIDs).filter(\.$tagName == tag).delete()
+                }
+            }
+        }
+        callsMade += calls
+        lastSuccess = now
+        lastError = nil
+        return calls
+    }
+
+    /// Re-reads the UEM's tag members and forgets applied tags it no longer holds, then reconciles:
+    /// a tag removed by hand in the UEM comes back.
+    func repairDrift(on database: any Database) async throws {
+        guard let connection else { return }
+        for (tag, tagID) in tagIDs {
+            let holders = Set(try await connection.connector.devices(withTag: tagID))
+            let applied = try await AppliedTagModel.query(on: database).filter(\.$tagName == tag).with(\.$device).all()
+            let lost = applied.filter { $0.device.uemDeviceID.map { !holders.contains($0) } ?? true }
+            if !lost.isEmpty {
+                try await writes.run { for tag in lost { try await tag.delete(on: database) } }
+            }
+        }
+        try await reconcile(devices: nil, on: database)
+    }
+
+    /// Wakes the loop now (a check-in changed something).
+    func kick() {
+        kicked = true
+        wakeUp?.resume()
+        wakeUp = nil
+    }
+
+    /// Follows the event log until cancelled: devices named by new DEVICE events are reconciled at
+    /// once; everything is repaired every `repairEvery` seconds. A failure keeps the cursor, so the
+    /// same events are tried again (delivery is at-least-once and reconciliation is idempotent).
+    func run(database: @escaping @Sendable () -> any Database, pollSeconds: Double = 1, repairEvery: Double = 300) async {
+        var lastRepair = Date()
+        while !Task.isCancelled {
+            if connection != nil {
+                do {
+                    let db = database()
+                    let position = try await ConsumerCursors.position(of: Self.cursorName, on: db)
+                    let events = try await EventLog.read(after: position, enterpriseID: connection?.enterpriseID, types: [.device], limit: 5000, on: db)
+                    if let last = events.last?.id {
+                        let ids = Set(events.compactMap { UUID(uuidString: $0.targetID) })
+                        try await reconcile(devices: Array(ids), on: db)
+                        try await writes.run { try await ConsumerCursors.save(Self.cursorName, position: last, on: db) }
+                    }
+                    if Date().timeIntervalSince(lastRepair) >= repairEvery {
+                        try await repairDrift(on: db)
+                        lastRepair = Date()
+                    }
+                } catch {
+                    lastError = "\(error)"
+                    logger.error("UEM tag sync failed; will retry", metadata: ["error": "\(error)"])
+                }
+            }
+            await sleep(seconds: pollSeconds)
+        }
+    }
+
+    private func sleep(seconds: Double) async {
+        if kicked {
+            kicked = false
+            return
+        }
+        await withCheckedContinuation { continuation in
+            wakeUp = continuation
+            Task { [weak self] in
+                try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+                await self?.timeout()
+            }
+        }
+        kicked = false
+    }
+
+    private func timeout() {
+        wakeUp?.resume()
+        wakeUp = nil
+    }
+}
+
+extension Array {
+    func chunked(_ size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}
