@@ -72,6 +72,42 @@ public enum BuiltinUEM {
     }
 }
 
+extension BuiltinUEM {
+    public struct ServiceAccount: Sendable {
+        public var tenantCode: String
+        public var username: String
+        public var password: String
+    }
+
+    /// The API account the MTD of this server uses, with the seed article's role (Admins, Apps,
+    /// Devices, Groups, Users Read; Bulk Management Edit; Tags Read and Edit). Its password is
+    /// renewed at every start and only ever held in memory.
+    public static func ensureMTDServiceAccount(on database: any Database) async throws -> ServiceAccount {
+        guard let group = try await UEMOrganizationGroup.query(on: database).sort(\.$id).first(), let groupID = group.id else {
+            throw Abort(.internalServerError, reason: "the built-in UEM has no organization group")
+        }
+        let roleName = "OpenMTD MTD API"
+        let role: UEMRole
+        if let existing = try await UEMRole.query(on: database).filter(\.$name == roleName).first() {
+            role = existing
+        } else {
+            role = UEMRole(name: roleName, permissions: [
+                "Admins": .read, "Apps": .read, "Devices": .read, "Groups": .read, "Users": .read, "BulkManagement": .edit, "Tags": .edit,
+            ])
+            try await role.create(on: database)
+        }
+        let password = UUID().uuidString + UUID().uuidString
+        let hash = try Bcrypt.hash(password, cost: 10)
+        if let admin = try await UEMAdmin.query(on: database).filter(\.$username == "openmtd_mtd").first() {
+            admin.passwordHash = hash
+            try await admin.update(on: database)
+        } else {
+            try await UEMAdmin(username: "openmtd_mtd", passwordHash: hash, email: nil, organizationGroupID: groupID, roleID: try role.requireID()).create(on: database)
+        }
+        return ServiceAccount(tenantCode: try await TenantCode.first(on: database), username: "openmtd_mtd", password: password)
+    }
+}
+
 /// Sends requests that change data through the host's write serializer.
 struct UEMWriteMiddleware: AsyncMiddleware {
     let serialize: BuiltinUEM.WriteSerialization?

@@ -77,7 +77,10 @@ struct SweeperLifecycle: LifecycleHandler {
             await services.sweeper.run(every: Double(services.configuration.sweepIntervalSeconds), database: database, logger: logger)
         }
         services.background {
-            await services.uemSync.run(database: database)
+            await services.uemSync.run(database: database, repairEvery: Double(services.configuration.uemRepairSeconds))
+        }
+        if services.configuration.connectUEMAtStart {
+            services.background { await UEMConnectionLifecycle.run(app: application, services: services) }
         }
     }
 

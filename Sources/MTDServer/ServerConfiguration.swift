@@ -21,8 +21,33 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     /// Password of the built-in UEM's first admin (`uemadmin`); generated and printed once when nil.
     public var uemAdminPassword: String?
     public var activationAttemptsPerMinute: Int = 10
+    /// An external Workspace ONE tenant; nil means the built-in UEM of this server.
+    public var uem: UEMTenant?
+    /// Whether tags the mapping needs but the UEM lacks are created (always for the built-in UEM).
+    public var uemCreateMissingTags: Bool = false
+    /// How often UEM devices are synced in, and how often tag drift is repaired, in seconds.
+    public var uemDeviceSyncSeconds: Int = 300
+    public var uemRepairSeconds: Int = 300
+    /// Tests that drive UEM sync themselves switch the automatic connection off.
+    public var connectUEMAtStart: Bool = true
 
     public init() {}
+
+    /// Connection to a Workspace ONE UEM tenant's REST API.
+    public struct UEMTenant: Sendable, Codable, Equatable {
+        /// e.g. `https://as1234.awmdm.com/API`.
+        public var baseURL: String
+        public var tenantCode: String
+        public var username: String
+        public var password: String
+
+        public init(baseURL: String, tenantCode: String, username: String, password: String) {
+            self.baseURL = baseURL
+            self.tenantCode = tenantCode
+            self.username = username
+            self.password = password
+        }
+    }
 
     public var sqlitePath: String { URL(fileURLWithPath: dataDirectory).appendingPathComponent("openmtd.sqlite").path }
     public var importedIntelligenceDirectory: URL { URL(fileURLWithPath: dataDirectory).appendingPathComponent("intel", isDirectory: true) }

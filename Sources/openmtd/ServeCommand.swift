@@ -15,7 +15,9 @@ struct ServeCommand: AsyncParsableCommand {
         connection.unreachableAfterSeconds, connection.disconnectedAfterSeconds, sweepIntervalSeconds, adminEmail). \
         Environment: OPENMTD_HOST, OPENMTD_PORT, DATABASE_URL, OPENMTD_DATA_DIR, OPENMTD_CHECKIN_INTERVAL, \
         OPENMTD_UNREACHABLE_AFTER, OPENMTD_DISCONNECTED_AFTER, OPENMTD_ADMIN_EMAIL, OPENMTD_ADMIN_PASSWORD, \
-        OPENMTD_ACTIVATIONS_PER_MINUTE (per client address, default 10).
+        OPENMTD_ACTIVATIONS_PER_MINUTE (per client address, default 10), OPENMTD_UEM_ADMIN_PASSWORD (built-in UEM's \
+        uemadmin), OPENMTD_UEM_URL, OPENMTD_UEM_TENANT_CODE, OPENMTD_UEM_USERNAME, OPENMTD_UEM_PASSWORD, OPENMTD_UEM_CREATE_TAGS=1. \
+        Without an external tenant, tags and compliance go to the built-in UEM under /API of this server.
         Defaults: 127.0.0.1:8080, ./openmtd-data/openmtd.sqlite, check-ins every 900 s, unreachable after 1 day \
         and disconnected after 7 days without a check-in.
         """
@@ -29,6 +31,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("check-in-interval"), help: "Seconds between agent check-ins.") var checkInInterval: Int?
     @Option(name: .customLong("unreachable-after"), help: "Seconds without a check-in before a device is UNREACHABLE.") var unreachableAfter: Int?
     @Option(name: .customLong("disconnected-after"), help: "Seconds without a check-in before a device is DISCONNECTED.") var disconnectedAfter: Int?
+    @Option(name: .customLong("uem-url"), help: "Workspace ONE REST base URL (…/API) of an external tenant; omit to use the built-in UEM.") var uemURL: String?
+    @Option(name: .customLong("uem-tenant-code"), help: "The tenant's REST API key (aw-tenant-code).") var uemTenantCode: String?
+    @Option(name: .customLong("uem-username"), help: "The API account (Basic auth).") var uemUsername: String?
+    @Option(name: .customLong("uem-password"), help: "The API account's password (prefer OPENMTD_UEM_PASSWORD).") var uemPassword: String?
+    @Flag(name: .customLong("uem-create-tags"), help: "Create the mapped MTD tags the tenant lacks.") var uemCreateTags = false
 
     func run() async throws {
         let configuration: ServerConfiguration
@@ -36,7 +43,8 @@ struct ServeCommand: AsyncParsableCommand {
             configuration = try ServerConfigurationLoader.resolve(
                 file: configFile, environment: ProcessInfo.processInfo.environment,
                 flags: .init(host: host, port: port, databaseURL: databaseURL, dataDirectory: dataDirectory,
-                             checkInInterval: checkInInterval, unreachableAfter: unreachableAfter, disconnectedAfter: disconnectedAfter))
+                             checkInInterval: checkInInterval, unreachableAfter: unreachableAfter, disconnectedAfter: disconnectedAfter,
+                             uemURL: uemURL, uemTenantCode: uemTenantCode, uemUsername: uemUsername, uemPassword: uemPassword, uemCreateTags: uemCreateTags))
         } catch {
             throw Terminal.badInput("\(error)")
         }
@@ -65,6 +73,11 @@ enum ServerConfigurationLoader {
         var checkInInterval: Int?
         var unreachableAfter: Int?
         var disconnectedAfter: Int?
+        var uemURL: String? = nil
+        var uemTenantCode: String? = nil
+        var uemUsername: String? = nil
+        var uemPassword: String? = nil
+        var uemCreateTags = false
     }
 
     struct ConfigError: Error, CustomStringConvertible {
@@ -139,6 +152,20 @@ enum ServerConfigurationLoader {
         configuration.connection.unreachableAfterSeconds = flags.unreachableAfter ?? configuration.connection.unreachableAfterSeconds
         configuration.connection.disconnectedAfterSeconds = flags.disconnectedAfter ?? configuration.connection.disconnectedAfterSeconds
 
+        let uemURL = flags.uemURL ?? environment["OPENMTD_UEM_URL"]
+        if let uemURL, !uemURL.isEmpty {
+            let code = flags.uemTenantCode ?? environment["OPENMTD_UEM_TENANT_CODE"]
+            let user = flags.uemUsername ?? environment["OPENMTD_UEM_USERNAME"]
+            let password = flags.uemPassword ?? environment["OPENMTD_UEM_PASSWORD"]
+            guard let code, let user, let password, !code.isEmpty, !user.isEmpty, !password.isEmpty else {
+                throw ConfigError(description: "--uem-url needs --uem-tenant-code, --uem-username and --uem-password (or OPENMTD_UEM_TENANT_CODE, OPENMTD_UEM_USERNAME, OPENMTD_UEM_PASSWORD)")
+            }
+            guard uemURL.hasPrefix("http://") || uemURL.hasPrefix("https://") else {
+                throw ConfigError(description: "--uem-url must start with https:// (or http:// for a local UEM), got \(uemURL)")
+            }
+            configuration.uem = .init(baseURL: uemURL, tenantCode: code, username: user, password: password)
+        }
+        configuration.uemCreateMissingTags = flags.uemCreateTags || environment["OPENMTD_UEM_CREATE_TAGS"] == "1"
         guard (1...65_535).contains(configuration.port) else { throw ConfigError(description: "port \(configuration.port) is out of range 1-65535") }
         guard configuration.checkInIntervalSeconds >= 10 else { throw ConfigError(description: "check-in interval must be at least 10 seconds") }
         guard configuration.connection.unreachableAfterSeconds < configuration.connection.disconnectedAfterSeconds else {

@@ -31,6 +31,7 @@ final class UEMServer: @unchecked Sendable {
         configuration.port = 0
         configuration.adminPassword = "owner-password-1234"
         configuration.uemAdminPassword = adminPassword
+        configuration.connectUEMAtStart = false
         configuration.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("openmtd-uem-\(UUID().uuidString)").path
         let app = try await Application.make(Environment(name: "testing", arguments: ["vapor"]))
         app.logger.logLevel = .warning

@@ -64,6 +64,7 @@ final class TestServer: @unchecked Sendable {
         configuration.adminPassword = "owner-password-1234"
         configuration.adminEmail = "owner@example.com"
         configuration.sweepIntervalSeconds = 3600
+        configuration.connectUEMAtStart = false
         configuration.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("openmtd-test-\(UUID().uuidString)").path
         if database == .postgres {
             // One database per test (named after its data folder), so suites can run in parallel.
