@@ -28,7 +28,7 @@ struct UEMAuthMiddleware: AsyncMiddleware {
         }
         guard let basic = request.headers.basicAuthorization else { throw UEMError.credentials("(none)") }
         guard let admin = try await UEMAdmin.query(on: request.db).filter(\.$username == basic.username).first(),
-              try Bcrypt.verify(basic.password, created: admin.passwordHash),
+              try await VerifiedCredentials.shared.verify(basic.password, against: admin.passwordHash),
               let adminID = admin.id
         else { throw UEMError.credentials(basic.username) }
         guard admin.organizationGroupID == key.organizationGroupID else { throw UEMError.tenantCode(code) }
@@ -39,6 +39,23 @@ struct UEMAuthMiddleware: AsyncMiddleware {
         response.headers.replaceOrAdd(name: "x-api-version", value: "v1")
         response.headers.replaceOrAdd(name: "api-supported-versions", value: "1")
         return response
+    }
+}
+
+/// bcrypt makes every API call cost tens of milliseconds; a UEM connector calls thousands of times.
+/// A password already verified against a stored hash is remembered (as a SHA-256, never in clear)
+/// until that hash changes.
+actor VerifiedCredentials {
+    static let shared = VerifiedCredentials()
+    private var verified: [String: String] = [:]
+
+    func verify(_ password: String, against hash: String) throws -> Bool {
+        let key = SHA256.hash(data: Data((hash + "\u{0}" + password).utf8)).map { String(format: "%02x", $0) }.joined()
+        if verified[key] == hash { return true }
+        guard try Bcrypt.verify(password, created: hash) else { return false }
+        if verified.count > 10_000 { verified.removeAll() }
+        verified[key] = hash
+        return true
     }
 }
 

@@ -28,6 +28,8 @@ actor UEMSync {
     private(set) var lastError: String?
     private(set) var pendingChanges = 0
     private(set) var callsMade = 0
+    /// When false the event-log loop leaves the UEM alone (maintenance, or tests that drive sync themselves).
+    private(set) var automatic = true
     private var wakeUp: CheckedContinuation<Void, Never>?
     private var kicked = false
 
@@ -129,9 +131,17 @@ actor UEMSync {
         return (records.count, created, gone.count)
     }
 
+    /// One reconciliation at a time: the actor alone would let two interleave at their awaits and
+    /// send the same change twice.
+    private let reconciling = WriteSerializer()
+
     /// Sends the tag changes of the given devices (all linked devices when nil). Returns the UEM calls made.
     @discardableResult
     func reconcile(devices deviceIDs: [UUID]?, on database: any Database, now: Date = Date()) async throws -> Int {
+        try await reconciling.run { try await self.reconcileNow(devices: deviceIDs, on: database, now: now) }
+    }
+
+    private func reconcileNow(devices deviceIDs: [UUID]?, on database: any Database, now: Date) async throws -> Int {
         guard let connection else { return 0 }
         var query = DeviceModel.query(on: database).filter(\.$enterprise.$id == connection.enterpriseID).filter(\.$uemDeviceID != nil)
         if let deviceIDs { query = query.filter(\.$id ~~ deviceIDs) }
@@ -201,6 +211,10 @@ actor UEMSync {
         try await reconcile(devices: nil, on: database)
     }
 
+    func setAutomatic(_ enabled: Bool) {
+        automatic = enabled
+    }
+
     /// Wakes the loop now (a check-in changed something).
     func kick() {
         kicked = true
@@ -214,7 +228,7 @@ actor UEMSync {
     func run(database: @escaping @Sendable () -> any Database, pollSeconds: Double = 1, repairEvery: Double = 300) async {
         var lastRepair = Date()
         while !Task.isCancelled {
-            if connection != nil {
+            if connection != nil, automatic {
                 do {
                     let db = database()
                     let position = try await ConsumerCursors.position(of: Self.cursorName, on: db)
