@@ -38,15 +38,20 @@ enum ProfileAssignments {
         let groups = try await UEMSmartGroup.query(on: database).all()
         let criteria = Dictionary(uniqueKeysWithValues: groups.compactMap { group in group.id.map { ($0, Self.criteria(of: group)) } })
         let profiles = try await UEMProfile.query(on: database).all()
+        let assignments = profiles.compactMap { profile in
+            profile.id.map { (id: $0, assigned: ids(profile.assignedSmartGroups), excluded: ids(profile.excludedSmartGroups)) }
+        }
+        // One query for all the devices' installed profiles, not one per device.
+        var installedQuery = UEMInstalledProfile.query(on: database)
+        if let deviceIDs { installedQuery = installedQuery.filter(\.$deviceID ~~ deviceIDs) }
+        let installedByDevice = Dictionary(grouping: try await installedQuery.all(), by: \.deviceID)
         var installedCount = 0, removedCount = 0
         for device in devices {
             guard let deviceID = device.id else { continue }
             let deviceTags = tags[deviceID] ?? []
             func member(_ groupID: Int) -> Bool { criteria[groupID]?.includes(device, tags: deviceTags) ?? false }
-            let effective = Set(profiles.filter { profile in
-                ids(profile.assignedSmartGroups).contains(where: member) && !ids(profile.excludedSmartGroups).contains(where: member)
-            }.compactMap(\.id))
-            let installed = try await UEMInstalledProfile.query(on: database).filter(\.$deviceID == deviceID).all()
+            let effective = Set(assignments.filter { $0.assigned.contains(where: member) && !$0.excluded.contains(where: member) }.map(\.id))
+            let installed = installedByDevice[deviceID] ?? []
             let current = Set(installed.map(\.profileID))
             for profileID in effective.subtracting(current) {
                 try await UEMInstalledProfile(deviceID: deviceID, profileID: profileID, installedAt: now).create(on: database)

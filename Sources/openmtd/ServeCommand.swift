@@ -100,6 +100,8 @@ enum ServerConfigurationLoader {
         var sweepIntervalSeconds: Int?
         var adminEmail: String?
         var activationAttemptsPerMinute: Int?
+        var uemDeviceSyncSeconds: Int?
+        var uemRepairSeconds: Int?
     }
 
     static func resolve(file: String?, environment: [String: String], flags: Flags) throws -> ServerConfiguration {
@@ -126,6 +128,8 @@ enum ServerConfigurationLoader {
             configuration.sweepIntervalSeconds = settings.sweepIntervalSeconds ?? configuration.sweepIntervalSeconds
             configuration.adminEmail = settings.adminEmail ?? configuration.adminEmail
             configuration.activationAttemptsPerMinute = settings.activationAttemptsPerMinute ?? configuration.activationAttemptsPerMinute
+            configuration.uemDeviceSyncSeconds = settings.uemDeviceSyncSeconds ?? configuration.uemDeviceSyncSeconds
+            configuration.uemRepairSeconds = settings.uemRepairSeconds ?? configuration.uemRepairSeconds
         }
         func integer(_ name: String) throws -> Int? {
             guard let text = environment[name], !text.isEmpty else { return nil }

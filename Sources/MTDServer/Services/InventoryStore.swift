@@ -19,8 +19,8 @@ enum InventoryStore {
         guard let inventory, inventory.complete || inventory.inventoryVersion != device.inventoryVersion else {
             return Result(apps: try await HotQueries.apps(of: deviceID, on: tx), fullInventoryRequired: device.inventoryVersion == nil, changed: false)
         }
-        var stored = try await DeviceAppModel.query(on: tx).filter(\.$device.$id == deviceID).all()
         if inventory.complete {
+            let stored = try await DeviceAppModel.query(on: tx).filter(\.$device.$id == deviceID).all()
             let incoming = Dictionary((inventory.installed ?? []).map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
             for model in stored where incoming[model.appID] == nil { try await model.delete(on: tx) }
             let byID = Dictionary(stored.map { ($0.appID, $0) }, uniquingKeysWith: { first, _ in first })
@@ -30,18 +30,21 @@ enum InventoryStore {
         }
         let expected = (device.inventoryVersion ?? -1) + 1
         guard inventory.inventoryVersion == expected else {
-            return Result(apps: stored.map(installedApp), fullInventoryRequired: true, changed: false)
+            return Result(apps: try await HotQueries.apps(of: deviceID, on: tx), fullInventoryRequired: true, changed: false)
         }
-        let removed = Set(inventory.removed ?? [])
-        for model in stored where removed.contains(model.appID) { try await model.delete(on: tx) }
-        stored.removeAll { removed.contains($0.appID) }
-        var byID = Dictionary(stored.map { ($0.appID, $0) }, uniquingKeysWith: { first, _ in first })
-        for app in inventory.installed ?? [] {
-            let model = try await upsert(app, existing: byID[app.id], device: device, on: tx)
-            byID[app.id] = model
+        // A delta touches only the apps it names; the rest of the inventory is not loaded as models.
+        let removed = inventory.removed ?? []
+        if !removed.isEmpty {
+            try await DeviceAppModel.query(on: tx).filter(\.$device.$id == deviceID).filter(\.$appID ~~ removed).delete()
+        }
+        let installed = inventory.installed ?? []
+        if !installed.isEmpty {
+            let existing = try await DeviceAppModel.query(on: tx).filter(\.$device.$id == deviceID).filter(\.$appID ~~ installed.map(\.id)).all()
+            let byID = Dictionary(existing.map { ($0.appID, $0) }, uniquingKeysWith: { first, _ in first })
+            for app in installed { try await upsert(app, existing: byID[app.id], device: device, on: tx) }
         }
         device.inventoryVersion = inventory.inventoryVersion
-        return Result(apps: byID.values.map(installedApp).sorted { $0.id < $1.id }, fullInventoryRequired: false, changed: true)
+        return Result(apps: try await HotQueries.apps(of: deviceID, on: tx), fullInventoryRequired: false, changed: true)
     }
 
     @discardableResult
