@@ -120,7 +120,31 @@ public enum HotQueries {
     }
 }
 
+extension HotQueries {
+    /// Inserts new threats in one statement. The models must carry their ids.
+    public static func insert(threats: [ThreatModel], on database: any Database) async throws {
+        guard !threats.isEmpty else { return }
+        var insert = try sql(database).insert(into: ThreatModel.schema).columns(
+            "id", "enterprise_id", "device_id", "classification", "subject", "type", "severity", "status", "fingerprint", "evidence", "detected_at")
+        for threat in threats {
+            guard let id = threat.id else { throw HotQueryError.missingID }
+            insert = insert.values([
+                SQLBind(id), SQLBind(threat.enterpriseID), SQLBind(threat.$device.id), SQLBind(threat.classification), SQLBind(threat.subject),
+                SQLBind(threat.type), SQLBind(threat.severity), SQLBind(threat.status), SQLBind(threat.fingerprint), SQLBind(threat.evidence),
+                SQLBind(threat.detectedAt),
+            ])
+        }
+        try await insert.run()
+    }
+}
+
 enum HotQueryError: Error, CustomStringConvertible {
     case notSQL
-    var description: String { "the database does not speak SQL" }
+    case missingID
+    var description: String {
+        switch self {
+        case .notSQL: "the database does not speak SQL"
+        case .missingID: "a new row has no id"
+        }
+    }
 }

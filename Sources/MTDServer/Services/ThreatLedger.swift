@@ -34,8 +34,10 @@ enum ThreatLedger {
         // Severities that stay open, by threat key; updated below as threats change.
         var open: [ThreatKey: Severity] = [:]
         for threat in known where threat.status == .open { open[threat.key] = threat.severity }
+        var created: [ThreatModel] = []
         for finding in changes.opened {
             let threat = ThreatModel()
+            threat.id = UUID()
             threat.enterpriseID = device.$enterprise.id
             threat.$device.id = deviceID
             threat.classification = finding.classification.rawValue
@@ -46,11 +48,12 @@ enum ThreatLedger {
             threat.fingerprint = finding.evidence.fingerprint
             threat.evidence = evidenceText(finding.evidence)
             threat.detectedAt = now
-            try await threat.create(on: tx)
+            created.append(threat)
             outcome.opened += 1
             open[finding.key] = finding.severity
             outcome.events.append(event(threat, .created, actor: actor))
         }
+        try await HotQueries.insert(threats: created, on: tx)
         for finding in changes.updated {
             guard let row = byKey[finding.key], let threat = try await ThreatModel.find(row.id, on: tx) else { continue }
             threat.severity = finding.severity.rawValue
