@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import SQLKit
 
 /// Smart group membership and effective profiles. Membership is computed from the criteria whenever
 /// it is needed; the installed profiles are stored, so that a change of membership shows up as
@@ -45,7 +46,8 @@ enum ProfileAssignments {
         var installedQuery = UEMInstalledProfile.query(on: database)
         if let deviceIDs { installedQuery = installedQuery.filter(\.$deviceID ~~ deviceIDs) }
         let installedByDevice = Dictionary(grouping: try await installedQuery.all(), by: \.deviceID)
-        var installedCount = 0, removedCount = 0
+        var installs: [(device: Int, profile: Int)] = []
+        var removals: [UEMInstalledProfile] = []
         for device in devices {
             guard let deviceID = device.id else { continue }
             let deviceTags = tags[deviceID] ?? []
@@ -53,17 +55,36 @@ enum ProfileAssignments {
             let effective = Set(assignments.filter { $0.assigned.contains(where: member) && !$0.excluded.contains(where: member) }.map(\.id))
             let installed = installedByDevice[deviceID] ?? []
             let current = Set(installed.map(\.profileID))
-            for profileID in effective.subtracting(current) {
-                try await UEMInstalledProfile(deviceID: deviceID, profileID: profileID, installedAt: now).create(on: database)
-                try await UEMEvent(eventType: "ProfileInstalled", deviceID: deviceID, detail: "\(profileID)", eventTime: now).create(on: database)
-                installedCount += 1
+            installs += effective.subtracting(current).sorted().map { (deviceID, $0) }
+            removals += installed.filter { !effective.contains($0.profileID) }
+        }
+        // A bulk tag call changes hundreds of devices: write the outcome in a few statements.
+        if let sql = database as? any SQLDatabase {
+            if !removals.isEmpty {
+                try await sql.delete(from: UEMInstalledProfile.schema).where("id", .in, removals.compactMap(\.id)).run()
             }
-            for link in installed where !effective.contains(link.profileID) {
-                try await link.delete(on: database)
-                try await UEMEvent(eventType: "ProfileRemoved", deviceID: deviceID, detail: "\(link.profileID)", eventTime: now).create(on: database)
-                removedCount += 1
+            if !installs.isEmpty {
+                var insert = sql.insert(into: UEMInstalledProfile.schema).columns("device_id", "profile_id", "installed_at")
+                for install in installs { insert = insert.values([SQLBind(install.device), SQLBind(install.profile), SQLBind(now)]) }
+                try await insert.run()
+            }
+            let events = installs.map { ("ProfileInstalled", $0.device, $0.profile) } + removals.map { ("ProfileRemoved", $0.deviceID, $0.profileID) }
+            if !events.isEmpty {
+                var insert = sql.insert(into: UEMEvent.schema).columns("event_type", "device_id", "detail", "event_time")
+                for (type, device, profile) in events { insert = insert.values([SQLBind(type), SQLBind(device), SQLBind("\(profile)"), SQLBind(now)]) }
+                try await insert.run()
+            }
+        } else {
+            for install in installs {
+                try await UEMInstalledProfile(deviceID: install.device, profileID: install.profile, installedAt: now).create(on: database)
+                try await UEMEvent(eventType: "ProfileInstalled", deviceID: install.device, detail: "\(install.profile)", eventTime: now).create(on: database)
+            }
+            for removal in removals {
+                try await removal.delete(on: database)
+                try await UEMEvent(eventType: "ProfileRemoved", deviceID: removal.deviceID, detail: "\(removal.profileID)", eventTime: now).create(on: database)
             }
         }
+        let installedCount = installs.count, removedCount = removals.count
         return (installedCount, removedCount)
     }
 }

@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import SQLKit
 import Vapor
 
 /// `/API/mdm/tags`: search, create, update, delete, and bulk add and remove devices.
@@ -101,22 +102,30 @@ enum UEMTagController {
                 faults.append(.init(ErrorCode: 5061, ItemValue: value, Message: "Device not found for this request."))
                 continue
             }
-            if adding, !existing.contains(id) {
-                try await UEMDeviceTag(tagID: tagID, deviceID: id, dateTagged: now).create(on: req.db)
-                changed.append(id)
-            } else if !adding, existing.contains(id) {
-                try await UEMDeviceTag.query(on: req.db).filter(\.$tagID == tagID).filter(\.$deviceID == id).delete()
-                changed.append(id)
-            }
+            if adding != existing.contains(id), !changed.contains(id) { changed.append(id) }
         }
         if !changed.isEmpty {
-            for id in changed {
-                try await UEMEvent(eventType: adding ? "TagAdded" : "TagRemoved", deviceID: id, detail: tag.name, eventTime: now).create(on: req.db)
+            // Few statements for hundreds of devices: the bulk call must not hold the database long.
+            let sql = try sqlDatabase(req)
+            if adding {
+                var insert = sql.insert(into: UEMDeviceTag.schema).columns("tag_id", "device_id", "date_tagged")
+                for id in changed { insert = insert.values([SQLBind(tagID), SQLBind(id), SQLBind(now)]) }
+                try await insert.run()
+            } else {
+                try await sql.delete(from: UEMDeviceTag.schema).where("tag_id", .equal, tagID).where("device_id", .in, changed).run()
             }
+            var events = sql.insert(into: UEMEvent.schema).columns("event_type", "device_id", "detail", "event_time")
+            for id in changed { events = events.values([SQLBind(adding ? "TagAdded" : "TagRemoved"), SQLBind(id), SQLBind(tag.name), SQLBind(now)]) }
+            try await events.run()
             try await ProfileAssignments.reconcile(devices: changed, on: req.db, now: now)
         }
         return WS1BulkResponse(
             TotalItems: values.count, AcceptedItems: values.count - faults.count, FailedItems: faults.count, Faults: .init(Fault: faults))
+    }
+
+    static func sqlDatabase(_ req: Request) throws -> any SQLDatabase {
+        guard let sql = req.db as? any SQLDatabase else { throw UEMError(status: .internalServerError, errorCode: 500, message: "The built-in UEM needs an SQL database.") }
+        return sql
     }
 
     static func find(_ req: Request) async throws -> UEMTag {
