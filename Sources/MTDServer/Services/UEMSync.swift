@@ -74,8 +74,15 @@ actor UEMSync {
             if result.devices.isEmpty || records.count >= result.total { break }
             page += 1
         }
+        // Devices the UEM reports unchanged are not written again: a sync every few minutes over a
+        // large fleet must not bump every device's revision (that would defeat steady-state check-ins).
+        let known = try await DeviceModel.query(on: database).filter(\.$enterprise.$id == connection.enterpriseID).all()
+        let byExternalID = Dictionary(known.compactMap { device in device.externalID.map { ($0, device) } }, uniquingKeysWith: { first, _ in first })
         var created = 0
         for record in records {
+            if let device = byExternalID[record.uuid], device.uemDeviceID == record.id, device.activationStatus != ActivationStatus.deleted.rawValue {
+                continue
+            }
             created += try await writes.run {
                 try await database.transaction { tx in
                     let existing = try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == connection.enterpriseID)
