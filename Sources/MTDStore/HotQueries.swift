@@ -41,6 +41,40 @@ public enum HotQueries {
         }
     }
 
+    /// The inventory and the open and ignored threats in one round trip (the steady-state check-in).
+    public static func appsAndThreats(of deviceID: UUID, on database: any Database) async throws -> ([InstalledApp], [StoredThreat]) {
+        let rows = try await sql(database).raw("""
+            SELECT 'a' AS kind, NULL AS id, app_id AS c1, name AS c2, version AS c3, source AS c4, signer_sha1 AS c5,
+                   signer_sha256 AS c6, sha256 AS c7, permissions AS c8
+            FROM device_apps WHERE device_id = \(bind: deviceID)
+            UNION ALL
+            SELECT 't' AS kind, id, classification, subject, severity, status, fingerprint, NULL, NULL, NULL
+            FROM threats WHERE device_id = \(bind: deviceID) AND status IN ('OPEN', 'IGNORED')
+            """).all()
+        var apps: [InstalledApp] = []
+        var threats: [StoredThreat] = []
+        for row in rows {
+            if try row.decode(column: "kind", as: String.self) == "t" {
+                threats.append(StoredThreat(
+                    id: try row.decode(column: "id", as: UUID.self),
+                    classification: try row.decode(column: "c1", as: String.self), subject: try row.decode(column: "c2", as: String.self),
+                    severity: try row.decode(column: "c3", as: String.self), status: try row.decode(column: "c4", as: String.self),
+                    fingerprint: try row.decode(column: "c5", as: String.self)))
+            } else {
+                apps.append(InstalledApp(
+                    id: try row.decode(column: "c1", as: String.self),
+                    name: try row.decode(column: "c2", as: String?.self),
+                    version: try row.decode(column: "c3", as: String?.self),
+                    source: try row.decode(column: "c4", as: String?.self).flatMap { AppSource(rawValue: $0) },
+                    signerSha1: try row.decode(column: "c5", as: String?.self).flatMap { HexDigest($0) },
+                    signerSha256: try row.decode(column: "c6", as: String?.self).flatMap { HexDigest($0) },
+                    sha256: try row.decode(column: "c7", as: String?.self).flatMap { HexDigest($0) },
+                    permissions: try row.decode(column: "c8", as: String?.self).flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) }))
+            }
+        }
+        return (apps.sorted { $0.id < $1.id }, threats)
+    }
+
     /// Open and ignored threats of a device.
     public static func activeThreats(of deviceID: UUID, on database: any Database) async throws -> [StoredThreat] {
         let rows = try await sql(database).raw("""

@@ -101,11 +101,11 @@ extension CheckInService {
               same(snapshot.model, checkIn.device.model), same(snapshot.manufacturer, checkIn.device.manufacturer),
               same(snapshot.agentVersion, checkIn.agent.version), same(snapshot.mode, checkIn.agent.mode.rawValue)
         else { return nil }
+        let (apps, threats) = try await HotQueries.appsAndThreats(of: deviceID, on: database)
         var facts = checkIn
-        facts.apps = AppInventory(
-            inventoryVersion: snapshot.inventoryVersion ?? 0, complete: true, installed: try await HotQueries.apps(of: deviceID, on: database))
+        facts.apps = AppInventory(inventoryVersion: snapshot.inventoryVersion ?? 0, complete: true, installed: apps)
         let evaluation = policy.engine.evaluate(facts, asOfDay: Timestamp.day(of: now))
-        let (known, _) = ThreatLedger.knownThreats(try await HotQueries.activeThreats(of: deviceID, on: database))
+        let (known, _) = ThreatLedger.knownThreats(threats)
         guard ThreatReconciliation.reconcile(findings: evaluation.findings, known: known).isEmpty else { return nil }
         let status = SecurityStatus(highestSeverity: known.filter { $0.status == .open }.map(\.severity).max() ?? .none)
         guard status.rawValue == snapshot.securityStatus else { return nil }
