@@ -26,19 +26,7 @@ public enum HotQueries {
             SELECT app_id, name, version, source, signer_sha1, signer_sha256, sha256, permissions
             FROM device_apps WHERE device_id = \(bind: deviceID) ORDER BY app_id
             """).all()
-        return try rows.map { row in
-            InstalledApp(
-                id: try row.decode(column: "app_id", as: String.self),
-                name: try row.decode(column: "name", as: String?.self),
-                version: try row.decode(column: "version", as: String?.self),
-                source: try row.decode(column: "source", as: String?.self).flatMap { AppSource(rawValue: $0) },
-                signerSha1: try row.decode(column: "signer_sha1", as: String?.self).flatMap { HexDigest($0) },
-                signerSha256: try row.decode(column: "signer_sha256", as: String?.self).flatMap { HexDigest($0) },
-                sha256: try row.decode(column: "sha256", as: String?.self).flatMap { HexDigest($0) },
-                permissions: try row.decode(column: "permissions", as: String?.self).flatMap {
-                    try? JSONDecoder().decode([String].self, from: Data($0.utf8))
-                })
-        }
+        return try rows.map { try app(from: $0, columns: .named) }
     }
 
     /// The inventory and the open and ignored threats in one round trip (the steady-state check-in).
@@ -55,21 +43,9 @@ public enum HotQueries {
         var threats: [StoredThreat] = []
         for row in rows {
             if try row.decode(column: "kind", as: String.self) == "t" {
-                threats.append(StoredThreat(
-                    id: try row.decode(column: "id", as: UUID.self),
-                    classification: try row.decode(column: "c1", as: String.self), subject: try row.decode(column: "c2", as: String.self),
-                    severity: try row.decode(column: "c3", as: String.self), status: try row.decode(column: "c4", as: String.self),
-                    fingerprint: try row.decode(column: "c5", as: String.self)))
+                threats.append(try threat(from: row, columns: .positional))
             } else {
-                apps.append(InstalledApp(
-                    id: try row.decode(column: "c1", as: String.self),
-                    name: try row.decode(column: "c2", as: String?.self),
-                    version: try row.decode(column: "c3", as: String?.self),
-                    source: try row.decode(column: "c4", as: String?.self).flatMap { AppSource(rawValue: $0) },
-                    signerSha1: try row.decode(column: "c5", as: String?.self).flatMap { HexDigest($0) },
-                    signerSha256: try row.decode(column: "c6", as: String?.self).flatMap { HexDigest($0) },
-                    sha256: try row.decode(column: "c7", as: String?.self).flatMap { HexDigest($0) },
-                    permissions: try row.decode(column: "c8", as: String?.self).flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) }))
+                apps.append(try app(from: row, columns: .positional))
             }
         }
         return (apps.sorted { $0.id < $1.id }, threats)
@@ -81,15 +57,42 @@ public enum HotQueries {
             SELECT id, classification, subject, severity, status, fingerprint FROM threats
             WHERE device_id = \(bind: deviceID) AND status IN ('OPEN', 'IGNORED')
             """).all()
-        return try rows.map { row in
-            StoredThreat(
-                id: try row.decode(column: "id", as: UUID.self),
-                classification: try row.decode(column: "classification", as: String.self),
-                subject: try row.decode(column: "subject", as: String.self),
-                severity: try row.decode(column: "severity", as: String.self),
-                status: try row.decode(column: "status", as: String.self),
-                fingerprint: try row.decode(column: "fingerprint", as: String.self))
-        }
+        return try rows.map { try threat(from: $0, columns: .named) }
+    }
+
+    /// Column names of the app and threat queries: their own names, or c1… in the union query.
+    struct Columns {
+        var app: [String]
+        var threat: [String]
+
+        static let named = Columns(
+            app: ["app_id", "name", "version", "source", "signer_sha1", "signer_sha256", "sha256", "permissions"],
+            threat: ["classification", "subject", "severity", "status", "fingerprint"])
+        static let positional = Columns(app: (1...8).map { "c\($0)" }, threat: (1...5).map { "c\($0)" })
+    }
+
+    static func app(from row: any SQLRow, columns: Columns) throws -> InstalledApp {
+        InstalledApp(
+            id: try row.decode(column: columns.app[0], as: String.self),
+            name: try row.decode(column: columns.app[1], as: String?.self),
+            version: try row.decode(column: columns.app[2], as: String?.self),
+            source: try row.decode(column: columns.app[3], as: String?.self).flatMap { AppSource(rawValue: $0) },
+            signerSha1: try row.decode(column: columns.app[4], as: String?.self).flatMap { HexDigest($0) },
+            signerSha256: try row.decode(column: columns.app[5], as: String?.self).flatMap { HexDigest($0) },
+            sha256: try row.decode(column: columns.app[6], as: String?.self).flatMap { HexDigest($0) },
+            permissions: try row.decode(column: columns.app[7], as: String?.self).flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) })
+    }
+
+    /// Threat rows: `id` plus classification, subject, severity, status, fingerprint.
+    static func threat(from row: any SQLRow, columns: Columns) throws -> StoredThreat {
+        let names = columns.threat
+        return StoredThreat(
+            id: try row.decode(column: "id", as: UUID.self),
+            classification: try row.decode(column: names[0], as: String.self),
+            subject: try row.decode(column: names[1], as: String.self),
+            severity: try row.decode(column: names[2], as: String.self),
+            status: try row.decode(column: names[3], as: String.self),
+            fingerprint: try row.decode(column: names[4], as: String.self))
     }
 
     /// What a steady-state check-in needs to know about a device, read without a transaction.
