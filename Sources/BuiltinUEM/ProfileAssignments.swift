@@ -32,7 +32,8 @@ enum ProfileAssignments {
     /// Installs and removes profiles so that every given device (all when nil) has exactly its effective profiles.
     @discardableResult
     static func reconcile(devices deviceIDs: [Int]?, on database: any Database, now: Date = Date()) async throws -> (installed: Int, removed: Int) {
-        var query = UEMDevice.query(on: database).filter(\.$enrollmentStatus == "Enrolled")
+        // Unenrolled devices are included: their effective set is empty, so their profiles are removed.
+        var query = UEMDevice.query(on: database)
         if let deviceIDs { query = query.filter(\.$id ~~ deviceIDs) }
         let devices = try await query.all()
         let tags = try await tags(of: deviceIDs, on: database)
@@ -52,7 +53,8 @@ enum ProfileAssignments {
             guard let deviceID = device.id else { continue }
             let deviceTags = tags[deviceID] ?? []
             func member(_ groupID: Int) -> Bool { criteria[groupID]?.includes(device, tags: deviceTags) ?? false }
-            let effective = Set(assignments.filter { $0.assigned.contains(where: member) && !$0.excluded.contains(where: member) }.map(\.id))
+            let enrolled = device.enrollmentStatus == "Enrolled"
+            let effective = enrolled ? Set(assignments.filter { $0.assigned.contains(where: member) && !$0.excluded.contains(where: member) }.map(\.id)) : []
             let installed = installedByDevice[deviceID] ?? []
             let current = Set(installed.map(\.profileID))
             installs += effective.subtracting(current).sorted().map { (deviceID, $0) }

@@ -55,7 +55,8 @@ public enum JSONValue: Codable, Sendable, Equatable {
     }
 }
 
-enum StoredJSON {
+/// How OpenMTD writes JSON it stores as text (event payloads, evidence, last facts, permissions).
+public enum StoredJSON {
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -63,7 +64,7 @@ enum StoredJSON {
         return encoder
     }()
 
-    static func text(_ value: some Encodable) -> String {
+    public static func text(_ value: some Encodable) -> String {
         (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
     }
 }

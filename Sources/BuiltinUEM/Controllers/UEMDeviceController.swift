@@ -90,7 +90,6 @@ enum UEMDeviceController {
         let id = try device.requireID()
         try await UEMEvent(eventType: "BreakMDMConfirmed", deviceID: id, detail: device.udid, eventTime: Date()).create(on: req.db)
         try await ProfileAssignments.reconcile(devices: [id], on: req.db)
-        for link in try await UEMInstalledProfile.query(on: req.db).filter(\.$deviceID == id).all() { try await link.delete(on: req.db) }
         return .noContent
     }
 

@@ -122,14 +122,3 @@ extension CheckInService {
             changed: false)
     }
 }
-
-enum StoredFacts {
-    static func text(_ checkIn: CheckIn) -> String {
-        (try? ThreatLedger.encoder.encode(checkIn)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-    }
-
-    static func checkIn(_ text: String?) -> CheckIn? {
-        guard let text else { return nil }
-        return try? JSONDecoder().decode(CheckIn.self, from: Data(text.utf8))
-    }
-}

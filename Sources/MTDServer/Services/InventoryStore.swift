@@ -50,7 +50,7 @@ enum InventoryStore {
     @discardableResult
     static func upsert(_ app: InstalledApp, existing: DeviceAppModel?, device: DeviceModel, on tx: any Database) async throws -> DeviceAppModel {
         let model = existing ?? DeviceAppModel()
-        let permissions = app.permissions.map { StoredFacts.json($0) }
+        let permissions = app.permissions.map { StoredJSON.text($0) }
         let unchanged = existing != nil && model.name == app.name && model.version == app.version && model.source == app.source?.rawValue
             && model.signerSha1 == app.signerSha1?.description && model.signerSha256 == app.signerSha256?.description
             && model.sha256 == app.sha256?.description && model.permissions == permissions
@@ -67,19 +67,5 @@ enum InventoryStore {
         model.permissions = permissions
         try await model.save(on: tx)
         return model
-    }
-
-    static func installedApp(_ model: DeviceAppModel) -> InstalledApp {
-        InstalledApp(
-            id: model.appID, name: model.name, version: model.version, source: model.source.flatMap { AppSource(rawValue: $0) },
-            signerSha1: model.signerSha1.flatMap { HexDigest($0) }, signerSha256: model.signerSha256.flatMap { HexDigest($0) },
-            sha256: model.sha256.flatMap { HexDigest($0) },
-            permissions: model.permissions.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) })
-    }
-}
-
-extension StoredFacts {
-    static func json(_ value: some Encodable) -> String {
-        (try? ThreatLedger.encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
     }
 }

@@ -8,12 +8,6 @@ import MTDStore
 /// status, and appends exactly one event per change. Shared by check-ins, policy re-evaluation and
 /// admin actions on threats.
 enum ThreatLedger {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
     struct Outcome: Sendable {
         var opened = 0
         var updated = 0
@@ -112,6 +106,6 @@ enum ThreatLedger {
     }
 
     static func evidenceText(_ evidence: Evidence) -> String {
-        (try? encoder.encode(evidence)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        StoredJSON.text(evidence)
     }
 }
