@@ -7,7 +7,7 @@ import Vapor
 /// `aw-tenant-code` plus Basic; errors are `{errorCode, message, activityId}`; searches page from 0
 /// and answer 204 when empty.
 public enum BuiltinUEM {
-    public static let migrations: [any Migration] = [U001_CreateOrganization(), U002_CreateDevicesAndTags(), U003_CreateGroupsAndProfiles()]
+    public static let migrations: [any Migration] = [U001_CreateOrganization(), U002_CreateDevicesAndTags(), U003_CreateGroupsAndProfiles(), U004_CreateCompliance()]
 
     /// What the first start created; the password is only ever shown here.
     public struct Bootstrap: Sendable {
@@ -37,6 +37,8 @@ public enum BuiltinUEM {
             api.delete("mdm", "devices", ":id", use: UEMDeviceController.unenroll)
             api.get("mdm", "devices", ":id", "tags", use: UEMDeviceController.tags)
             api.get("mdm", "devices", ":id", "profiles", use: UEMDeviceController.profiles)
+            api.get("mdm", "devices", ":id", "compliance", use: UEMComplianceController.device)
+            api.post("mdm", "devices", "mtdthreatlevel", use: UEMComplianceController.reportThreatLevel)
             api.get("mdm", "tags", "search", use: UEMTagController.search)
             api.post("mdm", "tags", "addtag", use: UEMTagController.add)
             api.post("mdm", "tags", ":id", "update", use: UEMTagController.update)
@@ -50,6 +52,12 @@ public enum BuiltinUEM {
             api.get("mdm", "smartgroups", ":id", "devices", use: UEMSmartGroupController.devices)
             api.post("mdm", "profiles", use: UEMProfileController.create)
             api.get("mdm", "profiles", ":id", use: UEMProfileController.get)
+            api.get("mdm", "compliancepolicies", use: UEMComplianceController.search)
+            api.get("mdm", "compliancepolicy", "search", use: UEMComplianceController.search)
+            api.post("mdm", "compliancepolicies", use: UEMComplianceController.create)
+            api.get("mdm", "compliancepolicies", ":id", use: UEMComplianceController.get)
+            api.put("mdm", "compliancepolicies", ":id", use: UEMComplianceController.update)
+            api.delete("mdm", "compliancepolicies", ":id", use: UEMComplianceController.delete)
         }
     }
 

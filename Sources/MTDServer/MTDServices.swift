@@ -1,3 +1,4 @@
+import BuiltinUEM
 import Foundation
 import Logging
 import MTDIntel
@@ -18,6 +19,7 @@ final class MTDServices: Sendable {
     let metrics: ServerMetrics
     let uemSync: UEMSync
     private let tasks = BackgroundTasks()
+    private let serviceAccount = NIOLockedValueBox<BuiltinUEM.ServiceAccount?>(nil)
 
     init(configuration: ServerConfiguration, intelligence: ThreatIntelligence, serializeWrites: Bool) {
         self.configuration = configuration
@@ -31,6 +33,15 @@ final class MTDServices: Sendable {
         activationLimiter = RateLimiter(capacity: configuration.activationAttemptsPerMinute, perMinute: configuration.activationAttemptsPerMinute)
         metrics = ServerMetrics()
         uemSync = UEMSync(writes: writes, logger: Logger(label: "openmtd.uem-sync"))
+    }
+
+    /// The built-in UEM's account for this server's MTD, made once per process (its password lives
+    /// only in memory, so a restart renews it).
+    func builtinServiceAccount(app: Application) async throws -> BuiltinUEM.ServiceAccount {
+        if let account = serviceAccount.withLockedValue({ $0 }) { return account }
+        let account = try await writes.run { try await BuiltinUEM.ensureMTDServiceAccount(on: app.db) }
+        serviceAccount.withLockedValue { $0 = account }
+        return account
     }
 
     /// Runs work after the response; cancelled and awaited at shutdown.

@@ -1,4 +1,5 @@
 import Foundation
+import MTDCore
 
 /// What the MTD needs from a UEM. The Workspace ONE REST client implements it for a real tenant and
 /// for the built-in UEM alike.
@@ -11,6 +12,47 @@ public protocol UEMConnector: Sendable {
     func removeDevices(_ deviceIDs: [Int], fromTag tagID: Int) async throws(UEMClientError) -> UEMBulkResult
     /// Numeric ids of the devices that carry the tag, as the UEM sees them now (drift repair).
     func devices(withTag tagID: Int) async throws(UEMClientError) -> [Int]
+    /// Product, version and OpenMTD extensions; a call that also proves the credentials work.
+    func systemInfo() async throws(UEMClientError) -> UEMSystemInfo
+    /// Compliance sync (UEMs with the `MTDThreatLevel` capability): the MTD's threat level per device.
+    func reportThreatLevel(_ level: UEMThreatLevel, devices deviceIDs: [Int]) async throws(UEMClientError) -> UEMBulkResult
+}
+
+public struct UEMSystemInfo: Sendable, Equatable {
+    public var product: String
+    public var version: String
+    public var capabilities: Set<String>
+
+    public init(product: String, version: String, capabilities: Set<String>) {
+        self.product = product
+        self.version = version
+        self.capabilities = capabilities
+    }
+
+    public var supportsThreatLevel: Bool { capabilities.contains("MTDThreatLevel") }
+}
+
+/// The device threat level reported for compliance; `unknown` clears a level reported before.
+public enum UEMThreatLevel: String, Sendable, CaseIterable, Codable {
+    case none = "None"
+    case low = "Low"
+    case medium = "Medium"
+    case high = "High"
+    case unknown = "Unknown"
+
+    /// Pure: what an activated device's security status means for compliance; others are unknown.
+    public init(activation: ActivationStatus, security: SecurityStatus) {
+        guard activation == .activated else {
+            self = .unknown
+            return
+        }
+        switch security {
+        case .secure: self = .none
+        case .threatsLow: self = .low
+        case .threatsMedium: self = .medium
+        case .threatsHigh: self = .high
+        }
+    }
 }
 
 public struct UEMDeviceRecord: Sendable, Equatable {

@@ -14,27 +14,60 @@ public struct WorkspaceOneClient: UEMConnector {
         public var tenantCode: String
         public var username: String
         public var password: String
+        /// When set, calls authenticate with an OAuth bearer token instead of Basic (username and password are then unused).
+        public var oauth: OAuth?
         public var timeoutSeconds: Int64
         public var maxAttempts: Int
 
-        public init(baseURL: String, tenantCode: String, username: String, password: String, timeoutSeconds: Int64 = 15, maxAttempts: Int = 4) {
+        public init(baseURL: String, tenantCode: String, username: String, password: String, oauth: OAuth? = nil, timeoutSeconds: Int64 = 15, maxAttempts: Int = 4) {
             self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
             self.tenantCode = tenantCode
             self.username = username
             self.password = password
+            self.oauth = oauth
             self.timeoutSeconds = timeoutSeconds
             self.maxAttempts = maxAttempts
+        }
+    }
+
+    /// OAuth 2.0 client credentials: a token from `tokenURL` (e.g. `https://na.uemauth.vmwservices.com/connect/token`).
+    public struct OAuth: Sendable, Equatable, Codable {
+        public var tokenURL: String
+        public var clientID: String
+        public var clientSecret: String
+
+        public init(tokenURL: String, clientID: String, clientSecret: String) {
+            self.tokenURL = tokenURL
+            self.clientID = clientID
+            self.clientSecret = clientSecret
         }
     }
 
     public let settings: Settings
     let http: HTTPClient
     let logger: Logger
+    let tokens = OAuthTokenCache()
 
     public init(settings: Settings, http: HTTPClient = .shared, logger: Logger = Logger(label: "openmtd.uem")) {
         self.settings = settings
         self.http = http
         self.logger = logger
+    }
+
+    /// The UEM's product and the OpenMTD extensions it offers (`system/info`); also the credentials test.
+    public func systemInfo() async throws(UEMClientError) -> UEMSystemInfo {
+        struct Info: Decodable {
+            var ProductName: String?
+            var ProductVersion: String?
+            var Capabilities: [String]?
+        }
+        guard let data = try await call(.GET, "/system/info") else { return UEMSystemInfo(product: "unknown", version: "", capabilities: []) }
+        let info: Info = try decode(data)
+        return UEMSystemInfo(product: info.ProductName ?? "Workspace ONE UEM", version: info.ProductVersion ?? "", capabilities: Set(info.Capabilities ?? []))
+    }
+
+    public func reportThreatLevel(_ level: UEMThreatLevel, devices deviceIDs: [Int]) async throws(UEMClientError) -> UEMBulkResult {
+        try await bulk("/mdm/devices/mtdthreatlevel", deviceIDs, extra: ["ThreatLevel": level.rawValue])
     }
 
     // MARK: UEMConnector
@@ -116,14 +149,15 @@ public struct WorkspaceOneClient: UEMConnector {
 
     // MARK: Transport
 
-    func bulk(_ path: String, _ deviceIDs: [Int]) async throws(UEMClientError) -> UEMBulkResult {
+    func bulk(_ path: String, _ deviceIDs: [Int], extra: [String: String] = [:]) async throws(UEMClientError) -> UEMBulkResult {
         struct Fault: Decodable {
             var ItemValue: String
             var Message: String?
         }
         struct Faults: Decodable { var Fault: [Fault]? }
         struct Response: Decodable { var Faults: Faults? }
-        let body: [String: Any] = ["BulkValues": ["Value": deviceIDs.map(String.init)]]
+        var body: [String: Any] = ["BulkValues": ["Value": deviceIDs.map(String.init)]]
+        for (key, value) in extra { body[key] = value }
         guard let data = try await call(.POST, path, json: body) else { return UEMBulkResult(accepted: deviceIDs, faults: [:]) }
         let response: Response = try decode(data)
         var faults: [Int: String] = [:]
@@ -136,12 +170,17 @@ public struct WorkspaceOneClient: UEMConnector {
     /// Sends one call with retries; nil for 204 No Content.
     func call(_ method: HTTPMethod, _ path: String, json: [String: Any]? = nil) async throws(UEMClientError) -> Data? {
         var attempt = 0
+        var renewedToken = false
         while true {
             attempt += 1
             var request = HTTPClientRequest(url: settings.baseURL + path)
             request.method = method
             request.headers.add(name: "aw-tenant-code", value: settings.tenantCode)
-            request.headers.add(name: "Authorization", value: "Basic " + Data("\(settings.username):\(settings.password)".utf8).base64EncodedString())
+            if let oauth = settings.oauth {
+                request.headers.add(name: "Authorization", value: "Bearer " + (try await bearerToken(oauth)))
+            } else {
+                request.headers.add(name: "Authorization", value: "Basic " + Data("\(settings.username):\(settings.password)".utf8).base64EncodedString())
+            }
             request.headers.add(name: "Accept", value: "application/json;version=1")
             if let json, let body = try? JSONSerialization.data(withJSONObject: json) {
                 request.headers.add(name: "Content-Type", value: "application/json")
@@ -163,6 +202,11 @@ public struct WorkspaceOneClient: UEMConnector {
             switch status.code {
             case 204: return nil
             case 200..<300: return data
+            case 401 where settings.oauth != nil && !renewedToken:
+                // The token may have expired early (or the UEM restarted): get a new one once.
+                renewedToken = true
+                await tokens.clear()
+                attempt -= 1
             case 401: throw .credentials(Self.message(data))
             case 403: throw .forbidden(Self.message(data))
             case 404: throw .notFound(Self.message(data))

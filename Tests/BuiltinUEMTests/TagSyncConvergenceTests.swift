@@ -58,6 +58,18 @@ struct SwitchedConnector: UEMConnector {
         try await check("devicesWithTag")
         return try await client.devices(withTag: tagID)
     }
+
+    func systemInfo() async throws(UEMClientError) -> UEMSystemInfo {
+        try await check("systemInfo")
+        return try await client.systemInfo()
+    }
+
+    func reportThreatLevel(_ level: UEMThreatLevel, devices deviceIDs: [Int]) async throws(UEMClientError) -> UEMBulkResult {
+        try await check("threatLevel")
+        let result = try await client.reportThreatLevel(level, devices: deviceIDs)
+        await outage.record("threatLevel")
+        return result
+    }
 }
 
 @Suite(.serialized) struct TagSyncConvergenceTests {
@@ -90,10 +102,11 @@ struct SwitchedConnector: UEMConnector {
             #expect(try await AppliedTagModel.query(on: uem.app.db).filter(\.$tagName == "MTD – Activated").count() == 0)
 
             // The UEM is back: one reconciliation converges with exactly ceil(N/500) calls per tag change
-            // (Activated and Secured added, Pending removed), and a second one has nothing left to send.
+            // (Activated and Secured added, Pending removed) and per threat level (None reported for
+            // compliance), and a second one has nothing left to send.
             await outage.set(down: false)
-            #expect(try await sync.reconcile(devices: nil, on: uem.app.db) == 9)
-            #expect(await outage.calls == ["add": 6, "remove": 3])
+            #expect(try await sync.reconcile(devices: nil, on: uem.app.db) == 12)
+            #expect(await outage.calls == ["add": 6, "remove": 3, "threatLevel": 3])
             #expect(try await sync.reconcile(devices: nil, on: uem.app.db) == 0)
             let tags = try await WorkspaceOneClient(settings: story.settings).tags()
             let activated = try #require(tags.first { $0.name == "MTD – Activated" }?.id)

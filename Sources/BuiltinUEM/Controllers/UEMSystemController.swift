@@ -7,11 +7,13 @@ enum UEMSystemController {
     struct Info: Content {
         var ProductName: String
         var ProductVersion: String
+        /// OpenMTD extensions a connector may use; `MTDThreatLevel` is `POST /API/mdm/devices/mtdthreatlevel`.
+        var Capabilities: [String]
     }
 
     static func info(_ req: Request) async throws -> Info {
         _ = try req.uem
-        return Info(ProductName: "OpenMTD built-in UEM", ProductVersion: "1.0")
+        return Info(ProductName: "OpenMTD built-in UEM", ProductVersion: "1.0", Capabilities: ["MTDThreatLevel"])
     }
 
     static func groups(_ req: Request) async throws -> Response {

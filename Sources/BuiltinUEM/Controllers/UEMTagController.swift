@@ -89,21 +89,10 @@ enum UEMTagController {
         let tag = try await find(req)
         let tagID = try tag.requireID()
         let values = try req.content.decode(WS1BulkInput.self).BulkValues.Value
-        guard values.count <= 5000 else { throw UEMError.invalid("At most 5000 values per bulk call; got \(values.count).") }
-        let numeric = values.compactMap { Int($0) }
-        let devices = try await UEMDevice.query(on: req.db).filter(\.$id ~~ numeric).filter(\.$enrollmentStatus == "Enrolled").all()
-        let known = Set(devices.compactMap(\.id))
-        let existing = Set(try await UEMDeviceTag.query(on: req.db).filter(\.$tagID == tagID).filter(\.$deviceID ~~ Array(known)).all().map(\.deviceID))
-        var faults: [WS1BulkResponse.Fault] = []
-        var changed: [Int] = []
+        let (known, faults) = try await enrolledDevices(values, on: req.db)
+        let existing = Set(try await UEMDeviceTag.query(on: req.db).filter(\.$tagID == tagID).filter(\.$deviceID ~~ known).all().map(\.deviceID))
+        let changed = known.filter { adding != existing.contains($0) }
         let now = Date()
-        for value in values {
-            guard let id = Int(value), known.contains(id) else {
-                faults.append(.init(ErrorCode: 5061, ItemValue: value, Message: "Device not found for this request."))
-                continue
-            }
-            if adding != existing.contains(id), !changed.contains(id) { changed.append(id) }
-        }
         if !changed.isEmpty {
             // Few statements for hundreds of devices: the bulk call must not hold the database long.
             let sql = try sqlDatabase(req)
@@ -121,6 +110,24 @@ enum UEMTagController {
         }
         return WS1BulkResponse(
             TotalItems: values.count, AcceptedItems: values.count - faults.count, FailedItems: faults.count, Faults: .init(Fault: faults))
+    }
+
+    /// The enrolled devices among bulk values (in order, once each), and a fault for every other value.
+    static func enrolledDevices(_ values: [String], on database: any Database) async throws -> (ids: [Int], faults: [WS1BulkResponse.Fault]) {
+        guard values.count <= 5000 else { throw UEMError.invalid("At most 5000 values per bulk call; got \(values.count).") }
+        let devices = try await UEMDevice.query(on: database).filter(\.$id ~~ values.compactMap { Int($0) }).filter(\.$enrollmentStatus == "Enrolled").all()
+        let known = Set(devices.compactMap(\.id))
+        var ids: [Int] = []
+        var seen = Set<Int>()
+        var faults: [WS1BulkResponse.Fault] = []
+        for value in values {
+            guard let id = Int(value), known.contains(id) else {
+                faults.append(.init(ErrorCode: 5061, ItemValue: value, Message: "Device not found for this request."))
+                continue
+            }
+            if seen.insert(id).inserted { ids.append(id) }
+        }
+        return (ids, faults)
     }
 
     static func sqlDatabase(_ req: Request) throws -> any SQLDatabase {

@@ -74,6 +74,8 @@ struct WS1Device: Content {
     var ComplianceStatus: String
     var CompromisedStatus: Bool
     var LastEnrolledOn: String
+    /// OpenMTD extension: the threat level an MTD reported, when one did.
+    var MTDThreatLevel: String?
 
     init(_ device: UEMDevice, group: UEMOrganizationGroup?) {
         Id = WS1Id(Value: device.id ?? 0)
@@ -97,6 +99,7 @@ struct WS1Device: Content {
         ComplianceStatus = device.complianceStatus
         CompromisedStatus = device.compromised
         LastEnrolledOn = WS1Date.string(device.enrolledOn)
+        MTDThreatLevel = device.mtdThreatLevel
     }
 }
 

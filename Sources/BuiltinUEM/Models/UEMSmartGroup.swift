@@ -26,8 +26,8 @@ struct SmartGroupCriteria: Codable, Sendable, Equatable {
     var deviceAdditions: [Int] = []
     var deviceExclusions: [Int] = []
 
-    /// Whether the device belongs, given its tag ids.
-    func includes(_ device: UEMDevice, tags: Set<Int>) -> Bool {
+    /// Whether the device belongs, given its tag ids (a device of a child organization group matches its parents).
+    func includes(_ device: UEMDevice, tags: Set<Int>, tree: OrganizationTree) -> Bool {
         guard let id = device.id else { return false }
         if deviceExclusions.contains(id) { return false }
         if deviceAdditions.contains(id) { return true }
@@ -38,7 +38,7 @@ struct SmartGroupCriteria: Codable, Sendable, Equatable {
         if !ownerships.isEmpty, !ownerships.contains(where: { Self.ownershipCode($0) == device.ownership }) { return false }
         if !models.isEmpty, !models.contains(where: { $0.caseInsensitiveCompare(device.model ?? "") == .orderedSame }) { return false }
         if !operatingSystems.isEmpty, !operatingSystems.contains(where: { (device.operatingSystem ?? "").hasPrefix($0) }) { return false }
-        if !organizationGroupIDs.isEmpty, !organizationGroupIDs.contains(device.organizationGroupID) { return false }
+        if !organizationGroupIDs.isEmpty, !organizationGroupIDs.contains(where: { tree.contains(device.organizationGroupID, within: $0) }) { return false }
         return true
     }
 

@@ -15,6 +15,16 @@ actor UEMSync {
         var connector: any UEMConnector
         var enterpriseID: UUID
         var mapping: TagMapping
+        var tagIDs: [String: Int]
+        var info: UEMSystemInfo
+        /// Compliance sync: report each device's threat level (UEMs with the MTDThreatLevel capability).
+        var reportsThreatLevel: Bool { info.supportsThreatLevel }
+    }
+
+    /// Why a connection could not be made, as the admin API and the log tell it.
+    enum ConnectFailure: Error, Sendable {
+        case uem(UEMClientError)
+        case mapping([TagMapping.Problem])
     }
 
     static let cursorName = "uem-tags"
@@ -23,11 +33,13 @@ actor UEMSync {
     let writes: WriteGate
     let logger: Logger
     private var connection: Connection?
-    private var tagIDs: [String: Int] = [:]
     private(set) var lastSuccess: Date?
     private(set) var lastError: String?
+    private(set) var lastErrorAt: Date?
+    private(set) var errors = 0
     private(set) var pendingChanges = 0
     private(set) var callsMade = 0
+    private(set) var lastDeviceSync: (at: Date, seen: Int, created: Int, deleted: Int)?
     /// When false the event-log loop leaves the UEM alone (maintenance, or tests that drive sync themselves).
     private(set) var automatic = true
     private var wakeUp: CheckedContinuation<Void, Never>?
@@ -38,25 +50,87 @@ actor UEMSync {
         self.logger = logger
     }
 
+    /// Checks a UEM without connecting to it: the credentials (system info), then the mapping
+    /// against its tags, creating missing ones if asked. Throws what an admin must fix.
+    func prepare(_ connector: any UEMConnector, enterpriseID: UUID, mapping: TagMapping, createMissingTags: Bool) async throws(ConnectFailure) -> Connection {
+        do {
+            let info = try await connector.systemInfo()
+            var existing = try await connector.tags()
+            var problems = mapping.validate(against: existing)
+            if createMissingTags, !problems.isEmpty {
+                for problem in problems {
+                    let id = try await connector.createTag(named: problem.tag)
+                    existing.append(UEMTagInfo(id: id, name: problem.tag))
+                }
+                problems = mapping.validate(against: existing)
+            }
+            guard problems.isEmpty else { throw ConnectFailure.mapping(problems) }
+            var ids: [String: Int] = [:]
+            let byName = Dictionary(existing.map { (TagMapping.normalized($0.name), $0.id) }, uniquingKeysWith: { first, _ in first })
+            for (_, tag) in mapping.entries { ids[tag] = byName[TagMapping.normalized(tag)] }
+            return Connection(connector: connector, enterpriseID: enterpriseID, mapping: mapping, tagIDs: ids, info: info)
+        } catch let failure as ConnectFailure {
+            throw failure
+        } catch let error as UEMClientError {
+            throw .uem(error)
+        } catch {
+            throw .uem(.unexpected("\(error)"))
+        }
+    }
+
+    /// Makes a prepared connection the one in use. A different mapping means every device's tags
+    /// are reconciled again on the next pass.
+    func activate(_ prepared: Connection) {
+        connection = prepared
+        lastError = nil
+    }
+
+    func disconnect() {
+        connection = nil
+    }
+
     /// Connects to a UEM: validates the mapping against its tags, creating missing ones if asked.
     /// Returns the mapping problems; nothing is connected while there are problems.
     func connect(_ connector: any UEMConnector, enterpriseID: UUID, mapping: TagMapping, createMissingTags: Bool) async throws(UEMClientError) -> [TagMapping.Problem] {
-        var existing = try await connector.tags()
-        var problems = mapping.validate(against: existing)
-        if createMissingTags, !problems.isEmpty {
-            for problem in problems {
-                let id = try await connector.createTag(named: problem.tag)
-                existing.append(UEMTagInfo(id: id, name: problem.tag))
+        do {
+            activate(try await prepare(connector, enterpriseID: enterpriseID, mapping: mapping, createMissingTags: createMissingTags))
+            return []
+        } catch {
+            switch error {
+            case .mapping(let problems): return problems
+            case .uem(let failure): throw failure
             }
-            problems = mapping.validate(against: existing)
         }
-        guard problems.isEmpty else { return problems }
-        var ids: [String: Int] = [:]
-        let byName = Dictionary(existing.map { (TagMapping.normalized($0.name), $0.id) }, uniquingKeysWith: { first, _ in first })
-        for (_, tag) in mapping.entries { ids[tag] = byName[TagMapping.normalized(tag)] }
-        tagIDs = ids
-        connection = Connection(connector: connector, enterpriseID: enterpriseID, mapping: mapping)
-        return []
+    }
+
+    var current: Connection? { connection }
+
+    /// A snapshot for the admin API and /metrics.
+    struct Status: Sendable {
+        var connected: Bool
+        var info: UEMSystemInfo?
+        var lastSuccess: Date?
+        var lastError: String?
+        var lastErrorAt: Date?
+        var errors: Int
+        var pendingChanges: Int
+        var callsMade: Int
+        var lastDeviceSync: (at: Date, seen: Int, created: Int, deleted: Int)?
+    }
+
+    func status() -> Status {
+        Status(connected: connection != nil, info: connection?.info, lastSuccess: lastSuccess, lastError: lastError, lastErrorAt: lastErrorAt,
+               errors: errors, pendingChanges: pendingChanges, callsMade: callsMade, lastDeviceSync: lastDeviceSync)
+    }
+
+    func recordFailure(_ error: any Error, now: Date = Date()) {
+        recordProblem("\(error)", now: now)
+    }
+
+    func recordProblem(_ text: String, now: Date = Date()) {
+        errors += 1
+        lastError = text
+        lastErrorAt = now
     }
 
     var isConnected: Bool { connection != nil }
@@ -135,6 +209,7 @@ actor UEMSync {
                 }
             }
         }
+        lastDeviceSync = (now, records.count, created, gone.count)
         return (records.count, created, gone.count)
     }
 
@@ -169,10 +244,36 @@ actor UEMSync {
             for tag in desired.subtracting(current) { adds[tag, default: []].append((id, uemID)) }
             for tag in current.subtracting(desired) { removes[tag, default: []].append((id, uemID)) }
         }
-        pendingChanges = adds.values.reduce(0) { $0 + $1.count } + removes.values.reduce(0) { $0 + $1.count }
+        var levels: [UEMThreatLevel: [(UUID, Int)]] = [:]
+        if connection.reportsThreatLevel {
+            for device in devices {
+                guard let id = device.id, let uemID = device.uemDeviceID else { continue }
+                let desired = UEMThreatLevel(
+                    activation: ActivationStatus(rawValue: device.activationStatus) ?? .pending,
+                    security: SecurityStatus(rawValue: device.securityStatus) ?? .secure)
+                let reported = device.uemThreatLevel.flatMap(UEMThreatLevel.init(rawValue:)) ?? .unknown
+                if desired != reported { levels[desired, default: []].append((id, uemID)) }
+            }
+        }
+        pendingChanges = adds.values.reduce(0) { $0 + $1.count } + removes.values.reduce(0) { $0 + $1.count } + levels.values.reduce(0) { $0 + $1.count }
         var calls = 0
+        // Threat levels first: a compliance policy acts on them directly, without the smart-group step tags take.
+        for (level, items) in levels.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            for chunk in items.chunked(Self.bulkLimit) {
+                let result = try await connection.connector.reportThreatLevel(level, devices: chunk.map(\.1))
+                calls += 1
+                let accepted = Set(result.accepted)
+                let deviceIDs = chunk.filter { accepted.contains($0.1) }.map(\.0)
+                if !deviceIDs.isEmpty {
+                    try await writes.run {
+                        try await DeviceModel.query(on: database).filter(\.$id ~~ deviceIDs).set(\.$uemThreatLevel, to: level == .unknown ? nil : level.rawValue).update()
+                    }
+                }
+                pendingChanges -= deviceIDs.count
+            }
+        }
         for (tag, items) in adds {
-            guard let tagID = tagIDs[tag] else { continue }
+            guard let tagID = connection.tagIDs[tag] else { continue }
             for chunk in items.chunked(Self.bulkLimit) {
                 let result = try await connection.connector.addDevices(chunk.map(\.1), toTag: tagID)
                 calls += 1
@@ -182,11 +283,12 @@ actor UEMSync {
                         try await AppliedTagModel(deviceID: deviceID, tagName: tag, appliedAt: now).create(on: database)
                     }
                 }
+                pendingChanges -= accepted.count
                 if !result.faults.isEmpty { logger.warning("UEM refused some tag additions; retrying later", metadata: ["tag": "\(tag)", "faults": "\(result.faults)"]) }
             }
         }
         for (tag, items) in removes {
-            guard let tagID = tagIDs[tag] else { continue }
+            guard let tagID = connection.tagIDs[tag] else { continue }
             for chunk in items.chunked(Self.bulkLimit) {
                 let result = try await connection.connector.removeDevices(chunk.map(\.1), fromTag: tagID)
                 calls += 1
@@ -195,6 +297,7 @@ actor UEMSync {
                 try await writes.run {
                     try await AppliedTagModel.query(on: database).filter(\.$device.$id ~~ deviceIDs).filter(\.$tagName == tag).delete()
                 }
+                pendingChanges -= deviceIDs.count
             }
         }
         callsMade += calls
@@ -207,7 +310,7 @@ actor UEMSync {
     /// a tag removed by hand in the UEM comes back.
     func repairDrift(on database: any Database) async throws {
         guard let connection else { return }
-        for (tag, tagID) in tagIDs {
+        for (tag, tagID) in connection.tagIDs {
             let holders = Set(try await connection.connector.devices(withTag: tagID))
             let applied = try await AppliedTagModel.query(on: database).filter(\.$tagName == tag).with(\.$device).all()
             let lost = applied.filter { $0.device.uemDeviceID.map { !holders.contains($0) } ?? true }
@@ -250,7 +353,7 @@ actor UEMSync {
                         lastRepair = Date()
                     }
                 } catch {
-                    lastError = "\(error)"
+                    recordFailure(error)
                     logger.error("UEM tag sync failed; will retry", metadata: ["error": "\(error)"])
                 }
             }

@@ -10,6 +10,8 @@ struct APIError: AbortError, Sendable {
     var message: String
     var field: String?
     var retryAfterSeconds: Int?
+    /// Several things to fix at once (e.g. every tag of a mapping the UEM lacks).
+    var problems: [ErrorBody.Problem]?
 
     var reason: String { message }
     var headers: HTTPHeaders {
@@ -38,6 +40,10 @@ struct APIError: AbortError, Sendable {
         APIError(status: .notFound, code: "not_found", message: "\(what) not found")
     }
 
+    static func unprocessable(_ code: String, _ message: String, field: String? = nil, problems: [ErrorBody.Problem]? = nil) -> APIError {
+        APIError(status: .unprocessableEntity, code: code, message: message, field: field, problems: problems)
+    }
+
     static func conflict(_ message: String) -> APIError {
         APIError(status: .conflict, code: "conflict", message: message)
     }
@@ -49,6 +55,13 @@ struct ErrorBody: Content {
         var code: String
         var message: String
         var field: String?
+        var problems: [Problem]?
+    }
+
+    struct Problem: Content {
+        var field: String
+        var message: String
+        var suggestion: String?
     }
 
     var error: Detail
@@ -74,7 +87,7 @@ struct APIErrorMiddleware: AsyncMiddleware {
         case let apiError as APIError:
             status = apiError.status
             headers = apiError.headers
-            detail = .init(code: apiError.code, message: apiError.message, field: apiError.field)
+            detail = .init(code: apiError.code, message: apiError.message, field: apiError.field, problems: apiError.problems)
         case let documentError as DocumentError:
             status = .badRequest
             detail = .init(code: "invalid_document", message: documentError.message, field: documentError.path)

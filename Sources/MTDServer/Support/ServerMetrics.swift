@@ -15,6 +15,11 @@ final class ServerMetrics: Sendable {
     let eventLogHead: Gauge
     let openThreats: Gauge
     let devices: Gauge
+    let uemConnected: Gauge
+    let uemPendingChanges: Gauge
+    let uemLastSuccess: Gauge
+    let uemErrors: Gauge
+    let uemCalls: Gauge
 
     static let durationBuckets = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
 
@@ -32,6 +37,11 @@ final class ServerMetrics: Sendable {
         eventLogHead = registry.makeGauge(descriptor: Self.name("event_log", "head", "Id of the newest event in the log"))
         openThreats = registry.makeGauge(descriptor: Self.name("open", "threats", "Threats currently open, all enterprises"))
         devices = registry.makeGauge(descriptor: Self.name("known", "devices", "Devices known, all enterprises"))
+        uemConnected = registry.makeGauge(descriptor: Self.name("uem", "connected", "1 when UEM sync is connected"))
+        uemPendingChanges = registry.makeGauge(descriptor: Self.name("uem_pending", "changes", "Tag and threat-level changes not yet accepted by the UEM"))
+        uemLastSuccess = registry.makeGauge(descriptor: Self.name("uem_last_success", "timestamp_seconds", "When UEM sync last succeeded (Unix time; 0 never)"))
+        uemErrors = registry.makeGauge(descriptor: Self.name("uem_sync_errors", "total", "UEM sync passes that failed since start"))
+        uemCalls = registry.makeGauge(descriptor: Self.name("uem_calls", "total", "Bulk UEM calls made by sync since start"))
     }
 
     func recordCheckIn(seconds: Double, opened: Int, resolved: Int) {

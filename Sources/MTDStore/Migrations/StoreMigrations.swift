@@ -14,5 +14,6 @@ public enum StoreMigrations {
         M009_AddDeviceRevision(),
         M010_IndexDeviceListing(),
         M011_AddUEMLinks(),
+        M012_AddUEMIntegration(),
     ]
 }

@@ -32,6 +32,8 @@ public final class DeviceModel: Model, @unchecked Sendable {
     @OptionalField(key: "policy_version") public var policyVersion: Int?
     /// The UEM's numeric device id, from device sync.
     @OptionalField(key: "uem_device_id") public var uemDeviceID: Int?
+    /// The threat level the UEM confirmed it holds for the device (compliance sync); nil when none was reported.
+    @OptionalField(key: "uem_threat_level") public var uemThreatLevel: String?
     /// Bumped by every change to the device's state or threats (see `HotQueries.touchIfUnchanged`).
     @Field(key: "revision") public var revision: Int
     @Timestamp(key: "created_at", on: .create) public var createdAt: Date?

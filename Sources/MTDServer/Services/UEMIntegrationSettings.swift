@@ -1,0 +1,98 @@
+import BuiltinUEM
+import FluentKit
+import Foundation
+import MTDStore
+import UEMClient
+import Vapor
+
+/// Which UEM an enterprise syncs with, and how: what an admin saved (`/api/v1/integrations/uem`),
+/// else the server configuration's tenant, else this server's own built-in UEM.
+struct UEMIntegrationSettings: Sendable, Equatable {
+    enum Target: Sendable, Equatable {
+        case builtin
+        case workspaceOne(WorkspaceOneClient.Settings)
+    }
+
+    var target: Target
+    var mapping: TagMapping
+    var createMissingTags: Bool
+    /// Whether an admin saved these (rather than configuration or defaults).
+    var saved: Bool
+
+    static let builtinKind = "builtin"
+    static let workspaceOneKind = "workspace-one"
+
+    static func load(enterpriseID: UUID, configuration: ServerConfiguration, on database: any Database) async throws -> UEMIntegrationSettings {
+        if let row = try await UEMIntegrationModel.query(on: database).filter(\.$enterprise.$id == enterpriseID).first() {
+            return UEMIntegrationSettings(row)
+        }
+        if let tenant = configuration.uem {
+            return UEMIntegrationSettings(
+                target: .workspaceOne(.init(baseURL: tenant.baseURL, tenantCode: tenant.tenantCode, username: tenant.username, password: tenant.password)),
+                mapping: TagMapping(), createMissingTags: configuration.uemCreateMissingTags, saved: false)
+        }
+        // The built-in UEM is this server's own: its tags are created on first connect.
+        return UEMIntegrationSettings(target: .builtin, mapping: TagMapping(), createMissingTags: true, saved: false)
+    }
+
+    init(target: Target, mapping: TagMapping, createMissingTags: Bool, saved: Bool) {
+        self.target = target
+        self.mapping = mapping
+        self.createMissingTags = createMissingTags
+        self.saved = saved
+    }
+
+    init(_ row: UEMIntegrationModel) {
+        if row.kind == Self.workspaceOneKind {
+            let oauth = row.oauthClientID.map { WorkspaceOneClient.OAuth(tokenURL: row.oauthTokenURL ?? "", clientID: $0, clientSecret: row.oauthClientSecret ?? "") }
+            target = .workspaceOne(.init(baseURL: row.baseURL ?? "", tenantCode: row.tenantCode ?? "", username: row.username ?? "", password: row.password ?? "", oauth: oauth))
+        } else {
+            target = .builtin
+        }
+        mapping = (try? JSONDecoder().decode(TagMapping.self, from: Data(row.tagMapping.utf8))) ?? TagMapping()
+        createMissingTags = row.createMissingTags
+        saved = true
+    }
+
+    /// The connector for these settings. The built-in UEM is reached over this server's own REST API
+    /// with its MTD service account, exactly as an external tenant would be.
+    func connector(app: Application, services: MTDServices) async throws -> WorkspaceOneClient? {
+        switch target {
+        case .workspaceOne(let settings):
+            return WorkspaceOneClient(settings: settings)
+        case .builtin:
+            guard let port = app.http.server.shared.localAddress?.port else { return nil }
+            let host = services.configuration.hostname == "0.0.0.0" ? "127.0.0.1" : services.configuration.hostname
+            let account = try await services.builtinServiceAccount(app: app)
+            return WorkspaceOneClient(settings: .init(baseURL: "http://\(host):\(port)/API", tenantCode: account.tenantCode, username: account.username, password: account.password))
+        }
+    }
+
+    func save(enterpriseID: UUID, on database: any Database) async throws {
+        let row = try await UEMIntegrationModel.query(on: database).filter(\.$enterprise.$id == enterpriseID).first() ?? UEMIntegrationModel()
+        row.$enterprise.id = enterpriseID
+        switch target {
+        case .builtin:
+            row.kind = Self.builtinKind
+            row.baseURL = nil
+            row.tenantCode = nil
+            row.username = nil
+            row.password = nil
+            row.oauthTokenURL = nil
+            row.oauthClientID = nil
+            row.oauthClientSecret = nil
+        case .workspaceOne(let settings):
+            row.kind = Self.workspaceOneKind
+            row.baseURL = settings.baseURL
+            row.tenantCode = settings.tenantCode
+            row.username = settings.oauth == nil ? settings.username : nil
+            row.password = settings.oauth == nil ? settings.password : nil
+            row.oauthTokenURL = settings.oauth?.tokenURL
+            row.oauthClientID = settings.oauth?.clientID
+            row.oauthClientSecret = settings.oauth?.clientSecret
+        }
+        row.tagMapping = StoredJSON.text(mapping)
+        row.createMissingTags = createMissingTags
+        try await row.save(on: database)
+    }
+}
