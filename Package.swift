@@ -98,6 +98,8 @@ let package = Package(
                 "BuiltinUEM", "MTDServer", "UEMClient", "MTDStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
+                .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
+                .product(name: "SQLKit", package: "sql-kit"),
             ]
         ),
         .testTarget(

@@ -113,7 +113,7 @@ enum ProfileAssignments {
                     releasedTags.formUnion(policy.definition.actions(.addTag).compactMap(\.TagId))
                 }
                 let before = previous[policy.id]
-                if before?.compliant != !broken || before.map({ ids($0.actionsTaken).isEmpty }) != taken.isEmpty {
+                if before?.compliant != !broken || before.map({ strings($0.actionsTaken).isEmpty }) != taken.isEmpty {
                     if let row = before?.id { staleResults.append(row) }
                     newResults.append((deviceID, policy.id, !broken, taken))
                     if broken {

@@ -58,8 +58,8 @@ import Vapor
         return timeout
     }
 
-    @Test func threatsTakeTheTunnelProfileAwayAndGiveItBack() async throws {
-        let uem = try await UEMServer.start()
+    @Test(arguments: UEMTestDatabase.available) func threatsTakeTheTunnelProfileAwayAndGiveItBack(_ database: UEMTestDatabase) async throws {
+        let uem = try await UEMServer.start(database)
         do {
             let story = try await prepare(uem)
             let sync = uem.app.mtd.uemSync

@@ -73,8 +73,8 @@ struct SwitchedConnector: UEMConnector {
 }
 
 @Suite(.serialized) struct TagSyncConvergenceTests {
-    @Test func bulkCallsAreBatchedAndAnOutageLosesNothing() async throws {
-        let uem = try await UEMServer.start()
+    @Test(arguments: UEMTestDatabase.available) func bulkCallsAreBatchedAndAnOutageLosesNothing(_ database: UEMTestDatabase) async throws {
+        let uem = try await UEMServer.start(database)
         do {
             let story = try await MTDToUEMTests().prepare(uem)
             let count = 1_100 // 3 bulk calls per tag at 500 ids each

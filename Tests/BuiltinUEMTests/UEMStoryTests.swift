@@ -1,12 +1,43 @@
 import AsyncHTTPClient
 import BuiltinUEM
+import FluentPostgresDriver
 import Foundation
 import MTDIntel
 import MTDServer
 import NIOCore
 import NIOHTTP1
 import Testing
+import SQLKit
 import Vapor
+
+/// The databases built-in UEM tests run on; PostgreSQL when OPENMTD_TEST_POSTGRES_URL is set (`.ci/run` sets it).
+enum UEMTestDatabase: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite
+    case postgres
+
+    static let postgresURL = ProcessInfo.processInfo.environment["OPENMTD_TEST_POSTGRES_URL"]
+    static let available: [UEMTestDatabase] = postgresURL == nil ? [.sqlite] : allCases
+    var testDescription: String { rawValue }
+
+    /// Creates an empty database on the test PostgreSQL server and returns its URL.
+    static func freshPostgresDatabase(named name: String) async throws -> String {
+        let base = try #require(postgresURL)
+        let app = try await Application.make(Environment(name: "testing", arguments: ["vapor"]))
+        app.logger.logLevel = .warning
+        app.databases.use(try .postgres(url: base), as: .psql)
+        do {
+            let sql = try #require(app.db as? any SQLDatabase)
+            try await sql.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run()
+            try await sql.raw("CREATE DATABASE \(unsafeRaw: name)").run()
+        } catch {
+            try? await app.asyncShutdown()
+            throw error
+        }
+        try await app.asyncShutdown()
+        let slash = try #require(base.range(of: "/", options: .backwards))
+        return String(base[..<slash.lowerBound]) + "/" + name
+    }
+}
 
 enum Shipped {
     static let intelligence: ThreatIntelligence? = try? IntelligenceLoader.load()
@@ -26,13 +57,17 @@ final class UEMServer: @unchecked Sendable {
 
     static let adminPassword = "uem-admin-password-1"
 
-    static func start() async throws -> UEMServer {
+    static func start(_ database: UEMTestDatabase = .sqlite, adjust: (inout ServerConfiguration) -> Void = { _ in }) async throws -> UEMServer {
         var configuration = ServerConfiguration()
         configuration.port = 0
         configuration.adminPassword = "owner-password-1234"
         configuration.uemAdminPassword = adminPassword
         configuration.connectUEMAtStart = false
         configuration.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("openmtd-uem-\(UUID().uuidString)").path
+        if database == .postgres {
+            configuration.databaseURL = try await UEMTestDatabase.freshPostgresDatabase(named: "openmtd_u_" + String(UUID().uuidString.prefix(8)).lowercased())
+        }
+        adjust(&configuration)
         let app = try await Application.make(Environment(name: "testing", arguments: ["vapor"]))
         app.logger.logLevel = .warning
         do {
@@ -80,8 +115,8 @@ final class UEMServer: @unchecked Sendable {
 @Suite(.serialized) struct UEMStoryTests {
     /// The seed article's access-control story on the UEM side: an API role and account for the MTD,
     /// risk tags, a High Risk smart group on the tag, and the Tunnel profile excluded for that group.
-    @Test func highRiskTagRemovesTheTunnelProfileAndGivesItBack() async throws {
-        let uem = try await UEMServer.start()
+    @Test(arguments: UEMTestDatabase.available) func highRiskTagRemovesTheTunnelProfileAndGivesItBack(_ database: UEMTestDatabase) async throws {
+        let uem = try await UEMServer.start(database)
         do {
             // The admin creates the role of the seed article and the MTD's API account.
             var reply = try await uem.send(.POST, "/API/system/roles", json: ["Name": "MTD API", "Permissions": [
@@ -142,8 +177,8 @@ final class UEMServer: @unchecked Sendable {
         try await uem.stop()
     }
 
-    @Test func workspaceOneConventions() async throws {
-        let uem = try await UEMServer.start()
+    @Test(arguments: UEMTestDatabase.available) func workspaceOneConventions(_ database: UEMTestDatabase) async throws {
+        let uem = try await UEMServer.start(database)
         do {
             var reply = try await uem.send(.GET, "/API/mdm/devices/search", tenant: "WRONG")
             #expect(reply.status == 403)
