@@ -7,7 +7,7 @@ import Vapor
 /// `aw-tenant-code` plus Basic; errors are `{errorCode, message, activityId}`; searches page from 0
 /// and answer 204 when empty.
 public enum BuiltinUEM {
-    public static let migrations: [any Migration] = [U001_CreateOrganization(), U002_CreateDevicesAndTags(), U003_CreateGroupsAndProfiles(), U004_CreateCompliance()]
+    public static let migrations: [any Migration] = [U001_CreateOrganization(), U002_CreateDevicesAndTags(), U003_CreateGroupsAndProfiles(), U004_CreateCompliance(), U005_CreateAppConfigurations(), U006_CreateUsersAndOAuthClients()]
 
     /// What the first start created; the password is only ever shown here.
     public struct Bootstrap: Sendable {
@@ -23,11 +23,21 @@ public enum BuiltinUEM {
 
     public static func routes(_ app: Application, serializeWrites: WriteSerialization? = nil) {
         app.routes.caseInsensitive = true
+        // OAuth client credentials: Workspace ONE serves tokens from its own host; here it is this server.
+        app.on(.POST, "connect", "token", body: .collect(maxSize: "16kb"), use: UEMOAuthController.token)
         for prefix in [["API"], ["API", "v1"]] {
             let api = app.grouped(prefix.map { PathComponent(stringLiteral: $0) })
                 .grouped(UEMErrorMiddleware(), UEMAuthMiddleware(), UEMWriteMiddleware(serialize: serializeWrites))
             api.get("system", "info", use: UEMSystemController.info)
             api.get("system", "groups", "search", use: UEMSystemController.groups)
+            api.get("system", "groups", ":id", use: UEMSystemController.group)
+            api.post("system", "groups", ":id", use: UEMSystemController.createGroup)
+            api.get("system", "groups", ":id", "children", use: UEMSystemController.children)
+            api.post("system", "users", "adduser", use: UEMUserController.add)
+            api.get("system", "users", "search", use: UEMUserController.search)
+            api.get("system", "users", ":id", use: UEMUserController.get)
+            api.delete("system", "users", ":id", use: UEMUserController.delete)
+            api.post("system", "oauthclients", use: UEMOAuthController.createClient)
             api.post("system", "roles", use: UEMSystemController.createRole)
             api.post("system", "admins", "addadmin", use: UEMSystemController.addAdmin)
             api.get("system", "admins", "search", use: UEMSystemController.searchAdmins)
@@ -52,6 +62,10 @@ public enum BuiltinUEM {
             api.get("mdm", "smartgroups", ":id", "devices", use: UEMSmartGroupController.devices)
             api.post("mdm", "profiles", use: UEMProfileController.create)
             api.get("mdm", "profiles", ":id", use: UEMProfileController.get)
+            api.get("mdm", "devices", ":id", "appconfigurations", use: UEMAppConfigurationController.device)
+            api.get("mdm", "appconfigurations", use: UEMAppConfigurationController.search)
+            api.post("mdm", "appconfigurations", use: UEMAppConfigurationController.create)
+            api.delete("mdm", "appconfigurations", ":id", use: UEMAppConfigurationController.delete)
             api.get("mdm", "compliancepolicies", use: UEMComplianceController.search)
             api.get("mdm", "compliancepolicy", "search", use: UEMComplianceController.search)
             api.post("mdm", "compliancepolicies", use: UEMComplianceController.create)

@@ -23,6 +23,21 @@ struct UEMPrincipalKey: StorageKey {
 struct UEMAuthMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         let code = request.headers.first(name: "aw-tenant-code") ?? ""
+        let principal: UEMPrincipal
+        if let bearer = request.headers.bearerAuthorization {
+            principal = try await oauthPrincipal(bearer.token, tenantCode: code, on: request)
+        } else {
+            principal = try await basicPrincipal(tenantCode: code, on: request)
+        }
+        request.storage[UEMPrincipalKey.self] = principal
+        let response = try await next.respond(to: request)
+        response.headers.replaceOrAdd(name: "x-api-version", value: "v1")
+        response.headers.replaceOrAdd(name: "api-supported-versions", value: "1")
+        return response
+    }
+
+    /// An admin account with Basic auth, presenting its organization group's API key.
+    func basicPrincipal(tenantCode code: String, on request: Request) async throws -> UEMPrincipal {
         guard let key = try await UEMAPIKey.query(on: request.db).filter(\.$code == code).first() else {
             throw UEMError.tenantCode(code.isEmpty ? "(none)" : code)
         }
@@ -33,12 +48,22 @@ struct UEMAuthMiddleware: AsyncMiddleware {
         else { throw UEMError.credentials(basic.username) }
         guard admin.organizationGroupID == key.organizationGroupID else { throw UEMError.tenantCode(code) }
         let role = try await UEMRole.find(admin.roleID, on: request.db)
-        request.storage[UEMPrincipalKey.self] = UEMPrincipal(
-            adminID: adminID, username: admin.username, organizationGroupID: admin.organizationGroupID, permissions: role?.levels ?? [:])
-        let response = try await next.respond(to: request)
-        response.headers.replaceOrAdd(name: "x-api-version", value: "v1")
-        response.headers.replaceOrAdd(name: "api-supported-versions", value: "1")
-        return response
+        return UEMPrincipal(adminID: adminID, username: admin.username, organizationGroupID: admin.organizationGroupID, permissions: role?.levels ?? [:])
+    }
+
+    /// An OAuth client's bearer token. The tenant code is optional with OAuth (clients differ on
+    /// whether they send it); when sent it must belong to the client's organization group tree.
+    func oauthPrincipal(_ token: String, tenantCode code: String, on request: Request) async throws -> UEMPrincipal {
+        guard let clientID = await request.application.uemOAuthTokens.client(for: token, now: Date()),
+              let client = try await UEMOAuthClient.find(clientID, on: request.db)
+        else { throw UEMError.credentials("(expired or unknown OAuth token)") }
+        if !code.isEmpty {
+            guard let key = try await UEMAPIKey.query(on: request.db).filter(\.$code == code).first(),
+                  try await OrganizationTree.load(on: request.db).contains(client.organizationGroupID, within: key.organizationGroupID)
+            else { throw UEMError.tenantCode(code) }
+        }
+        let role = try await UEMRole.find(client.roleID, on: request.db)
+        return UEMPrincipal(adminID: -clientID, username: "oauth:" + client.name, organizationGroupID: client.organizationGroupID, permissions: role?.levels ?? [:])
     }
 }
 

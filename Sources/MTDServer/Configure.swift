@@ -10,30 +10,8 @@ import Vapor
 
 /// The composition root: databases, migrations, services, middleware, routes and background work.
 public func configure(_ app: Application, _ configuration: ServerConfiguration, intelligence: ThreatIntelligence) async throws {
-    let usesSQLite: Bool
-    if let url = configuration.databaseURL, !url.isEmpty {
-        do {
-            app.databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: 4), as: .psql)
-        } catch {
-            throw ServerStartupError("database URL \(url) is not usable: \(error); expected postgres://user:password@host:5432/database")
-        }
-        usesSQLite = false
-    } else {
-        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
-        app.databases.use(.sqlite(.file(configuration.sqlitePath)), as: .sqlite)
-        usesSQLite = true
-    }
-    if usesSQLite {
-        // WAL lets readers run while a check-in commits; with WAL, synchronous=NORMAL keeps every
-        // committed transaction safe from application crashes and only risks the last commits on
-        // a power loss, in exchange for not syncing the disk on every check-in. One connection per
-        // event loop, so each gets the setting.
-        for eventLoop in app.eventLoopGroup.makeIterator() {
-            guard let sql = app.databases.database(.sqlite, logger: app.logger, on: eventLoop) as? any SQLDatabase else { continue }
-            try await sql.raw("PRAGMA journal_mode=WAL").run()
-            try await sql.raw("PRAGMA synchronous=NORMAL").run()
-        }
-    }
+    let usesSQLite = try await DatabaseSetup.use(databaseURL: configuration.databaseURL, sqlitePath: configuration.sqlitePath,
+                                                 dataDirectory: configuration.dataDirectory, on: app)
     for migration in StoreMigrations.all { app.migrations.add(migration) }
     for migration in BuiltinUEM.migrations { app.migrations.add(migration) }
     try await app.autoMigrate()
@@ -50,6 +28,9 @@ public func configure(_ app: Application, _ configuration: ServerConfiguration, 
 
     app.http.server.configuration.hostname = configuration.hostname
     app.http.server.configuration.port = configuration.port
+    if let (certificate, key) = try TLSSetup.validate(certificatePath: configuration.tlsCertificatePath, keyPath: configuration.tlsKeyPath) {
+        app.http.server.configuration.tlsConfiguration = try TLSSetup.serverConfiguration(certificatePath: certificate, keyPath: key)
+    }
     app.routes.defaultMaxBodySize = "1mb"
     app.middleware = Middlewares()
     app.middleware.use(RequestMetricsMiddleware(metrics: services.metrics))

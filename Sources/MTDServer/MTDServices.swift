@@ -18,6 +18,8 @@ final class MTDServices: Sendable {
     let activationLimiter: RateLimiter
     let metrics: ServerMetrics
     let uemSync: UEMSync
+    /// Trusts the server's own certificate when it serves HTTPS (calls to the built-in UEM).
+    let loopbackHTTP: HTTPClient?
     private let tasks = BackgroundTasks()
     private let serviceAccount = NIOLockedValueBox<BuiltinUEM.ServiceAccount?>(nil)
 
@@ -33,6 +35,7 @@ final class MTDServices: Sendable {
         activationLimiter = RateLimiter(capacity: configuration.activationAttemptsPerMinute, perMinute: configuration.activationAttemptsPerMinute)
         metrics = ServerMetrics()
         uemSync = UEMSync(writes: writes, logger: Logger(label: "openmtd.uem-sync"))
+        loopbackHTTP = configuration.tlsCertificatePath.map(TLSSetup.loopbackClient(trusting:))
     }
 
     /// The built-in UEM's account for this server's MTD, made once per process (its password lives
@@ -51,6 +54,7 @@ final class MTDServices: Sendable {
 
     func shutdown() async {
         await tasks.cancelAll()
+        try? await loopbackHTTP?.shutdown()
     }
 }
 

@@ -28,6 +28,10 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     /// How often UEM devices are synced in, and how often tag drift is repaired, in seconds.
     public var uemDeviceSyncSeconds: Int = 300
     public var uemRepairSeconds: Int = 300
+    /// PEM certificate chain and private key: with both, the server speaks HTTPS only (real UEM
+    /// clients and agents insist on it).
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
     /// Tests that drive UEM sync themselves switch the automatic connection off.
     public var connectUEMAtStart: Bool = true
 

@@ -16,7 +16,8 @@ struct ServeCommand: AsyncParsableCommand {
         Environment: OPENMTD_HOST, OPENMTD_PORT, DATABASE_URL, OPENMTD_DATA_DIR, OPENMTD_CHECKIN_INTERVAL, \
         OPENMTD_UNREACHABLE_AFTER, OPENMTD_DISCONNECTED_AFTER, OPENMTD_ADMIN_EMAIL, OPENMTD_ADMIN_PASSWORD, \
         OPENMTD_ACTIVATIONS_PER_MINUTE (per client address, default 10), OPENMTD_UEM_ADMIN_PASSWORD (built-in UEM's \
-        uemadmin), OPENMTD_UEM_URL, OPENMTD_UEM_TENANT_CODE, OPENMTD_UEM_USERNAME, OPENMTD_UEM_PASSWORD, OPENMTD_UEM_CREATE_TAGS=1. \
+        uemadmin), OPENMTD_UEM_URL, OPENMTD_UEM_TENANT_CODE, OPENMTD_UEM_USERNAME, OPENMTD_UEM_PASSWORD, OPENMTD_UEM_CREATE_TAGS=1, \
+        OPENMTD_TLS_CERTIFICATE and OPENMTD_TLS_KEY (PEM files; HTTPS only). \
         Without an external tenant, tags and compliance go to the built-in UEM under /API of this server.
         Defaults: 127.0.0.1:8080, ./openmtd-data/openmtd.sqlite, check-ins every 900 s, unreachable after 1 day \
         and disconnected after 7 days without a check-in.
@@ -36,6 +37,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("uem-username"), help: "The API account (Basic auth).") var uemUsername: String?
     @Option(name: .customLong("uem-password"), help: "The API account's password (prefer OPENMTD_UEM_PASSWORD).") var uemPassword: String?
     @Flag(name: .customLong("uem-create-tags"), help: "Create the mapped MTD tags the tenant lacks.") var uemCreateTags = false
+    @Option(name: .customLong("tls-certificate"), help: "PEM certificate chain; with --tls-key the server speaks HTTPS only.") var tlsCertificate: String?
+    @Option(name: .customLong("tls-key"), help: "PEM private key of the certificate.") var tlsKey: String?
 
     func run() async throws {
         let configuration: ServerConfiguration
@@ -44,7 +47,8 @@ struct ServeCommand: AsyncParsableCommand {
                 file: configFile, environment: ProcessInfo.processInfo.environment,
                 flags: .init(host: host, port: port, databaseURL: databaseURL, dataDirectory: dataDirectory,
                              checkInInterval: checkInInterval, unreachableAfter: unreachableAfter, disconnectedAfter: disconnectedAfter,
-                             uemURL: uemURL, uemTenantCode: uemTenantCode, uemUsername: uemUsername, uemPassword: uemPassword, uemCreateTags: uemCreateTags))
+                             uemURL: uemURL, uemTenantCode: uemTenantCode, uemUsername: uemUsername, uemPassword: uemPassword, uemCreateTags: uemCreateTags,
+                             tlsCertificate: tlsCertificate, tlsKey: tlsKey))
         } catch {
             throw Terminal.badInput("\(error)")
         }
@@ -78,6 +82,8 @@ enum ServerConfigurationLoader {
         var uemUsername: String? = nil
         var uemPassword: String? = nil
         var uemCreateTags = false
+        var tlsCertificate: String? = nil
+        var tlsKey: String? = nil
     }
 
     struct ConfigError: Error, CustomStringConvertible {
@@ -102,6 +108,8 @@ enum ServerConfigurationLoader {
         var activationAttemptsPerMinute: Int?
         var uemDeviceSyncSeconds: Int?
         var uemRepairSeconds: Int?
+        var tlsCertificatePath: String?
+        var tlsKeyPath: String?
     }
 
     static func resolve(file: String?, environment: [String: String], flags: Flags) throws -> ServerConfiguration {
@@ -130,6 +138,8 @@ enum ServerConfigurationLoader {
             configuration.activationAttemptsPerMinute = settings.activationAttemptsPerMinute ?? configuration.activationAttemptsPerMinute
             configuration.uemDeviceSyncSeconds = settings.uemDeviceSyncSeconds ?? configuration.uemDeviceSyncSeconds
             configuration.uemRepairSeconds = settings.uemRepairSeconds ?? configuration.uemRepairSeconds
+            configuration.tlsCertificatePath = settings.tlsCertificatePath ?? configuration.tlsCertificatePath
+            configuration.tlsKeyPath = settings.tlsKeyPath ?? configuration.tlsKeyPath
         }
         func integer(_ name: String) throws -> Int? {
             guard let text = environment[name], !text.isEmpty else { return nil }
@@ -170,6 +180,17 @@ enum ServerConfigurationLoader {
             configuration.uem = .init(baseURL: uemURL, tenantCode: code, username: user, password: password)
         }
         configuration.uemCreateMissingTags = flags.uemCreateTags || environment["OPENMTD_UEM_CREATE_TAGS"] == "1"
+        configuration.tlsCertificatePath = flags.tlsCertificate ?? environment["OPENMTD_TLS_CERTIFICATE"] ?? configuration.tlsCertificatePath
+        configuration.tlsKeyPath = flags.tlsKey ?? environment["OPENMTD_TLS_KEY"] ?? configuration.tlsKeyPath
+        switch (configuration.tlsCertificatePath, configuration.tlsKeyPath) {
+        case (nil, nil): break
+        case (let certificate?, let key?):
+            for (name, path) in [("TLS certificate", certificate), ("TLS key", key)] where !FileManager.default.isReadableFile(atPath: path) {
+                throw ConfigError(description: "\(name) \(path): file cannot be read")
+            }
+        default:
+            throw ConfigError(description: "TLS needs both --tls-certificate and --tls-key (or OPENMTD_TLS_CERTIFICATE and OPENMTD_TLS_KEY)")
+        }
         guard (1...65_535).contains(configuration.port) else { throw ConfigError(description: "port \(configuration.port) is out of range 1-65535") }
         guard configuration.checkInIntervalSeconds >= 10 else { throw ConfigError(description: "check-in interval must be at least 10 seconds") }
         guard configuration.connection.unreachableAfterSeconds < configuration.connection.disconnectedAfterSeconds else {

@@ -5,8 +5,13 @@ import Vapor
 /// `/API/mdm/devices`: search, one device, its tags and profiles; enrolment and unenrolment.
 enum UEMDeviceController {
     static func search(_ req: Request) async throws -> Response {
-        try req.uem.require(.devices, .read)
-        var query = UEMDevice.query(on: req.db).filter(\.$enrollmentStatus == "Enrolled")
+        let principal = try req.uem
+        try principal.require(.devices, .read)
+        // The caller's organization group and everything below it, or the subtree `lgid` names.
+        let root = try await UEMSystemController.groupInScope(req.query[Int.self, at: "lgid"] ?? req.query[Int.self, at: "organizationgroupid"], of: principal, on: req.db)
+        let tree = try await OrganizationTree.load(on: req.db)
+        let scope = tree.subtree(of: root, among: try await UEMOrganizationGroup.query(on: req.db).all().compactMap(\.id))
+        var query = UEMDevice.query(on: req.db).filter(\.$enrollmentStatus == "Enrolled").filter(\.$organizationGroupID ~~ scope)
         if let platform = req.query[String.self, at: "platform"] { query = query.filter(\.$platform == platform) }
         if let user = req.query[String.self, at: "user"] { query = query.filter(\.$userName == user) }
         if let ownership = req.query[String.self, at: "ownership"] { query = query.filter(\.$ownership == ownership) }
@@ -57,6 +62,16 @@ enum UEMDeviceController {
         guard !body.Udid.isEmpty else { throw UEMError.invalid("Udid is required.") }
         guard ["Apple", "Android"].contains(body.Platform) else { throw UEMError.invalid("Platform must be Apple or Android, not \(body.Platform).") }
         let principal = try req.uem
+        let group = try await UEMSystemController.groupInScope(body.LocationGroupId, of: principal, on: req.db)
+        // The enrollment user: an existing account by name, or one created for this enrollment.
+        let user: UEMUser
+        if let existing = try await UEMUser.query(on: req.db).filter(\.$username == body.UserName).first() {
+            guard existing.status == "Active" else { throw UEMError.invalid("User \(body.UserName) is inactive and cannot enroll devices.") }
+            user = existing
+        } else {
+            user = try await UEMUserController.create(username: body.UserName, email: body.UserEmailAddress, firstName: nil, lastName: nil,
+                                                      status: "Active", organizationGroupID: group, on: req.db)
+        }
         let device = try await UEMDevice.query(on: req.db).filter(\.$udid == body.Udid).first() ?? UEMDevice()
         if device.id == nil { device.uuid = UUID() }
         device.udid = body.Udid
@@ -68,9 +83,10 @@ enum UEMDeviceController {
         device.platform = body.Platform
         device.operatingSystem = body.OperatingSystem
         device.ownership = SmartGroupCriteria.ownershipCode(body.Ownership ?? "C")
-        device.organizationGroupID = body.LocationGroupId ?? principal.organizationGroupID
-        device.userName = body.UserName
-        device.userEmail = body.UserEmailAddress
+        device.organizationGroupID = group
+        device.enrollmentUserID = user.id
+        device.userName = user.username
+        device.userEmail = body.UserEmailAddress ?? user.email
         device.enrollmentStatus = "Enrolled"
         device.lastSeen = Date()
         device.complianceStatus = "Compliant"

@@ -39,6 +39,74 @@ enum UEMSystemController {
         return try UEMPaging.response("LocationGroups", items: items, total: total, page: page, size: size, for: req)
     }
 
+    struct GroupRequest: Content {
+        var Name: String
+        var GroupId: String
+        var LocationGroupType: String?
+    }
+
+    struct GroupItem: Content {
+        var Id: WS1Id
+        var Uuid: String
+        var Name: String
+        var GroupId: String
+        var LocationGroupType: String
+        var ParentLocationGroup: WS1Id?
+
+        init(_ group: UEMOrganizationGroup) {
+            Id = WS1Id(Value: group.id ?? 0)
+            Uuid = group.uuid.uuidString.lowercased()
+            Name = group.name
+            GroupId = group.groupID
+            LocationGroupType = group.type
+            ParentLocationGroup = group.parentID.map { WS1Id(Value: $0) }
+        }
+    }
+
+    /// `POST /API/system/groups/{parentId}`: a child organization group.
+    static func createGroup(_ req: Request) async throws -> Response {
+        let principal = try req.uem
+        try principal.require(.groups, .edit)
+        let parent = try await groupInScope(req.parameters.get("id", as: Int.self), of: principal, on: req.db)
+        let body = try req.content.decode(GroupRequest.self)
+        let name = body.Name.trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty, !body.GroupId.isEmpty else { throw UEMError.invalid("Name and GroupId are required.") }
+        if try await UEMOrganizationGroup.query(on: req.db).filter(\.$groupID == body.GroupId).first() != nil {
+            throw UEMError(status: .badRequest, errorCode: 1002, message: "An organization group with GroupId \(body.GroupId) already exists.")
+        }
+        let group = UEMOrganizationGroup(name: name, groupID: body.GroupId, parentID: parent, type: body.LocationGroupType ?? "Container")
+        try await group.create(on: req.db)
+        return try await WS1Id(Value: try group.requireID()).encodeResponse(status: .created, for: req)
+    }
+
+    static func group(_ req: Request) async throws -> GroupItem {
+        let principal = try req.uem
+        try principal.require(.groups, .read)
+        let id = try await groupInScope(req.parameters.get("id", as: Int.self), of: principal, on: req.db)
+        guard let group = try await UEMOrganizationGroup.find(id, on: req.db) else { throw UEMError.notFound("Organization group", code: 5068) }
+        return GroupItem(group)
+    }
+
+    /// `GET /API/system/groups/{id}/children`: every group below it (a plain array, as Workspace ONE answers).
+    static func children(_ req: Request) async throws -> [GroupItem] {
+        let principal = try req.uem
+        try principal.require(.groups, .read)
+        let id = try await groupInScope(req.parameters.get("id", as: Int.self), of: principal, on: req.db)
+        let tree = try await OrganizationTree.load(on: req.db)
+        return try await UEMOrganizationGroup.query(on: req.db).sort(\.$id).all()
+            .filter { $0.id != id && tree.contains($0.id ?? -1, within: id) }.map(GroupItem.init)
+    }
+
+    /// The given group (the caller's own when nil), refused unless it lies within the caller's group.
+    static func groupInScope(_ id: Int?, of principal: UEMPrincipal, on database: any Database) async throws -> Int {
+        guard let id else { return principal.organizationGroupID }
+        guard try await UEMOrganizationGroup.find(id, on: database) != nil else { throw UEMError.notFound("Organization group", code: 5068) }
+        guard try await OrganizationTree.load(on: database).contains(id, within: principal.organizationGroupID) else {
+            throw UEMError(status: .forbidden, errorCode: 1001, message: "Organization group \(id) is outside this account's organization group.")
+        }
+        return id
+    }
+
     struct RoleRequest: Content {
         var Name: String
         /// Category → "Read" | "Edit"; categories: Admins, Apps, Devices, Groups, Users, BulkManagement, Tags, Profiles, Compliance.
@@ -91,7 +159,7 @@ enum UEMSystemController {
         }
         let admin = UEMAdmin(
             username: body.UserName, passwordHash: try Bcrypt.hash(body.Password, cost: 10), email: body.Email,
-            organizationGroupID: body.LocationGroupId ?? principal.organizationGroupID, roleID: body.RoleId)
+            organizationGroupID: try await groupInScope(body.LocationGroupId, of: principal, on: req.db), roleID: body.RoleId)
         try await admin.create(on: req.db)
         return try await WS1Id(Value: try admin.requireID()).encodeResponse(status: .created, for: req)
     }

@@ -64,6 +64,7 @@ struct WS1Device: Content {
     var LocationGroupName: String
     var UserName: String
     var UserEmailAddress: String?
+    var EnrollmentUserId: WS1Id?
     var Ownership: String
     var PlatformId: WS1Reference
     var Platform: String
@@ -89,6 +90,7 @@ struct WS1Device: Content {
         LocationGroupName = group?.name ?? ""
         UserName = device.userName
         UserEmailAddress = device.userEmail
+        EnrollmentUserId = device.enrollmentUserID.map { WS1Id(Value: $0) }
         Ownership = device.ownership
         PlatformId = WS1Reference(Id: WS1Id(Value: device.platform == "Apple" ? 2 : 5), Name: device.platform, Uuid: nil)
         Platform = device.platform

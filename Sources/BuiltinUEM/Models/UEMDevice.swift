@@ -19,6 +19,7 @@ final class UEMDevice: Model, @unchecked Sendable {
     /// `C` corporate dedicated, `E` employee owned, `S` corporate shared.
     @Field(key: "ownership") var ownership: String
     @Field(key: "organization_group_id") var organizationGroupID: Int
+    @OptionalField(key: "enrollment_user_id") var enrollmentUserID: Int?
     @Field(key: "user_name") var userName: String
     @OptionalField(key: "user_email") var userEmail: String?
     @Field(key: "enrollment_status") var enrollmentStatus: String

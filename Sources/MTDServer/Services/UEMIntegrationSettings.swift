@@ -64,7 +64,10 @@ struct UEMIntegrationSettings: Sendable, Equatable {
             guard let port = app.http.server.shared.localAddress?.port else { return nil }
             let host = services.configuration.hostname == "0.0.0.0" ? "127.0.0.1" : services.configuration.hostname
             let account = try await services.builtinServiceAccount(app: app)
-            return WorkspaceOneClient(settings: .init(baseURL: "http://\(host):\(port)/API", tenantCode: account.tenantCode, username: account.username, password: account.password))
+            let scheme = services.loopbackHTTP == nil ? "http" : "https"
+            return WorkspaceOneClient(
+                settings: .init(baseURL: "\(scheme)://\(host):\(port)/API", tenantCode: account.tenantCode, username: account.username, password: account.password),
+                http: services.loopbackHTTP ?? .shared)
         }
     }
 

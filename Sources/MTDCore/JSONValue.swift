@@ -1,6 +1,6 @@
 import Foundation
 
-/// Any JSON value, for payloads stored as JSON text and returned inside API responses.
+/// Any JSON value: stored payloads returned inside API responses, configuration documents carried as is.
 public enum JSONValue: Codable, Sendable, Equatable {
     case null
     case bool(Bool)
@@ -52,19 +52,5 @@ public enum JSONValue: Codable, Sendable, Equatable {
     public var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil
-    }
-}
-
-/// How OpenMTD writes JSON it stores as text (event payloads, evidence, last facts, permissions).
-public enum StoredJSON {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }()
-
-    public static func text(_ value: some Encodable) -> String {
-        (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
     }
 }
