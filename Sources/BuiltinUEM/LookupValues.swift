@@ -16,8 +16,13 @@ enum LookupValues {
             let after = rest[rest.index(after: open)...]
             guard let close = after.firstIndex(of: "}") else { break }
             let name = after[..<close]
-            if !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber }) { found.append(String(name)) }
-            rest = after[after.index(after: close)...]
+            if !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber }) {
+                found.append(String(name))
+                rest = after[after.index(after: close)...]
+            } else {
+                // Not a lookup (e.g. a JSON brace): look again from the next character.
+                rest = after
+            }
         }
         return found
     }

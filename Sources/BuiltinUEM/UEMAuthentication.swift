@@ -46,7 +46,12 @@ struct UEMAuthMiddleware: AsyncMiddleware {
               try await VerifiedCredentials.shared.verify(basic.password, against: admin.passwordHash),
               let adminID = admin.id
         else { throw UEMError.credentials(basic.username) }
-        guard admin.organizationGroupID == key.organizationGroupID else { throw UEMError.tenantCode(code) }
+        // The API key of an organization group serves the admins of that group and of the groups below it.
+        if admin.organizationGroupID != key.organizationGroupID {
+            guard try await OrganizationTree.load(on: request.db).contains(admin.organizationGroupID, within: key.organizationGroupID) else {
+                throw UEMError.tenantCode(code)
+            }
+        }
         let role = try await UEMRole.find(admin.roleID, on: request.db)
         return UEMPrincipal(adminID: adminID, username: admin.username, organizationGroupID: admin.organizationGroupID, permissions: role?.levels ?? [:])
     }

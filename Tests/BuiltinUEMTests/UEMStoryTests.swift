@@ -47,12 +47,13 @@ enum Shipped {
 final class UEMServer: @unchecked Sendable {
     let app: Application
     let baseURL: String
-    let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    let client: HTTPClient
     var tenantCode = ""
 
-    init(app: Application, baseURL: String) {
+    init(app: Application, baseURL: String, client: HTTPClient = HTTPClient(eventLoopGroupProvider: .singleton)) {
         self.app = app
         self.baseURL = baseURL
+        self.client = client
     }
 
     static let adminPassword = "uem-admin-password-1"
@@ -78,7 +79,17 @@ final class UEMServer: @unchecked Sendable {
             throw error
         }
         let port = try #require(app.http.server.shared.localAddress?.port)
-        let server = UEMServer(app: app, baseURL: "http://127.0.0.1:\(port)")
+        let server: UEMServer
+        if let certificate = configuration.tlsCertificatePath {
+            // HTTPS: a client that trusts exactly the test certificate.
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(certificate)
+            tls.certificateVerification = .noHostnameVerification
+            server = UEMServer(app: app, baseURL: "https://127.0.0.1:\(port)",
+                               client: HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls)))
+        } else {
+            server = UEMServer(app: app, baseURL: "http://127.0.0.1:\(port)")
+        }
         // The tenant code is printed at first start; tests read it from the database like an admin reads the log.
         server.tenantCode = try await TenantCode.first(on: app.db)
         return server
