@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Threat to access removal: the time from a check-in that detects a HIGH threat to the moment the
 UEM has applied the risk tag and the Tunnel profile exclusion took effect, with N devices changing
-at once. The server runs `openmtd serve` with its built-in UEM; timestamps of the profile removals
+at once. Two clocks start: when the check-in is sent (includes waiting for the server to process
+1,000 check-ins that arrive together), and when its answer (THREATS_HIGH) arrives, i.e. the threat
+is detected and committed; both stop at the UEM's ProfileRemoved event. The server runs `openmtd serve` with its built-in UEM; timestamps of the profile removals
 come from the UEM's own event table (same machine, same clock).
 Usage: uem-latency.py BASE_URL LOG_FILE SQLITE_FILE DEVICES
 """
@@ -97,18 +99,23 @@ while time.time() < deadline:
 print(f"activated; Tunnel installed on {installed}, secured {secured}", file=sys.stderr)
 
 metrics_before = urllib.request.urlopen(base + "/metrics").read().decode()
-sent = {}
+sent, answered = {}, {}
 
 
 def threat(index):
-    sent[uem_ids[f"lat-{index:05d}"]] = time.time()
-    call("POST", "/agent/v1/checkin", document(2, False, [{"id": "com.apspy.app", "source": "SIDELOADED"}]),
-         {"Authorization": "Bearer " + credentials[index]})
+    device = uem_ids[f"lat-{index:05d}"]
+    sent[device] = time.time()
+    reply = call("POST", "/agent/v1/checkin", document(2, False, [{"id": "com.apspy.app", "source": "SIDELOADED"}]),
+                 {"Authorization": "Bearer " + credentials[index]})
+    # The answer says THREATS_HIGH: the threat is detected and committed.
+    answered[device] = time.time()
+    assert reply.get("securityStatus") == "THREATS_HIGH", reply
 
 
 start = time.time()
 list(concurrent.futures.ThreadPoolExecutor(max_workers=64).map(threat, range(count)))
-print(f"{count} threat check-ins sent in {time.time() - start:.2f} s", file=sys.stderr)
+send_seconds = time.time() - start
+print(f"{count} threat check-ins answered in {send_seconds:.2f} s", file=sys.stderr)
 deadline = time.time() + 120
 removed = {}
 while time.time() < deadline:
@@ -118,6 +125,7 @@ while time.time() < deadline:
         break
     time.sleep(0.2)
 latencies = sorted(max(0.0, removed[d] - sent[d]) for d in sent if d in removed)
+after_detection = sorted(max(0.0, removed[d] - answered[d]) for d in answered if d in removed)
 metrics_after = urllib.request.urlopen(base + "/metrics").read().decode()
 
 
@@ -129,10 +137,14 @@ def bulk_calls(text):
     return total
 
 
-p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+def p(values, q):
+    return round(values[min(len(values) - 1, int(q * len(values)))] * 1000, 1)
+
+
 print(json.dumps({
     "devices": count, "profilesRemoved": len(latencies),
-    "p50ms": round(p(0.50) * 1000, 1), "p99ms": round(p(0.99) * 1000, 1), "maxms": round(latencies[-1] * 1000, 1),
-    "meanms": round(statistics.mean(latencies) * 1000, 1),
+    "sentToRemoved": {"p50ms": p(latencies, 0.50), "p99ms": p(latencies, 0.99), "maxms": p(latencies, 1), "meanms": round(statistics.mean(latencies) * 1000, 1)},
+    "detectedToRemoved": {"p50ms": p(after_detection, 0.50), "p99ms": p(after_detection, 0.99), "maxms": p(after_detection, 1)},
+    "checkInsSentSeconds": round(send_seconds, 2),
     "bulkTagCalls": bulk_calls(metrics_after) - bulk_calls(metrics_before),
 }))

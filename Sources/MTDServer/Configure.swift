@@ -37,7 +37,7 @@ public func configure(_ app: Application, _ configuration: ServerConfiguration, 
     app.middleware.use(APIErrorMiddleware(logger: app.logger))
     try routes(app)
     let writes = services.writes
-    BuiltinUEM.routes(app, serializeWrites: { work in try await writes.run(work) })
+    BuiltinUEM.routes(app, serializeWrites: { work in try await writes.run(priority: .urgent, work) })
     app.lifecycle.use(SweeperLifecycle(services: services))
 }
 

@@ -29,6 +29,7 @@ actor UEMSync {
 
     static let cursorName = "uem-tags"
     static let bulkLimit = 500
+    static let concurrentCalls = 4
 
     let writes: WriteGate
     let logger: Logger
@@ -256,51 +257,48 @@ actor UEMSync {
             }
         }
         pendingChanges = adds.values.reduce(0) { $0 + $1.count } + removes.values.reduce(0) { $0 + $1.count } + levels.values.reduce(0) { $0 + $1.count }
-        var calls = 0
-        // Threat levels first: a compliance policy acts on them directly, without the smart-group step tags take.
-        for (level, items) in levels.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            for chunk in items.chunked(Self.bulkLimit) {
-                let result = try await connection.connector.reportThreatLevel(level, devices: chunk.map(\.1))
-                calls += 1
-                let accepted = Set(result.accepted)
-                let deviceIDs = chunk.filter { accepted.contains($0.1) }.map(\.0)
-                if !deviceIDs.isEmpty {
-                    try await writes.run {
-                        try await DeviceModel.query(on: database).filter(\.$id ~~ deviceIDs).set(\.$uemThreatLevel, to: level == .unknown ? nil : level.rawValue).update()
-                    }
-                }
-                pendingChanges -= deviceIDs.count
-            }
+        // Every bulk call of the pass runs at once (a few at a time): the UEM's answer time, not the
+        // number of calls, bounds how fast access is taken away. Each records what the UEM accepted.
+        var jobs: [BulkJob] = []
+        for (level, items) in levels {
+            for chunk in items.chunked(Self.bulkLimit) { jobs.append(.threatLevel(level, Array(chunk))) }
         }
         for (tag, items) in adds {
             guard let tagID = connection.tagIDs[tag] else { continue }
-            for chunk in items.chunked(Self.bulkLimit) {
-                let result = try await connection.connector.addDevices(chunk.map(\.1), toTag: tagID)
-                calls += 1
-                let accepted = Set(result.accepted)
-                try await writes.run {
-                    for (deviceID, uemID) in chunk where accepted.contains(uemID) {
-                        try await AppliedTagModel(deviceID: deviceID, tagName: tag, appliedAt: now).create(on: database)
-                    }
-                }
-                pendingChanges -= accepted.count
-                if !result.faults.isEmpty { logger.warning("UEM refused some tag additions; retrying later", metadata: ["tag": "\(tag)", "faults": "\(result.faults)"]) }
-            }
+            for chunk in items.chunked(Self.bulkLimit) { jobs.append(.addTag(tag, tagID, Array(chunk))) }
         }
         for (tag, items) in removes {
             guard let tagID = connection.tagIDs[tag] else { continue }
-            for chunk in items.chunked(Self.bulkLimit) {
-                let result = try await connection.connector.removeDevices(chunk.map(\.1), fromTag: tagID)
-                calls += 1
-                let accepted = Set(result.accepted)
-                let deviceIDs = chunk.filter { accepted.contains($0.1) }.map(\.0)
-                try await writes.run {
-                    try await AppliedTagModel.query(on: database).filter(\.$device.$id ~~ deviceIDs).filter(\.$tagName == tag).delete()
+            for chunk in items.chunked(Self.bulkLimit) { jobs.append(.removeTag(tag, tagID, Array(chunk))) }
+        }
+        let connector = connection.connector
+        let writes = writes
+        let logger = logger
+        var calls = 0
+        var failure: (any Error)?
+        await withThrowingTaskGroup(of: Int.self) { group in
+            var next = 0
+            func start() {
+                guard next < jobs.count else { return }
+                let job = jobs[next]
+                next += 1
+                group.addTask { try await job.run(connector: connector, writes: writes, database: database, now: now, logger: logger) }
+            }
+            for _ in 0..<min(Self.concurrentCalls, jobs.count) { start() }
+            while let result = await group.nextResult() {
+                switch result {
+                case .success(let accepted):
+                    calls += 1
+                    pendingChanges -= accepted
+                case .failure(let error):
+                    // The other calls finish and keep what they achieved; the pass reports the failure.
+                    failure = failure ?? error
                 }
-                pendingChanges -= deviceIDs.count
+                if failure == nil { start() }
             }
         }
         callsMade += calls
+        if let failure { throw failure }
         lastSuccess = now
         lastError = nil
         return calls
@@ -346,7 +344,7 @@ actor UEMSync {
                     if let last = events.last?.id {
                         let ids = Set(events.compactMap { UUID(uuidString: $0.targetID) })
                         try await reconcile(devices: Array(ids), on: db)
-                        try await writes.run { try await ConsumerCursors.save(Self.cursorName, position: last, on: db) }
+                        try await writes.run(priority: .urgent) { try await ConsumerCursors.save(Self.cursorName, position: last, on: db) }
                     }
                     if Date().timeIntervalSince(lastRepair) >= repairEvery {
                         try await repairDrift(on: db)
@@ -385,5 +383,47 @@ actor UEMSync {
 extension Array {
     func chunked(_ size: Int) -> [ArraySlice<Element>] {
         stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}
+
+/// One bulk UEM call of a reconciliation pass and the record of what the UEM accepted.
+enum BulkJob: Sendable {
+    case threatLevel(UEMThreatLevel, [(UUID, Int)])
+    case addTag(String, Int, [(UUID, Int)])
+    case removeTag(String, Int, [(UUID, Int)])
+
+    /// Returns how many changes the UEM accepted.
+    func run(connector: any UEMConnector, writes: WriteGate, database: any Database, now: Date, logger: Logger) async throws -> Int {
+        switch self {
+        case .threatLevel(let level, let chunk):
+            let result = try await connector.reportThreatLevel(level, devices: chunk.map(\.1))
+            let accepted = Set(result.accepted)
+            let deviceIDs = chunk.filter { accepted.contains($0.1) }.map(\.0)
+            if !deviceIDs.isEmpty {
+                try await writes.run(priority: .urgent) {
+                    try await DeviceModel.query(on: database).filter(\.$id ~~ deviceIDs).set(\.$uemThreatLevel, to: level == .unknown ? nil : level.rawValue).update()
+                }
+            }
+            return deviceIDs.count
+        case .addTag(let tag, let tagID, let chunk):
+            let result = try await connector.addDevices(chunk.map(\.1), toTag: tagID)
+            let accepted = Set(result.accepted)
+            let deviceIDs = chunk.filter { accepted.contains($0.1) }.map(\.0)
+            if !deviceIDs.isEmpty {
+                try await writes.run(priority: .urgent) { try await AppliedTags.record(deviceIDs, tag: tag, at: now, on: database) }
+            }
+            if !result.faults.isEmpty { logger.warning("UEM refused some tag additions; retrying later", metadata: ["tag": "\(tag)", "faults": "\(result.faults)"]) }
+            return deviceIDs.count
+        case .removeTag(let tag, let tagID, let chunk):
+            let result = try await connector.removeDevices(chunk.map(\.1), fromTag: tagID)
+            let accepted = Set(result.accepted)
+            let deviceIDs = chunk.filter { accepted.contains($0.1) }.map(\.0)
+            if !deviceIDs.isEmpty {
+                try await writes.run(priority: .urgent) {
+                    try await AppliedTagModel.query(on: database).filter(\.$device.$id ~~ deviceIDs).filter(\.$tagName == tag).delete()
+                }
+            }
+            return deviceIDs.count
+        }
     }
 }

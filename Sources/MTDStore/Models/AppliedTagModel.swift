@@ -1,5 +1,6 @@
 import FluentKit
 import Foundation
+import SQLKit
 
 /// A tag the UEM confirmed it holds for a device. Only accepted bulk items are recorded, so the
 /// difference between desired and applied tags is exactly what remains to send.
@@ -17,5 +18,17 @@ public final class AppliedTagModel: Model, @unchecked Sendable {
         self.$device.id = deviceID
         self.tagName = tagName
         self.appliedAt = appliedAt
+    }
+}
+
+/// Recording accepted tags in one statement: a bulk call accepts hundreds of devices at once.
+public enum AppliedTags {
+    public static func record(_ deviceIDs: [UUID], tag: String, at date: Date, on database: any Database) async throws {
+        guard !deviceIDs.isEmpty else { return }
+        guard let sql = database as? any SQLDatabase else { throw HotQueryError.notSQL }
+        var insert = sql.insert(into: AppliedTagModel.schema).columns("id", "device_id", "tag_name", "applied_at")
+        for deviceID in deviceIDs { insert = insert.values([SQLBind(UUID()), SQLBind(deviceID), SQLBind(tag), SQLBind(date)]) }
+        // A tag already recorded (a pass that overlapped) stays as it is.
+        try await insert.ignoringConflicts(with: ["device_id", "tag_name"]).run()
     }
 }
