@@ -58,7 +58,8 @@ struct SweeperLifecycle: LifecycleHandler {
             await services.sweeper.run(every: Double(services.configuration.sweepIntervalSeconds), database: database, logger: logger)
         }
         services.background {
-            await services.uemSync.run(database: database, repairEvery: Double(services.configuration.uemRepairSeconds))
+            await services.uemSync.run(database: database, repairEvery: Double(services.configuration.uemRepairSeconds),
+                                       coalesceSeconds: Double(services.configuration.uemCoalesceMilliseconds) / 1000)
         }
         if services.configuration.connectUEMAtStart {
             services.background { await UEMConnectionLifecycle.run(app: application, services: services) }

@@ -28,6 +28,8 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     /// How often UEM devices are synced in, and how often tag drift is repaired, in seconds.
     public var uemDeviceSyncSeconds: Int = 300
     public var uemRepairSeconds: Int = 300
+    /// How long tag sync waits after a change for more to arrive, in milliseconds: batching against latency.
+    public var uemCoalesceMilliseconds: Int = 50
     /// PEM certificate chain and private key: with both, the server speaks HTTPS only (real UEM
     /// clients and agents insist on it).
     public var tlsCertificatePath: String?

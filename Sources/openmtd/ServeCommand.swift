@@ -110,6 +110,7 @@ enum ServerConfigurationLoader {
         var uemRepairSeconds: Int?
         var tlsCertificatePath: String?
         var tlsKeyPath: String?
+        var uemCoalesceMilliseconds: Int?
     }
 
     static func resolve(file: String?, environment: [String: String], flags: Flags) throws -> ServerConfiguration {
@@ -139,6 +140,7 @@ enum ServerConfigurationLoader {
             configuration.uemDeviceSyncSeconds = settings.uemDeviceSyncSeconds ?? configuration.uemDeviceSyncSeconds
             configuration.uemRepairSeconds = settings.uemRepairSeconds ?? configuration.uemRepairSeconds
             configuration.tlsCertificatePath = settings.tlsCertificatePath ?? configuration.tlsCertificatePath
+            configuration.uemCoalesceMilliseconds = settings.uemCoalesceMilliseconds ?? configuration.uemCoalesceMilliseconds
             configuration.tlsKeyPath = settings.tlsKeyPath ?? configuration.tlsKeyPath
         }
         func integer(_ name: String) throws -> Int? {

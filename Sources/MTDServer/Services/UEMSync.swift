@@ -333,7 +333,7 @@ actor UEMSync {
     /// Follows the event log until cancelled: devices named by new DEVICE events are reconciled at
     /// once; everything is repaired every `repairEvery` seconds. A failure keeps the cursor, so the
     /// same events are tried again (delivery is at-least-once and reconciliation is idempotent).
-    func run(database: @escaping @Sendable () -> any Database, pollSeconds: Double = 1, repairEvery: Double = 300) async {
+    func run(database: @escaping @Sendable () -> any Database, pollSeconds: Double = 1, repairEvery: Double = 300, coalesceSeconds: Double = 0.05) async {
         var lastRepair = Date()
         while !Task.isCancelled {
             if connection != nil, automatic {
@@ -356,6 +356,9 @@ actor UEMSync {
                 }
             }
             await sleep(seconds: pollSeconds)
+            // Changes come in bursts (a thousand devices at once): a short wait after the first one
+            // lets a pass carry many devices per bulk call instead of a call per device.
+            if coalesceSeconds > 0 { try? await Task.sleep(nanoseconds: UInt64(coalesceSeconds * 1e9)) }
         }
     }
 
