@@ -7,7 +7,7 @@ import Vapor
 /// `aw-tenant-code` plus Basic; errors are `{errorCode, message, activityId}`; searches page from 0
 /// and answer 204 when empty.
 public enum BuiltinUEM {
-    public static let migrations: [any Migration] = [U001_CreateOrganization(), U002_CreateDevicesAndTags(), U003_CreateGroupsAndProfiles(), U004_CreateCompliance(), U005_CreateAppConfigurations(), U006_CreateUsersAndOAuthClients()]
+    public static let migrations: [any Migration] = [U001_CreateOrganization(), U002_CreateDevicesAndTags(), U003_CreateGroupsAndProfiles(), U004_CreateCompliance(), U005_CreateAppConfigurations(), U006_CreateUsersAndOAuthClients(), U007_CreateDeviceApps()]
 
     /// What the first start created; the password is only ever shown here.
     public struct Bootstrap: Sendable {
@@ -38,6 +38,10 @@ public enum BuiltinUEM {
             api.get("system", "users", ":id", use: UEMUserController.get)
             api.delete("system", "users", ":id", use: UEMUserController.delete)
             api.post("system", "oauthclients", use: UEMOAuthController.createClient)
+            api.post("system", "apikeys", use: UEMAPIKeyController.create)
+            api.get("system", "apikeys", use: UEMAPIKeyController.list)
+            api.get("mdm", "devices", ":id", "apps", use: UEMDeviceAppController.list)
+            api.put("mdm", "devices", ":id", "apps", use: UEMDeviceAppController.report)
             api.post("system", "roles", use: UEMSystemController.createRole)
             api.post("system", "admins", "addadmin", use: UEMSystemController.addAdmin)
             api.get("system", "admins", "search", use: UEMSystemController.searchAdmins)

@@ -59,6 +59,26 @@ import UEMClient
             reply = try await uem.send(.GET, "/API/mdm/devices/search?lgid=\(sales)")
             #expect((reply.json["Devices"] as? [[String: Any]])?.count == 1, "the root admin narrows to a subtree with lgid")
 
+            // Sales gets its own API key: good for its admins, not for the root's.
+            reply = try await uem.send(.POST, "/API/system/apikeys", json: ["Name": "Sales key", "LocationGroupId": sales])
+            let salesKey = try #require(reply.json["TenantCode"] as? String)
+            reply = try await uem.send(.GET, "/API/mdm/devices/search", user: "sales_admin", password: "sales-admin-pass-1", tenant: salesKey)
+            #expect(reply.status == 200)
+            reply = try await uem.send(.GET, "/API/mdm/devices/search", tenant: salesKey)
+            #expect(reply.status == 403)
+            #expect(reply.json["errorCode"] as? Int == 1013)
+
+            // Apps per device.
+            reply = try await uem.send(.PUT, "/API/mdm/devices/\(field)/apps", json: ["DeviceApps": [
+                ["ApplicationIdentifier": "com.whatsapp", "ApplicationName": "WhatsApp", "Version": "2.24"],
+                ["ApplicationIdentifier": "com.airwatch.androidagent", "ApplicationName": "Intelligent Hub", "Type": "Managed"],
+            ]])
+            #expect(reply.status == 204, "\(reply.text)")
+            reply = try await uem.send(.GET, "/API/mdm/devices/\(field)/apps")
+            #expect((reply.json["DeviceApps"] as? [[String: Any]])?.compactMap { $0["ApplicationName"] as? String } == ["Intelligent Hub", "WhatsApp"])
+            reply = try await uem.send(.GET, "/API/mdm/devices/\(hq)/apps")
+            #expect(reply.status == 204, "no apps reported: an empty search")
+
             // Enrollment users: listed with their device counts, protected while devices are enrolled.
             reply = try await uem.send(.GET, "/API/system/users/search?username=bob")
             let bob = try #require((reply.json["Users"] as? [[String: Any]])?.first)
