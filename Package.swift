@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "MTDCore", targets: ["MTDCore"]),
         .library(name: "MTDIntel", targets: ["MTDIntel"]),
         .library(name: "MTDDetection", targets: ["MTDDetection"]),
+        .library(name: "MTDAgent", targets: ["MTDAgent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,6 +28,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "MTDCore"),
+        .target(name: "MTDAgent", dependencies: ["MTDCore"]),
         .target(
             name: "MTDIntel",
             dependencies: [

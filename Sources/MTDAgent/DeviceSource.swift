@@ -1,0 +1,51 @@
+import Foundation
+import MTDCore
+
+/// What the device can observe right now. Real implementations read the platform (posture through
+/// the OS, app inventory through the package manager on Android); the template source replays a
+/// check-in document, for simulation and support.
+public protocol DeviceSource: Sendable {
+    func device() async -> DeviceInfo
+    func posture() async -> Posture?
+    /// nil when the platform does not let the agent see installed apps (iOS without MDM help).
+    func installedApps() async -> [InstalledApp]?
+    func network() async -> NetworkObservation?
+    func diagnostics() async -> Diagnostics?
+}
+
+/// A check-in document as the device's state. Its activity and content are events, not state:
+/// `initialEvents` hands them to the agent once.
+public final class TemplateDeviceSource: DeviceSource, @unchecked Sendable {
+    private let lock = NSLock()
+    private var template: CheckIn
+
+    public init(_ template: CheckIn) {
+        self.template = template
+    }
+
+    /// Reads a check-in document; errors name the file and the JSON path.
+    public convenience init(contentsOf url: URL) throws {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch { throw AgentError.storage("\(url.path): cannot be read (\(error.localizedDescription))") }
+        do {
+            self.init(try CheckInDecoder().decode(data))
+        } catch {
+            throw AgentError.storage("\(url.path): \(error)")
+        }
+    }
+
+    public var initialEvents: [AgentEvent] {
+        lock.withLock { (template.activity ?? []).map(AgentEvent.activity) + (template.content ?? []).map(AgentEvent.content) }
+    }
+
+    /// Changes the device (the simulator installs and removes apps, changes posture).
+    public func update(_ change: (inout CheckIn) -> Void) {
+        lock.withLock { change(&template) }
+    }
+
+    public func device() async -> DeviceInfo { lock.withLock { template.device } }
+    public func posture() async -> Posture? { lock.withLock { template.posture } }
+    public func installedApps() async -> [InstalledApp]? { lock.withLock { template.apps?.installed } }
+    public func network() async -> NetworkObservation? { lock.withLock { template.network } }
+    public func diagnostics() async -> Diagnostics? { lock.withLock { template.diagnostics } }
+}
