@@ -98,6 +98,7 @@ let package = Package(
         .testTarget(name: "MTDIntelTests", dependencies: ["MTDIntel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MTDDetectionTests", dependencies: ["MTDDetection"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OpenMTDCLITests", dependencies: ["openmtd"]),
+        .testTarget(name: "MTDAgentTests", dependencies: ["MTDAgent", "MTDCore"]),
         .testTarget(
             name: "BuiltinUEMTests",
             dependencies: [

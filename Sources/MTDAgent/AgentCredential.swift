@@ -51,10 +51,9 @@ public struct FileCredentialStore: CredentialStore {
         try handle.write(contentsOf: try JSONEncoder().encode(credential))
         try handle.close()
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: temporary.path)
-        if FileManager.default.fileExists(atPath: url.path) {
-            _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
-        } else {
-            try FileManager.default.moveItem(at: temporary, to: url)
+        // rename(2) replaces the old file atomically: a crash leaves the old credential or the new one.
+        guard rename(temporary.path, url.path) == 0 else {
+            throw AgentError.storage("\(url.path): cannot be replaced (errno \(errno))")
         }
     }
 
