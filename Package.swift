@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(
             name: "MTDServerTests",
             dependencies: [
-                "MTDServer", "MTDStore", "MTDCore",
+                "MTDServer", "MTDStore", "MTDCore", "MTDAgent",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

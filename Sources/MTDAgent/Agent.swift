@@ -159,7 +159,8 @@ public actor Agent {
         if let sequence {
             do { try await outbox.acknowledge(through: sequence) } catch { throw .storage("outbox: \(error)") }
         }
-        if let plan, plan.inventory != nil {
+        // A delta the server could not apply (it asks for everything) was not accepted.
+        if let plan, plan.inventory != nil, !answer.fullInventoryRequired {
             state.inventoryVersion = plan.version
             state.acceptedApps = plan.acceptedApps
         }
