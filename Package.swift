@@ -30,6 +30,14 @@ let package = Package(
         .target(name: "MTDCore"),
         .target(name: "MTDAgent", dependencies: ["MTDCore"]),
         .target(
+            name: "MTDSimulator",
+            dependencies: [
+                "MTDAgent", "MTDCore", "MTDIntel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
             name: "MTDIntel",
             dependencies: [
                 "MTDCore",
