@@ -95,7 +95,8 @@ let package = Package(
         .executableTarget(
             name: "openmtd",
             dependencies: [
-                "MTDCore", "MTDIntel", "MTDDetection", "MTDServer",
+                "MTDCore", "MTDIntel", "MTDDetection", "MTDServer", "MTDAgent", "MTDSimulator", "UEMClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),

@@ -54,14 +54,14 @@ public struct FleetData: Sendable {
         let samples = try String(contentsOf: root.appendingPathComponent("stalkerware/samples.csv"), encoding: .utf8)
         var packages: [String] = []
         var seen = Set<String>()
-        for line in samples.split(separator: "\n").dropFirst() {
+        for line in samples.split(whereSeparator: \.isNewline).dropFirst() {
             let columns = line.split(separator: ",", omittingEmptySubsequences: false)
             guard columns.count > 1 else { continue }
             let package = String(columns[1]).trimmingCharacters(in: .whitespaces)
             if !package.isEmpty, package.contains("."), seen.insert(package).inserted { packages.append(package) }
         }
         let phishing = try String(contentsOf: root.appendingPathComponent("blocklistproject/phishing-nl.txt"), encoding: .utf8)
-            .split(separator: "\n").lazy.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }.prefix(20_000)
+            .split(whereSeparator: \.isNewline).lazy.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }.prefix(20_000)
         guard !ios.isEmpty, !packages.isEmpty else { throw FleetError.data("the shipped OS releases or stalkerware samples are empty") }
         return FleetData(iosVersions: ios, androidVersions: ["16", "15", "14", "13", "12", "11"], stalkerwarePackages: packages, phishingHosts: Array(phishing))
     }

@@ -157,8 +157,11 @@ import Testing
             #expect(reply.status == 403)
             #expect(try await server.send(.GET, "/api/v1/audit", token: owner).text.contains("ACTIVATION_REJECTED"))
             _ = try await server.activate(udid: "x2", code: newCode.lowercased())
+            // Activations with a valid code are not limited: a fleet behind one NAT address enrols freely.
+            for index in 0..<10 { _ = try await server.activate(udid: "nat-\(index)", code: newCode) }
 
-            for _ in 0..<3 {
+            // Failed attempts are: with 5 per minute, the fifth failure closes the door for a while.
+            for _ in 0..<4 {
                 _ = try await server.send(.POST, "/agent/v1/activate", json: ["enrollmentCode": "GUES-SING-XXXX", "platform": "IOS", "mode": "EMBEDDED", "udid": "x3"])
             }
             reply = try await server.send(.POST, "/agent/v1/activate", json: ["enrollmentCode": newCode, "platform": "IOS", "mode": "EMBEDDED", "udid": "x4"])

@@ -1,7 +1,9 @@
 import Foundation
 
-/// A token bucket per key (client address): activation attempts are limited so that enrollment
-/// codes cannot be guessed. Per process; each replica limits on its own.
+/// A token bucket per key (client address): failed activation attempts are limited so that
+/// enrollment codes cannot be guessed. Successful activations cost nothing: a company rolling the
+/// agent out to thousands of phones behind one NAT address must not be throttled. Per process;
+/// each replica limits on its own.
 actor RateLimiter {
     let capacity: Double
     let refillPerSecond: Double
@@ -12,7 +14,15 @@ actor RateLimiter {
         self.refillPerSecond = Double(perMinute) / 60
     }
 
-    /// nil when allowed; otherwise the seconds to wait.
+    /// nil when the key may try; otherwise the seconds to wait. Takes nothing.
+    func wait(_ key: String, now: Date = Date()) -> Int? {
+        guard let stored = buckets[key] else { return nil }
+        let tokens = min(capacity, stored.tokens + now.timeIntervalSince(stored.updated) * refillPerSecond)
+        return tokens >= 1 ? nil : Int(((1 - tokens) / refillPerSecond).rounded(.up))
+    }
+
+    /// Spends a token (a failed attempt); nil when one was left, otherwise the seconds to wait.
+    @discardableResult
     func take(_ key: String, now: Date = Date()) -> Int? {
         var bucket = buckets[key] ?? (capacity, now)
         bucket.tokens = min(capacity, bucket.tokens + now.timeIntervalSince(bucket.updated) * refillPerSecond)
