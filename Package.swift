@@ -108,6 +108,7 @@ let package = Package(
         .testTarget(name: "MTDDetectionTests", dependencies: ["MTDDetection"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OpenMTDCLITests", dependencies: ["openmtd"]),
         .testTarget(name: "MTDAgentTests", dependencies: ["MTDAgent", "MTDCore"]),
+        .testTarget(name: "MTDSimulatorTests", dependencies: ["MTDSimulator", "MTDCore"]),
         .testTarget(
             name: "BuiltinUEMTests",
             dependencies: [
@@ -121,7 +122,7 @@ let package = Package(
         .testTarget(
             name: "MTDServerTests",
             dependencies: [
-                "MTDServer", "MTDStore", "MTDCore", "MTDAgent",
+                "MTDServer", "MTDStore", "MTDCore", "MTDAgent", "MTDSimulator", "BuiltinUEM",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

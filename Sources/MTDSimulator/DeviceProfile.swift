@@ -71,17 +71,19 @@ public struct DeviceProfile: Sendable {
             }
         } else {
             let versions = data.iosVersions
+            let current = data.iosCurrent
+            // Up-to-date iPhones run the newest release of the newest major (most) or of the previous one.
             let version = outdated ? versions[min(versions.count - 1, versions.count / 2 + Int.random(in: 0...(versions.count / 2), using: &random))]
-                : versions[Int.random(in: 0...min(3, versions.count - 1), using: &random)]
+                : (current.count > 1 && random.chance(0.2) ? current[1] : current.first ?? versions[0])
             device = DeviceInfo(platform: .ios, osVersion: version, model: FleetData.iosModels.randomElement(using: &random))
             apps = FleetData.benignIOSApps.shuffled(using: &random).prefix(Int.random(in: 5...10, using: &random)).map {
                 InstalledApp(id: $0, version: "\(Int.random(in: 1...30, using: &random)).\(Int.random(in: 0...9, using: &random))", source: .appStore)
             }
         }
         var stalkerware: String?
-        if android, random.chance(mix.stalkerwareShare / max(mix.androidShare, 0.01)), let package = data.stalkerwarePackages.randomElement(using: &random) {
-            stalkerware = package
-            apps.append(InstalledApp(id: package, source: .sideloaded))
+        if android, random.chance(mix.stalkerwareShare / max(mix.androidShare, 0.01)), let sample = data.stalkerwareSamples.randomElement(using: &random) {
+            stalkerware = sample.package
+            apps.append(sample.app)
         }
         var posture = Posture(passcodeSet: random.chance(0.97), storageEncrypted: true)
         if random.chance(mix.jailbreakShare) {

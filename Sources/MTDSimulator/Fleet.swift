@@ -223,8 +223,8 @@ public final class Fleet: @unchecked Sendable {
             switch event.action {
             case .installStalkerware:
                 for index in chosen {
-                    guard let package = data.stalkerwarePackages.randomElement(using: &random) else { continue }
-                    sources[index].update { $0.apps?.installed?.append(InstalledApp(id: package, source: .sideloaded)) }
+                    guard let sample = data.stalkerwareSamples.randomElement(using: &random) else { continue }
+                    sources[index].update { $0.apps?.installed?.append(sample.app) }
                     stalkerwareDevices.append(index)
                     changed.append(index)
                 }

@@ -8,9 +8,31 @@ import MTDIntel
 public struct FleetData: Sendable {
     /// iOS versions released by the simulation day, newest first.
     public var iosVersions: [String]
+    /// The newest release of each of the two newest iOS majors: what an up-to-date iPhone runs.
+    public var iosCurrent: [String] {
+        var seen: [String: String] = [:]
+        for version in iosVersions {
+            let major = String(version.split(separator: ".").first ?? "")
+            if seen[major] == nil { seen[major] = version }
+        }
+        return seen.sorted { (Int($0.key) ?? 0) > (Int($1.key) ?? 0) }.prefix(2).map(\.value)
+    }
     public var androidVersions: [String]
-    public var stalkerwarePackages: [String]
+    public var stalkerwarePackages: [String] { stalkerwareSamples.map(\.package) }
+    /// Real samples: package name, the APK's SHA-256 and its signing certificate's SHA-1.
+    public var stalkerwareSamples: [StalkerwareSample]
     public var phishingHosts: [String]
+
+    public struct StalkerwareSample: Sendable, Equatable {
+        public var package: String
+        public var sha256: String
+        public var certificateSha1: String
+
+        /// The app as a device with this sample installed reports it.
+        public var app: InstalledApp {
+            InstalledApp(id: package, source: .sideloaded, signerSha1: HexDigest(certificateSha1), sha256: HexDigest(sha256))
+        }
+    }
 
     public static let benignAndroidApps = [
         "com.whatsapp", "com.google.android.gm", "com.google.android.apps.maps", "com.microsoft.teams", "com.microsoft.office.outlook",
@@ -29,10 +51,10 @@ public struct FleetData: Sendable {
     public static let androidModels = ["Pixel 9", "Pixel 8a", "SM-S921B", "SM-A556B", "moto g84 5G"]
     public static let iosModels = ["iPhone17,1", "iPhone16,2", "iPhone15,4", "iPhone14,5"]
 
-    public init(iosVersions: [String], androidVersions: [String], stalkerwarePackages: [String], phishingHosts: [String]) {
+    public init(iosVersions: [String], androidVersions: [String], stalkerwareSamples: [StalkerwareSample], phishingHosts: [String]) {
         self.iosVersions = iosVersions
         self.androidVersions = androidVersions
-        self.stalkerwarePackages = stalkerwarePackages
+        self.stalkerwareSamples = stalkerwareSamples
         self.phishingHosts = phishingHosts
     }
 
@@ -52,18 +74,17 @@ public struct FleetData: Sendable {
             }
             .sorted { $0.1 > $1.1 }.map(\.0)
         let samples = try String(contentsOf: root.appendingPathComponent("stalkerware/samples.csv"), encoding: .utf8)
-        var packages: [String] = []
+        var packages: [StalkerwareSample] = []
         var seen = Set<String>()
         for line in samples.split(whereSeparator: \.isNewline).dropFirst() {
-            let columns = line.split(separator: ",", omittingEmptySubsequences: false)
-            guard columns.count > 1 else { continue }
-            let package = String(columns[1]).trimmingCharacters(in: .whitespaces)
-            if !package.isEmpty, package.contains("."), seen.insert(package).inserted { packages.append(package) }
+            let columns = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard columns.count > 2, columns[1].contains("."), HexDigest(columns[0]) != nil, HexDigest(columns[2]) != nil else { continue }
+            if seen.insert(columns[1]).inserted { packages.append(StalkerwareSample(package: columns[1], sha256: columns[0], certificateSha1: columns[2])) }
         }
         let phishing = try String(contentsOf: root.appendingPathComponent("blocklistproject/phishing-nl.txt"), encoding: .utf8)
             .split(whereSeparator: \.isNewline).lazy.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }.prefix(20_000)
         guard !ios.isEmpty, !packages.isEmpty else { throw FleetError.data("the shipped OS releases or stalkerware samples are empty") }
-        return FleetData(iosVersions: ios, androidVersions: ["16", "15", "14", "13", "12", "11"], stalkerwarePackages: packages, phishingHosts: Array(phishing))
+        return FleetData(iosVersions: ios, androidVersions: ["16", "15", "14", "13", "12", "11"], stalkerwareSamples: packages, phishingHosts: Array(phishing))
     }
 }
 

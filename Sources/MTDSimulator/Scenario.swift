@@ -18,6 +18,12 @@ public struct Scenario: Sendable, Equatable {
         public var action: Action
         /// Share of the fleet (0…1); removals and clean-ups default to the devices the matching event changed.
         public var share: Double?
+
+        public init(at: Double, action: Action, share: Double?) {
+            self.at = at
+            self.action = action
+            self.share = share
+        }
     }
 
     public var events: [Event]
