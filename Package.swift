@@ -97,6 +97,7 @@ let package = Package(
             dependencies: [
                 "MTDCore", "MTDIntel", "MTDDetection", "MTDServer", "MTDAgent", "MTDSimulator", "UEMClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),

@@ -134,6 +134,33 @@ extension BuiltinUEM {
     }
 }
 
+extension BuiltinUEM {
+    /// The account `openmtd serve --demo` enrolls its simulated fleet with (Devices, Groups, Profiles
+    /// and Apps Edit). Like the MTD's, its password is renewed at every start and held only in memory.
+    public static func ensureDemoAccount(on database: any Database) async throws -> ServiceAccount {
+        guard let group = try await UEMOrganizationGroup.query(on: database).sort(\.$id).first(), let groupID = group.id else {
+            throw Abort(.internalServerError, reason: "the built-in UEM has no organization group")
+        }
+        let roleName = "OpenMTD demo fleet"
+        let role: UEMRole
+        if let existing = try await UEMRole.query(on: database).filter(\.$name == roleName).first() {
+            role = existing
+        } else {
+            role = UEMRole(name: roleName, permissions: ["Devices": .edit, "Groups": .edit, "Profiles": .edit, "Apps": .edit, "Users": .edit])
+            try await role.create(on: database)
+        }
+        let password = UUID().uuidString + UUID().uuidString
+        let hash = try Bcrypt.hash(password, cost: 10)
+        if let admin = try await UEMAdmin.query(on: database).filter(\.$username == "openmtd_demo").first() {
+            admin.passwordHash = hash
+            try await admin.update(on: database)
+        } else {
+            try await UEMAdmin(username: "openmtd_demo", passwordHash: hash, email: nil, organizationGroupID: groupID, roleID: try role.requireID()).create(on: database)
+        }
+        return ServiceAccount(tenantCode: try await TenantCode.first(on: database), username: "openmtd_demo", password: password)
+    }
+}
+
 /// Sends requests that change data through the host's write serializer.
 struct UEMWriteMiddleware: AsyncMiddleware {
     let serialize: BuiltinUEM.WriteSerialization?

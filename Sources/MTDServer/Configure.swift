@@ -71,19 +71,62 @@ struct SweeperLifecycle: LifecycleHandler {
     }
 }
 
+/// What a process next to the server needs to drive a demo fleet against it.
+public struct DemoAccess: Sendable {
+    public var serverURL: URL
+    public var enrollmentCode: String
+    public var uemBaseURL: String
+    public var tenantCode: String
+    public var username: String
+    public var password: String
+}
+
 /// Runs the server until SIGINT or SIGTERM, then shuts down gracefully.
 public enum OpenMTDServer {
-    public static func run(configuration: ServerConfiguration, intelligence: ThreatIntelligence) async throws {
+    /// `whenListening` runs once the server accepts connections (the `--demo` fleet), and is
+    /// cancelled at shutdown.
+    public static func run(configuration: ServerConfiguration, intelligence: ThreatIntelligence,
+                           whenListening: (@Sendable (DemoAccess) async -> Void)? = nil) async throws {
         var environment = Environment(name: "production", arguments: ["openmtd"])
         try LoggingSystem.bootstrap(from: &environment)
         let app = try await Application.make(environment)
         do {
             try await configure(app, configuration, intelligence: intelligence)
+            if let whenListening {
+                let services = app.mtd
+                services.background {
+                    do {
+                        guard let access = try await demoAccess(app) else { return }
+                        await whenListening(access)
+                    } catch {
+                        app.logger.error("the demo fleet could not start", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
             try await app.execute()
         } catch {
             try? await app.asyncShutdown()
             throw error
         }
         try await app.asyncShutdown()
+    }
+
+    /// Waits until the server listens, then hands out its address, an enrollment code and a UEM account.
+    static func demoAccess(_ app: Application) async throws -> DemoAccess? {
+        var port: Int?
+        for _ in 0..<600 where port == nil {
+            port = app.http.server.shared.localAddress?.port
+            if port == nil { try await Task.sleep(nanoseconds: 100_000_000) }
+        }
+        guard let port else { return nil }
+        let configuration = app.mtd.configuration
+        let host = configuration.hostname == "0.0.0.0" ? "127.0.0.1" : configuration.hostname
+        let scheme = configuration.tlsCertificatePath == nil ? "http" : "https"
+        guard let url = URL(string: "\(scheme)://\(host):\(port)"),
+              let code = try await EnrollmentCodeModel.query(on: app.db).filter(\.$revokedAt == nil).sort(\.$createdAt, .descending).first()?.code
+        else { return nil }
+        let account = try await app.mtd.writes.run { try await BuiltinUEM.ensureDemoAccount(on: app.db) }
+        return DemoAccess(serverURL: url, enrollmentCode: code, uemBaseURL: url.absoluteString + "/API", tenantCode: account.tenantCode,
+                          username: account.username, password: account.password)
     }
 }

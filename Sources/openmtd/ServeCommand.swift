@@ -39,6 +39,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("uem-create-tags"), help: "Create the mapped MTD tags the tenant lacks.") var uemCreateTags = false
     @Option(name: .customLong("tls-certificate"), help: "PEM certificate chain; with --tls-key the server speaks HTTPS only.") var tlsCertificate: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key of the certificate.") var tlsKey: String?
+    @Flag(name: .customLong("demo"), help: "Also run a simulated fleet against this server and its built-in UEM, so the console has life in it.") var demo = false
+    @Option(name: .customLong("demo-devices"), help: "Devices in the --demo fleet.") var demoDevices = 50
 
     func run() async throws {
         let configuration: ServerConfiguration
@@ -59,8 +61,15 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw Terminal.failure("cannot load threat intelligence: \(error)")
         }
+        guard (1...100_000).contains(demoDevices) else { throw Terminal.badInput("--demo-devices must be between 1 and 100000") }
+        let devices = demoDevices
+        let certificate = configuration.tlsCertificatePath
+        var whenListening: (@Sendable (DemoAccess) async -> Void)?
+        if demo {
+            whenListening = { access in await DemoFleet.run(access, devices: devices, trusting: certificate) }
+        }
         do {
-            try await OpenMTDServer.run(configuration: configuration, intelligence: intelligence)
+            try await OpenMTDServer.run(configuration: configuration, intelligence: intelligence, whenListening: whenListening)
         } catch {
             throw Terminal.failure("server stopped: \(error)")
         }
