@@ -4,14 +4,14 @@ import MTDCore
 import MTDDetection
 import MTDIntel
 
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure detection: intelligence load time and memory, check-in decoding, and evaluations per second on one core.",
+        abstract: "Measure detection (evaluate: intelligence load, decoding, evaluations per second) or the agent (agent: bytes per check-in, memory per agent).",
         discussion: "Build with -c release for meaningful figures: swift run -c release openmtd bench evaluate"
     )
 
-    @Argument(help: "What to measure: evaluate.")
+    @Argument(help: "What to measure: evaluate or agent.")
     var target: String = "evaluate"
 
     @Option(name: .customLong("rounds"), help: "Timed rounds; the median is reported.")
@@ -29,11 +29,15 @@ struct BenchCommand: ParsableCommand {
     @OptionGroup var intel: IntelOptions
 
     func validate() throws {
-        guard target == "evaluate" else { throw ValidationError("unknown benchmark \"\(target)\"; available: evaluate") }
+        guard ["evaluate", "agent"].contains(target) else { throw ValidationError("unknown benchmark \"\(target)\"; available: evaluate, agent") }
         guard rounds >= 1, seconds > 0 else { throw ValidationError("--rounds must be 1 or more and --seconds above 0") }
     }
 
-    func run() throws {
+    func run() async throws {
+        if target == "agent" {
+            try await AgentBench.run(json: json)
+            return
+        }
         let rssBefore = ProcessMemory.residentBytes()
         let loadStart = DispatchTime.now()
         let intelligence = try intel.load()
