@@ -40,6 +40,10 @@ public struct FleetSummary: Sendable, Codable {
     public var failures: Int
     public var seconds: Double
     public var checkInsPerSecond: Double
+    /// After activation: the check-ins at the fleet's rate, and the rate the server actually took.
+    public var steadyCheckIns: Int
+    public var steadySeconds: Double
+    public var steadyCheckInsPerSecond: Double
     public var meanFullCheckInBytes: Int
     public var meanDeltaCheckInBytes: Int
     public var securityStatus: [String: Int]
@@ -89,7 +93,8 @@ actor CheckInQueue {
         if let limit, issued >= limit { return nil }
         let slot = start.addingTimeInterval(Double(issued) / rate)
         issued += 1
-        if let deadline, slot > deadline { return nil }
+        // Stop at the deadline even when the server fell behind the schedule.
+        if let deadline, slot > deadline || Date() > deadline { return nil }
         let wait = slot.timeIntervalSinceNow
         if wait > 0 { try? await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
         if Task.isCancelled { return nil }
@@ -180,11 +185,18 @@ public final class Fleet: @unchecked Sendable {
         let rate = options.checkInsPerSecond ?? Double(agents.count) / max(options.interval, 0.001)
         let queue = CheckInQueue(count: agents.count, rate: rate)
         let steadyStart = Date()
+        let activationCheckIns = await counters.checkIns
         let deadline = options.duration.map { steadyStart.addingTimeInterval($0) }
         let scenarioTask = Task { await self.play(queue: queue, from: steadyStart) }
         defer { scenarioTask.cancel() }
         await work(queue: queue, workers: workers, until: deadline, first: false)
-        return await summary(seconds: Date().timeIntervalSince(started), scenarioEvents: await scenarioTask.value)
+        let steadySeconds = Date().timeIntervalSince(steadyStart)
+        let steady = await counters.checkIns - activationCheckIns
+        var result = await summary(seconds: Date().timeIntervalSince(started), scenarioEvents: await scenarioTask.value)
+        result.steadyCheckIns = steady
+        result.steadySeconds = steadySeconds
+        result.steadyCheckInsPerSecond = Double(steady) / max(steadySeconds, 0.001)
+        return result
     }
 
     private func work(queue: CheckInQueue, workers: Int, until deadline: Date?, first: Bool) async {
@@ -275,7 +287,7 @@ public final class Fleet: @unchecked Sendable {
         let full = await counters.fullBytes, delta = await counters.deltaBytes
         let checkIns = await counters.checkIns
         return FleetSummary(devices: agents.count, activated: activated, checkIns: checkIns, failures: await counters.failures, seconds: seconds,
-                            checkInsPerSecond: Double(checkIns) / max(seconds, 0.001),
+                            checkInsPerSecond: Double(checkIns) / max(seconds, 0.001), steadyCheckIns: 0, steadySeconds: 0, steadyCheckInsPerSecond: 0,
                             meanFullCheckInBytes: full.isEmpty ? 0 : full.reduce(0, +) / full.count,
                             meanDeltaCheckInBytes: delta.isEmpty ? 0 : delta.reduce(0, +) / delta.count,
                             securityStatus: statuses, scenarioEvents: scenarioEvents)

@@ -108,7 +108,7 @@ struct SimulateCommand: AsyncParsableCommand {
         } else {
             Terminal.out("""
             devices \(summary.devices), activated \(summary.activated)
-            check-ins \(summary.checkIns) in \(String(format: "%.1f", summary.seconds)) s (\(String(format: "%.0f", summary.checkInsPerSecond))/s), failures \(summary.failures)
+            check-ins \(summary.checkIns) in \(String(format: "%.1f", summary.seconds)) s, failures \(summary.failures); after activation \(summary.steadyCheckIns) in \(String(format: "%.1f", summary.steadySeconds)) s (\(String(format: "%.0f", summary.steadyCheckInsPerSecond))/s)
             bytes per check-in: full inventory \(summary.meanFullCheckInBytes), later \(summary.meanDeltaCheckInBytes)
             security status: \(summary.securityStatus.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
             scenario events applied: \(summary.scenarioEvents)
