@@ -48,7 +48,13 @@ public struct AgentConfiguration: Sendable, Equatable {
             }
         }
         let code = try enrollmentCode(try string("enrollmentCode"), key: "mtdSettings.enrollmentCode", required: isEnabled)
-        let server = try serverURL(try string("serverURL"), key: "mtdSettings.serverURL", defaultServer: defaultServer)
+        let server: URL
+        if isEnabled {
+            server = try serverURL(try string("serverURL"), key: "mtdSettings.serverURL", defaultServer: defaultServer)
+        } else {
+            // Off: the agent never calls out, so no server is needed ("invalid" is a reserved name that never resolves).
+            server = (try? serverURL(try string("serverURL"), key: "mtdSettings.serverURL", defaultServer: defaultServer)) ?? Self.nowhere
+        }
         return AgentConfiguration(isEnabled: isEnabled, enrollmentCode: code, serverURL: server, udid: udid,
                                   externalID: try string("externalId"), email: try string("email"), mdm: "AirWatch", mode: .embedded)
     }
@@ -78,6 +84,8 @@ public struct AgentConfiguration: Sendable, Equatable {
         return AgentConfiguration(isEnabled: true, enrollmentCode: code, serverURL: server, udid: udid, externalID: try text("DEVICE_UUID", required: false),
                                   email: email, mdm: try text("MDM", required: false), mode: .standalone)
     }
+
+    static let nowhere: URL = URL(string: "http://disabled.invalid") ?? URL(fileURLWithPath: "/")
 
     static func enrollmentCode(_ value: Any?, key: String, required: Bool) throws(AgentConfigurationError) -> String {
         guard let value else {

@@ -1,85 +1,16 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Testing
 
 /// `openmtd uem serve` and `openmtd uem enroll`, run as a user would, against each other.
 @Suite(.serialized) struct UEMCommandTests {
-    /// A running `openmtd uem serve` with its log collected.
-    final class RunningUEM: @unchecked Sendable {
-        let process = Process()
-        let port: Int
-        private let lock = NSLock()
-        private var collected = Data()
-
-        init(port: Int, dataDirectory: String) {
-            self.port = port
-            process.arguments = ["uem", "serve", "--port", "\(port)", "--data-dir", dataDirectory]
-        }
-
-        var log: String {
-            lock.lock()
-            defer { lock.unlock() }
-            return String(decoding: collected, as: UTF8.self)
-        }
-
-        func start() throws {
-            guard let executable = CLI.executable else { throw CLIError.notBuilt }
-            process.executableURL = executable
-            var environment = ProcessInfo.processInfo.environment
-            environment["OPENMTD_UEM_ADMIN_PASSWORD"] = "cli-uem-admin-pass"
-            process.environment = environment
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-                let data = handle.availableData
-                guard let self, !data.isEmpty else { return }
-                self.lock.lock()
-                self.collected.append(data)
-                self.lock.unlock()
-            }
-            try process.run()
-        }
-
-        /// The tenant code from the first-start log line.
-        func tenantCode(timeout: Double = 60) async throws -> String? {
-            let start = Date()
-            while Date().timeIntervalSince(start) < timeout, process.isRunning {
-                if let range = log.range(of: #"aw-tenant-code: [0-9A-Fa-f]+"#, options: .regularExpression) {
-                    let code = String(log[range].dropFirst("aw-tenant-code: ".count))
-                    if try await healthy() { return code }
-                }
-                try await Task.sleep(nanoseconds: 200_000_000)
-            }
-            return nil
-        }
-
-        func healthy() async throws -> Bool {
-            guard let url = URL(string: "http://127.0.0.1:\(port)/healthz") else { return false }
-            do {
-                let (_, response) = try await URLSession.shared.data(from: url)
-                return (response as? HTTPURLResponse)?.statusCode == 200
-            } catch {
-                return false
-            }
-        }
-
-        func stop() {
-            if process.isRunning {
-                process.interrupt()
-                process.waitUntilExit()
-            }
-        }
-    }
-
     @Test func enrollsDevicesInAStandaloneUEM() async throws {
         let folder = try CLI.temporaryFolder()
-        let uem = RunningUEM(port: Int.random(in: 20_000...40_000), dataDirectory: folder.appendingPathComponent("uem").path)
+        let port = Int.random(in: 20_000...40_000)
+        let uem = BackgroundCLI(["uem", "serve", "--port", "\(port)", "--data-dir", folder.appendingPathComponent("uem").path], port: port,
+                                environment: ["OPENMTD_UEM_ADMIN_PASSWORD": "cli-uem-admin-pass"])
         try uem.start()
         defer { uem.stop() }
-        let code = try #require(try await uem.tenantCode(), "no tenant code in the log:\n\(uem.log)")
+        let code = try #require(try await uem.logged(#"aw-tenant-code: [0-9A-Fa-f]+"#, prefix: "aw-tenant-code: "), "no tenant code in the log:\n\(uem.log)")
         let url = "http://127.0.0.1:\(uem.port)/API"
         let secret = ["OPENMTD_UEM_PASSWORD": "cli-uem-admin-pass"]
 
