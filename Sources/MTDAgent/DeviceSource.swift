@@ -1,17 +1,28 @@
 import Foundation
 import MTDCore
 
-/// What the device can observe right now. Real implementations read the platform (posture through
-/// the OS, app inventory through the package manager on Android); the template source replays a
-/// check-in document, for simulation and support.
-public protocol DeviceSource: Sendable {
+/// The device and its posture as the platform reports them (OS version and patch level through
+/// the OS, passcode and encryption state, compromise indicators, forensic extras).
+public protocol PostureSource: Sendable {
     func device() async -> DeviceInfo
     func posture() async -> Posture?
-    /// nil when the platform does not let the agent see installed apps (iOS without MDM help).
-    func installedApps() async -> [InstalledApp]?
-    func network() async -> NetworkObservation?
     func diagnostics() async -> Diagnostics?
 }
+
+/// Installed apps (the package manager on Android; on iOS only what the MDM lets the agent see).
+public protocol AppInventorySource: Sendable {
+    /// nil when the platform does not let the agent see installed apps.
+    func installedApps() async -> [InstalledApp]?
+}
+
+/// The network the device is on: Wi-Fi, TLS probes, anomalies.
+public protocol NetworkSource: Sendable {
+    func network() async -> NetworkObservation?
+}
+
+/// Everything the agent reads when it checks in. Network activity and web content are not read
+/// but pushed as they happen (`Agent.record`), from the platform's network or content filter.
+public typealias DeviceSource = PostureSource & AppInventorySource & NetworkSource
 
 /// A check-in document as the device's state. Its activity and content are events, not state:
 /// `initialEvents` hands them to the agent once.
