@@ -30,6 +30,7 @@ func routes(_ app: Application) throws {
         admin.get("threats", use: ThreatController.list)
         admin.post("threats", ":id", "ignore", use: ThreatController.ignore)
         admin.post("threats", ":id", "unignore", use: ThreatController.unignore)
+        admin.post("threats", ":id", "resolve", use: ThreatController.resolve)
         admin.get("policy", use: PolicyController.get)
         admin.on(.PUT, "policy", body: .collect(maxSize: "1mb"), use: PolicyController.put)
         admin.get("policy", "versions", use: PolicyController.versions)

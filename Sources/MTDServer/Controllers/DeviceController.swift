@@ -82,15 +82,18 @@ enum DeviceController {
 
     static func detail(_ req: Request) async throws -> DeviceDetail {
         let principal = try req.admin
-        let device = try await find(req, enterpriseID: principal.enterpriseID)
+        return try await detail(of: try await find(req, enterpriseID: principal.enterpriseID), principal: principal, on: req.db)
+    }
+
+    static func detail(of device: DeviceModel, principal: AdminPrincipal, on db: any Database) async throws -> DeviceDetail {
         let deviceID = try device.requireID()
-        let threats = try await ThreatModel.query(on: req.db).filter(\.$device.$id == deviceID).sort(\.$detectedAt, .descending).all()
+        let threats = try await ThreatModel.query(on: db).filter(\.$device.$id == deviceID).sort(\.$detectedAt, .descending).all()
         let threatIDs = threats.compactMap { $0.id?.uuidString.lowercased() }
-        let history = threatIDs.isEmpty ? [] : try await EventModel.query(on: req.db)
+        let history = threatIDs.isEmpty ? [] : try await EventModel.query(on: db)
             .filter(\.$enterpriseID == principal.enterpriseID).filter(\.$type == EventType.threat.rawValue)
             .filter(\.$targetID ~~ threatIDs).sort(\.$id).all()
         let historyByThreat = Dictionary(grouping: history.map(EventSummary.init), by: { $0.target.guid ?? "" })
-        let apps = try await DeviceAppModel.query(on: req.db).filter(\.$device.$id == deviceID).sort(\.$appID).all()
+        let apps = try await DeviceAppModel.query(on: db).filter(\.$device.$id == deviceID).sort(\.$appID).all()
         return DeviceDetail(
             device: DeviceSummary(device),
             threats: threats.map { ThreatSummary($0, history: historyByThreat[$0.id?.uuidString.lowercased() ?? ""] ?? []) },

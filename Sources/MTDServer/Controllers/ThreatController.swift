@@ -4,7 +4,7 @@ import MTDCore
 import MTDStore
 import Vapor
 
-/// `/api/v1/threats`: list and filter; ignore and un-ignore with a reason.
+/// `/api/v1/threats`: list and filter; ignore, un-ignore and resolve with a reason.
 enum ThreatController {
     struct Filters: Content {
         var status: ThreatStatus?
@@ -48,11 +48,21 @@ enum ThreatController {
     /// if the device's security status changes with it.
     static func change(_ req: Request, to status: ThreatStatus, from allowed: [ThreatStatus], verb: String) async throws -> ThreatSummary {
         let principal = try req.admin
-        try principal.require(\.canActOnThreats, "\(verb) threats")
         let body = try req.content.decode(ThreatActionRequest.self)
-        let reason = body.reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !reason.isEmpty else { throw APIError.badRequest("say why: reason must not be empty", field: "$.reason") }
         guard let id = req.parameters.get("id", as: UUID.self) else { throw APIError.notFound("threat") }
+        return ThreatSummary(try await change(id, to: status, from: allowed, verb: verb, reason: body.reason, principal: principal, on: req))
+    }
+
+    static func resolve(_ req: Request) async throws -> ThreatSummary {
+        try await change(req, to: .resolved, from: [.open, .ignored], verb: "resolve")
+    }
+
+    /// The change itself, shared by the admin API and the console.
+    static func change(_ id: UUID, to status: ThreatStatus, from allowed: [ThreatStatus], verb: String, reason rawReason: String,
+                       principal: AdminPrincipal, on req: Request) async throws -> ThreatModel {
+        try principal.require(\.canActOnThreats, "\(verb) threats")
+        let reason = rawReason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reason.isEmpty else { throw APIError.badRequest("say why: reason must not be empty", field: "$.reason") }
         let enterpriseID = principal.enterpriseID
         let threat: ThreatModel = try await req.application.mtd.writes.run {
             try await req.db.transaction { tx in
@@ -68,6 +78,7 @@ enum ThreatController {
                 let previous = threat.status
                 threat.status = status.rawValue
                 threat.statusReason = reason
+                if status == .resolved { threat.resolvedAt = Date() }
                 try await threat.update(on: tx)
                 var events = [
                     ThreatLedger.event(threat, .updated, actor: principal.actor),
@@ -92,6 +103,8 @@ enum ThreatController {
                 return threat
             }
         }
-        return ThreatSummary(threat)
+        // The device's risk may have changed: the UEM hears of it now, not at the next poll.
+        await req.application.mtd.uemSync.kick()
+        return threat
     }
 }

@@ -1,0 +1,88 @@
+import FluentKit
+import Foundation
+import MTDStore
+import Vapor
+
+/// Console sessions: a cookie (HttpOnly, SameSite=Strict, Secure under TLS) holding a session token
+/// stored like API tokens (SHA-256 only). Every form carries a CSRF token derived from the session
+/// (or, before login, from a pre-session cookie), and every page gets a fresh CSP nonce.
+enum ConsoleSession {
+    static let cookie = "openmtd_console"
+    static let loginCookie = "openmtd_login"
+    static let hours: Double = 12
+
+    static func csrfToken(forSession token: String) -> String {
+        String(Secrets.hash("csrf:" + token).prefix(40))
+    }
+}
+
+struct ConsoleContext: Sendable {
+    var principal: AdminPrincipal
+    var csrf: String
+    var nonce: String
+}
+
+struct ConsoleContextKey: StorageKey {
+    typealias Value = ConsoleContext
+}
+
+struct ConsoleNonceKey: StorageKey {
+    typealias Value = String
+}
+
+extension Request {
+    var console: ConsoleContext {
+        get throws {
+            guard let context = storage[ConsoleContextKey.self] else { throw Abort(.unauthorized) }
+            return context
+        }
+    }
+
+    /// This response's CSP nonce (made by `ConsoleHeadersMiddleware`).
+    var cspNonce: String { storage[ConsoleNonceKey.self] ?? "" }
+}
+
+/// Security headers for every console response, with the nonce inline styles and scripts need.
+struct ConsoleHeadersMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        let nonce = Secrets.token(prefix: "").replacingOccurrences(of: "_", with: "").prefix(24)
+        request.storage[ConsoleNonceKey.self] = String(nonce)
+        let response = try await next.respond(to: request)
+        response.headers.replaceOrAdd(name: "Content-Security-Policy", value:
+            "default-src 'none'; style-src 'nonce-\(nonce)'; script-src 'nonce-\(nonce)'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+        response.headers.replaceOrAdd(name: "X-Frame-Options", value: "DENY")
+        response.headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
+        response.headers.replaceOrAdd(name: "Referrer-Policy", value: "same-origin")
+        response.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
+        return response
+    }
+}
+
+/// Pages behind the login: a valid session cookie, and the CSRF token on every form post.
+struct ConsoleAuthMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        guard let token = request.cookies[ConsoleSession.cookie]?.string, !token.isEmpty,
+              let stored = try await APITokenModel.query(on: request.db).filter(\.$tokenHash == Secrets.hash(token)).filter(\.$kind == "console")
+              .with(\.$admin).first(),
+              (stored.expiresAt ?? .distantFuture) > Date()
+        else {
+            let next = request.url.path + (request.url.query.map { "?" + $0 } ?? "")
+            let target = "/console/login?next=" + (next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+            return request.redirect(to: target, redirectType: .normal)
+        }
+        let principal = AdminPrincipal(
+            adminID: try stored.admin.requireID(), enterpriseID: stored.admin.$enterprise.id, email: stored.admin.email,
+            role: AdminRole(rawValue: stored.admin.role) ?? .readOnly, scopes: ["read", "write"], tokenID: try stored.requireID())
+        let csrf = ConsoleSession.csrfToken(forSession: token)
+        if request.method == .POST {
+            let sent = (try? request.content.get(String.self, at: "_csrf")) ?? ""
+            guard sent == csrf else {
+                return ConsolePage.error(request, status: .forbidden, title: "Form expired",
+                                         message: "This form is no longer valid (it came from another session). Go back, reload the page and try again.")
+            }
+        }
+        request.storage[AdminPrincipalKey.self] = principal
+        request.storage[ConsoleContextKey.self] = ConsoleContext(principal: principal, csrf: csrf, nonce: request.cspNonce)
+        return try await next.respond(to: request)
+    }
+}
