@@ -1,6 +1,7 @@
 import Vapor
 
 func routes(_ app: Application) throws {
+    app.get { req in req.redirect(to: "/console") }
     app.get("healthz", use: OperationsController.health)
     app.get("metrics", use: OperationsController.metrics)
 
@@ -43,5 +44,28 @@ func routes(_ app: Application) throws {
         admin.post("integrations", "uem", "sync", use: IntegrationController.sync)
         admin.get("events", use: EventController.events)
         admin.get("audit", use: EventController.audit)
+    }
+
+    do { // admin console (HTML)
+        let console = app.grouped("console").grouped(ConsoleHeadersMiddleware())
+        console.get("login", use: ConsoleController.loginForm)
+        console.post("login", use: ConsoleController.login)
+        let pages = console.grouped(ConsoleAuthMiddleware())
+        pages.get(use: ConsoleController.dashboard)
+        pages.post("logout", use: ConsoleController.logout)
+        pages.get("devices", use: ConsoleDevicePages.list)
+        pages.get("devices.csv", use: ConsoleDevicePages.csv)
+        pages.get("devices", ":id", use: ConsoleDevicePages.detail)
+        pages.get("threats", use: ConsoleThreatPages.list)
+        pages.post("threats", ":id", ":action", use: ConsoleThreatPages.act)
+        pages.get("audit", use: ConsoleAuditPage.show)
+        pages.get("apps", use: ConsoleAppPages.list)
+        pages.get("apps", ":app", use: ConsoleAppPages.detail)
+        pages.get("integrations", use: ConsoleIntegrationsPage.show)
+        pages.post("integrations", "uem", use: ConsoleIntegrationsPage.submit)
+        pages.post("integrations", "sync", use: ConsoleIntegrationsPage.syncNow)
+        pages.get("policy", use: ConsolePolicyPage.show)
+        pages.post("policy", "severities", use: ConsolePolicyPage.saveSeverities)
+        pages.on(.POST, "policy", "document", body: .collect(maxSize: "1mb"), use: ConsolePolicyPage.saveDocument)
     }
 }

@@ -138,6 +138,8 @@ enum ConsolePage {
     svg .c-secure{stroke:#2e8b57}svg .c-low{stroke:#3b7dd8}svg .c-medium{stroke:#d48a00}svg .c-high{stroke:#c0392b}svg .c-pending{stroke:#8c96a5}svg .c-other{stroke:#6b4fbb}
     svg .c-empty{stroke:#e1e5ea}svg .donut-total{font-size:26px;font-weight:700;fill:var(--ink)}svg .grid{stroke:#e1e5ea}svg .axis{font-size:11px;fill:var(--muted)}
     .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}.s-secure{background:#2e8b57}.s-low{background:#3b7dd8}.s-medium{background:#d48a00}.s-high{background:#c0392b}.s-pending{background:#8c96a5}.s-other{background:#6b4fbb}
+    .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}textarea{width:100%;font-family:ui-monospace,monospace;font-size:13px}
+    h3{font-size:15px;margin:16px 0 6px;text-transform:capitalize}.problems li{margin:4px 0}
     @media (max-width:760px){.shell{flex-direction:column}nav[aria-label=Main]{width:auto;border-right:0;border-bottom:1px solid var(--line)}nav[aria-label=Main] ul{display:flex;flex-wrap:wrap;padding:4px}nav[aria-label=Main] a{padding:6px 10px}main{padding:14px}}
     """
 }

@@ -1,5 +1,6 @@
 import FluentKit
 import Foundation
+import MTDCore
 import MTDStore
 import Vapor
 
@@ -47,7 +48,23 @@ struct ConsoleHeadersMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         let nonce = Secrets.token(prefix: "").replacingOccurrences(of: "_", with: "").prefix(24)
         request.storage[ConsoleNonceKey.self] = String(nonce)
-        let response = try await next.respond(to: request)
+        let response: Response
+        do {
+            response = try await next.respond(to: request)
+        } catch {
+            // Pages answer with pages: a bad filter in a URL gets an explanation, not JSON.
+            let status = (error as? any AbortError)?.status ?? .internalServerError
+            let message: String
+            switch error {
+            case let api as APIError: message = api.message
+            case is DecodingError: message = "Part of the address is not valid: \(DocumentError(decoding: error).message). Clear the filters and try again."
+            case let abort as any AbortError: message = abort.reason
+            default:
+                request.logger.error("console page failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.url.path)"])
+                message = "Something went wrong on the server; the log has the details."
+            }
+            response = ConsolePage.error(request, status: status == .internalServerError && error is DecodingError ? .badRequest : status, title: "Cannot show this page", message: message)
+        }
         response.headers.replaceOrAdd(name: "Content-Security-Policy", value:
             "default-src 'none'; style-src 'nonce-\(nonce)'; script-src 'nonce-\(nonce)'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
         response.headers.replaceOrAdd(name: "X-Frame-Options", value: "DENY")

@@ -17,11 +17,15 @@ enum IntegrationController {
 
     static func put(_ req: Request) async throws -> UEMIntegrationStatus {
         let principal = try req.admin
+        let current = try await UEMIntegrationSettings.load(enterpriseID: principal.enterpriseID, configuration: req.application.mtd.configuration, on: req.db)
+        return try await save(try settings(from: req, current: current), principal: principal, on: req)
+    }
+
+    /// Tests the settings against the UEM, saves them (audited) and switches UEM sync over to them.
+    static func save(_ settings: UEMIntegrationSettings, principal: AdminPrincipal, on req: Request) async throws -> UEMIntegrationStatus {
         try principal.require(\.canManageEnterprise, "change the UEM connection")
         let services = req.application.mtd
         try await requireSyncedEnterprise(principal.enterpriseID, on: req)
-        let current = try await UEMIntegrationSettings.load(enterpriseID: principal.enterpriseID, configuration: services.configuration, on: req.db)
-        let settings = try settings(from: req, current: current)
         guard let connector = try await settings.connector(app: req.application, services: services) else {
             throw APIError(status: .serviceUnavailable, code: "not_listening", message: "the server is not listening yet; try again in a moment")
         }
@@ -62,10 +66,13 @@ enum IntegrationController {
     static func test(_ req: Request) async throws -> UEMConnectionTest {
         let principal = try req.admin
         try principal.require(\.canManageEnterprise, "test the UEM connection")
-        let services = req.application.mtd
-        let current = try await UEMIntegrationSettings.load(enterpriseID: principal.enterpriseID, configuration: services.configuration, on: req.db)
+        let current = try await UEMIntegrationSettings.load(enterpriseID: principal.enterpriseID, configuration: req.application.mtd.configuration, on: req.db)
         let settings = (req.body.data?.readableBytes ?? 0) > 0 ? try settings(from: req, current: current) : current
-        guard let connector = try await settings.connector(app: req.application, services: services) else {
+        return try await test(settings, on: req)
+    }
+
+    static func test(_ settings: UEMIntegrationSettings, on req: Request) async throws -> UEMConnectionTest {
+        guard let connector = try await settings.connector(app: req.application, services: req.application.mtd) else {
             throw APIError(status: .serviceUnavailable, code: "not_listening", message: "the server is not listening yet; try again in a moment")
         }
         do {
@@ -130,7 +137,10 @@ enum IntegrationController {
     static func settings(from req: Request, current: UEMIntegrationSettings) throws -> UEMIntegrationSettings {
         guard let buffer = req.body.data else { throw APIError.badRequest("empty body; send the UEM connection as JSON", field: "$") }
         try checkFields(Data(buffer: buffer))
-        let body = try req.content.decode(UEMIntegrationRequest.self)
+        return try settings(from: try req.content.decode(UEMIntegrationRequest.self), current: current)
+    }
+
+    static func settings(from body: UEMIntegrationRequest, current: UEMIntegrationSettings) throws -> UEMIntegrationSettings {
         let mapping = body.tagMapping ?? current.mapping
         for (field, tag) in mapping.entries where tag.trimmingCharacters(in: .whitespaces).isEmpty {
             throw APIError.badRequest("empty tag name; leave the field out to give that state no tag", field: "$.tagMapping.\(field)")

@@ -19,6 +19,13 @@ enum PolicyController {
         guard let buffer = req.body.data else { throw APIError.badRequest("empty body; send a policy document", field: "$") }
         let isYAML = req.headers.contentType.map { $0.subType.contains("yaml") } ?? false
         let policy = try PolicyDocument.decode(Data(buffer: buffer), format: isYAML ? .yaml : .json)
+        let saved = try await save(policy, principal: principal, on: req)
+        return PolicyResponse(version: saved.version, policy: saved.policy)
+    }
+
+    /// Saves a policy and re-evaluates the fleet in the background (the admin API and the console).
+    static func save(_ policy: Policy, principal: AdminPrincipal, on req: Request) async throws -> PolicyService.Current {
+        try principal.require(\.canEditPolicy, "change the policy")
         let services = req.application.mtd
         let saved = try await services.policies.save(policy, for: principal.enterpriseID, by: principal.email, on: req.db)
         // Re-evaluate in the background: the response must not wait for the whole fleet.
@@ -32,8 +39,9 @@ enum PolicyController {
             } catch {
                 logger.error("re-evaluation after policy change failed", metadata: ["error": "\(error)"])
             }
+            await services.uemSync.kick()
         }
-        return PolicyResponse(version: saved.version, policy: saved.policy)
+        return saved
     }
 
     static func versions(_ req: Request) async throws -> [PolicyVersionSummary] {
