@@ -66,7 +66,7 @@ enum ConsoleController {
         return ConsolePage.render(req, title: "Log in", section: nil, content: """
         \(notice)<form method="post" action="/console/login" class="card login">
         \(ConsolePage.csrfField(csrf))<input type="hidden" name="next" value="\(next)">
-        <p><label>E-mail <input type="email" name="email" autocomplete="username" required autofocus></label></p>
+        <p><label>E-mail <input type="email" name="email" autocomplete="email" required autofocus></label></p>
         <p><label>Password <input type="password" name="password" autocomplete="current-password" required></label></p>
         <p><button type="submit">Log in</button></p></form>
         """, status: status)

@@ -74,7 +74,7 @@ enum ConsoleDevicePages {
         let facts: HTML = detail.lastFacts.map { "<pre>\(prettyJSON($0))</pre>" } ?? "<p class=\"muted\">No check-in yet.</p>"
         let activity = activityByApp(detail.lastFacts)
         return ConsolePage.render(req, title: device.email ?? device.udid ?? "Device", section: .devices, content: """
-        <div class="cards"><section class="card"><h2>State</h2><dl class="facts">
+        \(ConsoleThreatPages.notice(req))<div class="cards"><section class="card"><h2>State</h2><dl class="facts">
         <dt>Security</dt><dd>\(ConsolePage.badge(device.securityStatus))</dd><dt>Activation</dt><dd>\(ConsolePage.badge(device.activationStatus))</dd>
         <dt>Connection</dt><dd>\(ConsolePage.badge(device.connectionStatus))</dd><dt>Last check-in</dt><dd>\(ConsolePage.date(device.lastCheckInAt))</dd>
         <dt>Platform</dt><dd>\(device.platform) \(device.osVersion ?? "") \(device.model ?? "")</dd><dt>Mode</dt><dd>\(device.mode?.lowercased() ?? "")</dd>

@@ -48,6 +48,13 @@ struct ConsoleHeadersMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         let nonce = Secrets.token(prefix: "").replacingOccurrences(of: "_", with: "").prefix(24)
         request.storage[ConsoleNonceKey.self] = String(nonce)
+        // Filter forms send "any" as an empty value; an empty filter is no filter.
+        if let query = request.url.query, query.contains("=&") || query.hasSuffix("=") {
+            var components = URLComponents()
+            components.query = query
+            components.queryItems = components.queryItems?.filter { !($0.value ?? "").isEmpty }
+            request.url.query = components.percentEncodedQuery
+        }
         let response: Response
         do {
             response = try await next.respond(to: request)

@@ -59,7 +59,8 @@ enum SVGChart {
         }
         let step = max(1, count / 6)
         for (index, day) in days.enumerated() where index % step == 0 || index == count - 1 {
-            parts.append("<text class=\"axis\" x=\"\(fmt(x(index)))\" y=\"\(fmt(Double(height) - 6))\" text-anchor=\"middle\">\(String(day.suffix(5)))</text>")
+            let anchor = index == count - 1 && count > 1 ? "end" : (index == 0 && count > 1 ? "start" : "middle")
+            parts.append("<text class=\"axis\" x=\"\(fmt(x(index)))\" y=\"\(fmt(Double(height) - 6))\" text-anchor=\"\(anchor)\">\(String(day.suffix(5)))</text>")
         }
         for line in series {
             let points = line.values.enumerated().map { "\(fmt(x($0.offset))),\(fmt(y($0.element)))" }.joined(separator: " ")

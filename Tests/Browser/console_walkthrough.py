@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Drives the OpenMTD console in headless Chromium (Selenium + Debian's chromium-driver), as an admin
+would: log in, filter devices, ignore a stalkerware threat, raise a classification's severity and
+watch a device's risk follow, and meet the tag-mapping validation error. Every page is checked with
+axe-core (serious and critical violations fail) and photographed.
+
+Environment: BASE, EMAIL, PASSWORD, DEVICE_ID, CLASSIFICATION, SHOTS (a folder).
+Exit status 0 when everything held; otherwise the failures are printed.
+"""
+import os
+import sys
+import time
+
+from axe_selenium_python import Axe
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+base, email, password = os.environ["BASE"], os.environ["EMAIL"], os.environ["PASSWORD"]
+device_id, classification, shots = os.environ["DEVICE_ID"], os.environ["CLASSIFICATION"], os.environ["SHOTS"]
+os.makedirs(shots, exist_ok=True)
+failures = []
+accessibility = {}
+
+options = webdriver.ChromeOptions()
+options.binary_location = "/usr/bin/chromium"
+for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"):
+    options.add_argument(argument)
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+driver.implicitly_wait(5)
+
+
+def check(condition, message):
+    if not condition:
+        failures.append(message)
+        print("FAIL:", message)
+
+
+def visit(path, name):
+    driver.get(base + path)
+    inspect(name)
+
+
+def inspect(name):
+    driver.save_screenshot(os.path.join(shots, name + ".png"))
+    axe = Axe(driver)
+    axe.inject()
+    results = axe.run()
+    bad = [v for v in results["violations"] if v.get("impact") in ("serious", "critical")]
+    accessibility[name] = [f'{v["id"]} ({v["impact"]}): {v["help"]}' for v in bad]
+    check(not bad, f"{name}: axe found {len(bad)} serious or critical violations: {accessibility[name]}")
+
+
+def heading():
+    return driver.find_element(By.TAG_NAME, "h1").text
+
+
+def wait_for(condition, seconds=15):
+    """Form submissions navigate asynchronously: wait for the next page before looking at it."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if condition():
+                return True
+        except Exception:
+            pass
+        time.sleep(0.1)
+    return False
+
+
+try:
+    # 1. Log in and filter devices.
+    visit("/console/login", "login")
+    driver.find_element(By.NAME, "email").send_keys(email)
+    driver.find_element(By.NAME, "password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
+    wait_for(lambda: heading() == "Dashboard")
+    check(heading() == "Dashboard", f"after login the dashboard shows, not {heading()!r}")
+    inspect("dashboard")
+    visit("/console/devices", "devices")
+    Select(driver.find_element(By.NAME, "security")).select_by_value("THREATS_HIGH")
+    driver.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+    wait_for(lambda: "security=THREATS_HIGH" in driver.current_url)
+    check("security=THREATS_HIGH" in driver.current_url, "the filter is in the address")
+    rows = driver.find_elements(By.CSS_SELECTOR, "tbody tr")
+    check(len(rows) > 0, "some devices are at high risk")
+    check(all("threats high" in row.text for row in rows), "every listed device is at high risk")
+    inspect("devices-filtered")
+
+    # 2. Open a device with a stalkerware threat and ignore the threat.
+    visit("/console/threats?status=OPEN&type=APPLICATION&severity=HIGH", "threats")
+    links = driver.find_elements(By.CSS_SELECTOR, "tbody tr td a[href^='/console/devices/']")
+    check(len(links) > 0, "an open high-severity app threat is listed")
+    if links:
+        links[0].click()
+        wait_for(lambda: "/console/devices/" in driver.current_url)
+        inspect("device")
+        form = driver.find_element(By.CSS_SELECTOR, "form.action[action$='/ignore']")
+        form.find_element(By.NAME, "reason").send_keys("Test device of the security team")
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait_for(lambda: "done=ignore" in driver.current_url)
+        check("done=ignore" in driver.current_url, "ignoring returns to the device")
+        check("Threat ignored." in driver.page_source, "the page says the threat was ignored")
+        check("Test device of the security team" in driver.page_source, "the reason is shown with the threat")
+        inspect("device-after-ignore")
+    visit("/console/audit", "audit")
+    check("Test device of the security team" in driver.page_source, "the audit log records the reason")
+
+    # 3. Change a policy severity and see the device's risk change.
+    visit(f"/console/devices/{device_id}", "device-before-policy")
+    before = driver.find_element(By.CSS_SELECTOR, "dl.facts dd .badge").text
+    visit("/console/policy", "policy")
+    Select(driver.find_element(By.NAME, f"sev_{classification}")).select_by_value("HIGH")
+    driver.find_element(By.CSS_SELECTOR, "form[action='/console/policy/severities'] button[type=submit]").click()
+    wait_for(lambda: "saved=1" in driver.current_url)
+    check("saved=1" in driver.current_url, "the policy is saved")
+    after = before
+    for _ in range(60):
+        driver.get(base + f"/console/devices/{device_id}")
+        after = driver.find_element(By.CSS_SELECTOR, "dl.facts dd .badge").text
+        if after == "threats high":
+            break
+        time.sleep(0.5)
+    check(before != "threats high" and after == "threats high", f"raising {classification} to HIGH moves the device from {before!r} to 'threats high', got {after!r}")
+    inspect("device-after-policy")
+    # A broken policy document is shown in place with the field.
+    visit("/console/policy", "policy-again")
+    area = driver.find_element(By.ID, "policy-document")
+    area.clear()
+    area.send_keys('{"os": {"gracePeriodDays": "soon"}}')
+    driver.find_element(By.CSS_SELECTOR, "form[action='/console/policy/document'] button[type=submit]").click()
+    wait_for(lambda: driver.find_element(By.ID, "policy-error"))
+    check("$.os.gracePeriodDays" in driver.find_element(By.ID, "policy-error").text, "the policy error names the field")
+    inspect("policy-error")
+
+    # 4. The tag-mapping validation error.
+    visit("/console/integrations", "integrations")
+    field = driver.find_element(By.NAME, "map_mediumRisk")
+    field.clear()
+    field.send_keys("MTD – Moderate Risk")
+    box = driver.find_element(By.NAME, "createMissingTags")
+    if box.is_selected():
+        box.click()
+    driver.find_element(By.CSS_SELECTOR, "button[value=save]").click()
+    wait_for(lambda: driver.find_element(By.ID, "uem-error"))
+    error = driver.find_element(By.ID, "uem-error").text
+    check('did you mean "MTD – Medium Risk"?' in error, f"the mapping error suggests the right tag: {error!r}")
+    check(driver.find_element(By.NAME, "map_mediumRisk").get_attribute("aria-invalid") == "true", "the wrong field is marked invalid")
+    inspect("integrations-error")
+
+    # The other pages: readable and accessible.
+    visit("/console/apps", "apps")
+    app_links = driver.find_elements(By.CSS_SELECTOR, "tbody tr td a")
+    if app_links:
+        app_links[0].click()
+        wait_for(lambda: "/console/apps/" in driver.current_url)
+        inspect("app")
+finally:
+    driver.quit()
+
+print("accessibility:", {name: len(found) for name, found in accessibility.items()})
+if failures:
+    print(f"{len(failures)} failure(s)")
+    sys.exit(1)
+print("console walkthrough passed")
