@@ -39,6 +39,7 @@ final class TestServer: @unchecked Sendable {
     let app: Application
     let baseURL: String
     let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    let rawClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
     let enrollmentCode: String
     let enterpriseID: UUID
     let ownerPassword = "owner-password-1234"
@@ -92,6 +93,7 @@ final class TestServer: @unchecked Sendable {
 
     func stop() async throws {
         try await client.shutdown()
+        try await rawClient.shutdown()
         await app.server.shutdown()
         try await app.asyncShutdown()
     }
@@ -132,6 +134,17 @@ final class TestServer: @unchecked Sendable {
             request.body = .bytes(ByteBuffer(data: body))
         }
         let response = try await client.execute(request, timeout: .seconds(30))
+        let buffer = try await response.body.collect(upTo: 64 * 1024 * 1024)
+        return Reply(status: Int(response.status.code), body: Data(buffer: buffer), headers: response.headers)
+    }
+
+    /// Like a browser without redirect following: the console's 303s and cookies are seen as sent.
+    func sendRaw(_ method: NIOHTTP1.HTTPMethod, _ path: String, headers: [String: String], body: Data?) async throws -> Reply {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        for (name, value) in headers where !value.isEmpty { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(data: body)) }
+        let response = try await rawClient.execute(request, timeout: .seconds(30))
         let buffer = try await response.body.collect(upTo: 64 * 1024 * 1024)
         return Reply(status: Int(response.status.code), body: Data(buffer: buffer), headers: response.headers)
     }
