@@ -11,32 +11,44 @@ import Vapor
 enum ConsoleAppPages {
     struct Row: Decodable {
         var app_id: String
-        var name: String?
         var devices: Int
-        var versions: Int
     }
 
     static func list(_ req: Request) async throws -> Response {
         let context = try req.console
         guard let sql = req.db as? any SQLDatabase else { throw Abort(.internalServerError) }
+        let enterpriseID = context.principal.enterpriseID
         let search = req.query[String.self, at: "q"]?.trimmingCharacters(in: .whitespaces) ?? ""
         let page = max(req.query[Int.self, at: "page"] ?? 0, 0)
         let pageSize = 50
         let filter: SQLQueryString = search.isEmpty ? "" : "AND (LOWER(app_id) LIKE \(bind: "%\(search.lowercased())%") OR LOWER(name) LIKE \(bind: "%\(search.lowercased())%"))"
+        // Counted from indexes only (one row per device and app); names and versions for this page alone.
         let rows = try await sql.raw("""
-            SELECT app_id, MAX(name) AS name, COUNT(DISTINCT device_id) AS devices, COUNT(DISTINCT version) AS versions FROM device_apps \
-            WHERE enterprise_id = \(bind: context.principal.enterpriseID) \(filter) GROUP BY app_id ORDER BY devices DESC, app_id \
-            LIMIT \(bind: pageSize) OFFSET \(bind: page * pageSize)
+            SELECT app_id, COUNT(*) AS devices FROM device_apps WHERE enterprise_id = \(bind: enterpriseID) \(filter) \
+            GROUP BY app_id ORDER BY devices DESC, app_id LIMIT \(bind: pageSize) OFFSET \(bind: page * pageSize)
             """).all(decoding: Row.self)
         struct Total: Decodable { var n: Int }
-        let total = try await sql.raw("SELECT COUNT(DISTINCT app_id) AS n FROM device_apps WHERE enterprise_id = \(bind: context.principal.enterpriseID) \(filter)")
+        let total = try await sql.raw("SELECT COUNT(DISTINCT app_id) AS n FROM device_apps WHERE enterprise_id = \(bind: enterpriseID) \(filter)")
             .first(decoding: Total.self)?.n ?? 0
+        struct Versions: Decodable {
+            var app_id: String
+            var versions: Int
+        }
+        let versionCounts = rows.isEmpty ? [] : try await sql.select().column("app_id").column(SQLFunction("COUNT", args: SQLDistinct("version")), as: "versions")
+            .from(DeviceAppModel.schema).where("enterprise_id", .equal, enterpriseID).where("app_id", .in, rows.map(\.app_id)).groupBy("app_id")
+            .all(decoding: Versions.self)
+        let versions = Dictionary(versionCounts.map { ($0.app_id, $0.versions) }, uniquingKeysWith: max)
+        var names: [String: String] = [:]
+        for row in rows {
+            names[row.app_id] = try await DeviceAppModel.query(on: req.db).filter(\.$enterpriseID == enterpriseID).filter(\.$appID == row.app_id)
+                .filter(\.$name != nil).first()?.name
+        }
         let risk = try await risks(of: rows.map(\.app_id), enterpriseID: context.principal.enterpriseID, on: req.db)
         let body: [HTML] = rows.map { row in
             let level = risk[row.app_id]
             return """
-            <tr><td><a href="/console/apps/\(row.app_id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? row.app_id)">\(row.app_id)</a></td><td>\(row.name ?? "")</td>\
-            <td>\(row.versions)</td><td>\(row.devices)</td><td>\(level.map { ConsolePage.badge($0.rawValue) } ?? ConsolePage.badge("SECURE"))</td></tr>
+            <tr><td><a href="/console/apps/\(row.app_id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? row.app_id)">\(row.app_id)</a></td><td>\(names[row.app_id] ?? "")</td>\
+            <td>\(versions[row.app_id] ?? 0)</td><td>\(row.devices)</td><td>\(level.map { ConsolePage.badge($0.rawValue) } ?? ConsolePage.badge("SECURE"))</td></tr>
             """
         }
         let table: HTML = rows.isEmpty ? "<p class=\"notice\">No app matches.</p>" : """

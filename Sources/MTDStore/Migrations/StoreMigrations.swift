@@ -15,5 +15,6 @@ public enum StoreMigrations {
         M010_IndexDeviceListing(),
         M011_AddUEMLinks(),
         M012_AddUEMIntegration(),
+        M013_IndexAppInventory(),
     ]
 }
