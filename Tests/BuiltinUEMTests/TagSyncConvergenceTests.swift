@@ -74,49 +74,51 @@ struct SwitchedConnector: UEMConnector {
 
 @Suite(.serialized) struct TagSyncConvergenceTests {
     @Test(arguments: UEMTestDatabase.available) func bulkCallsAreBatchedAndAnOutageLosesNothing(_ database: UEMTestDatabase) async throws {
-        let uem = try await UEMServer.start(database)
-        do {
-            let story = try await MTDToUEMTests().prepare(uem)
-            let count = 1_100 // 3 bulk calls per tag at 500 ids each
-            for index in 1..<count {
-                let reply = try await uem.send(.POST, "/API/mdm/devices/enroll", json: ["Udid": "bulk-\(index)", "Platform": "Android", "UserName": "u\(index)"])
-                #expect(reply.status == 201)
+        try await HeavyTestLock.run {
+            let uem = try await UEMServer.start(database)
+            do {
+                let story = try await MTDToUEMTests().prepare(uem)
+                let count = 1_100 // 3 bulk calls per tag at 500 ids each
+                for index in 1..<count {
+                    let reply = try await uem.send(.POST, "/API/mdm/devices/enroll", json: ["Udid": "bulk-\(index)", "Platform": "Android", "UserName": "u\(index)"])
+                    #expect(reply.status == 201)
+                }
+                let outage = OutageSwitch()
+                let connector = SwitchedConnector(client: WorkspaceOneClient(settings: story.settings), outage: outage)
+                let sync = uem.app.mtd.uemSync
+                await sync.setAutomatic(false) // this test decides when reconciliation runs
+                #expect(try await sync.connect(connector, enterpriseID: story.enterpriseID, mapping: TagMapping(), createMissingTags: true).isEmpty)
+                #expect(try await sync.syncDevices(on: uem.app.db).created == count)
+    
+                // N = 1,100 new Pending tags: ceil(N / 500) = 3 calls.
+                #expect(try await sync.reconcile(devices: nil, on: uem.app.db) == 3)
+                #expect(await outage.calls == ["add": 3])
+    
+                // Every device activates while the UEM is down: nothing is recorded as applied.
+                await outage.reset()
+                await outage.set(down: true)
+                let sql = try #require(uem.app.db as? any SQLDatabase)
+                try await sql.raw("UPDATE devices SET activation_status = 'ACTIVATED'").run()
+                await #expect(throws: UEMClientError.self) { try await sync.reconcile(devices: nil, on: uem.app.db) }
+                #expect(try await AppliedTagModel.query(on: uem.app.db).filter(\.$tagName == "MTD – Activated").count() == 0)
+    
+                // The UEM is back: one reconciliation converges with exactly ceil(N/500) calls per tag change
+                // (Activated and Secured added, Pending removed) and per threat level (None reported for
+                // compliance), and a second one has nothing left to send.
+                await outage.set(down: false)
+                #expect(try await sync.reconcile(devices: nil, on: uem.app.db) == 12)
+                #expect(await outage.calls == ["add": 6, "remove": 3, "threatLevel": 3])
+                #expect(try await sync.reconcile(devices: nil, on: uem.app.db) == 0)
+                let tags = try await WorkspaceOneClient(settings: story.settings).tags()
+                let activated = try #require(tags.first { $0.name == "MTD – Activated" }?.id)
+                let pending = try #require(tags.first { $0.name == "MTD – Pending" }?.id)
+                #expect(try await WorkspaceOneClient(settings: story.settings).devices(withTag: activated).count == count)
+                #expect(try await WorkspaceOneClient(settings: story.settings).devices(withTag: pending).isEmpty)
+            } catch {
+                try await uem.stop()
+                throw error
             }
-            let outage = OutageSwitch()
-            let connector = SwitchedConnector(client: WorkspaceOneClient(settings: story.settings), outage: outage)
-            let sync = uem.app.mtd.uemSync
-            await sync.setAutomatic(false) // this test decides when reconciliation runs
-            #expect(try await sync.connect(connector, enterpriseID: story.enterpriseID, mapping: TagMapping(), createMissingTags: true).isEmpty)
-            #expect(try await sync.syncDevices(on: uem.app.db).created == count)
-
-            // N = 1,100 new Pending tags: ceil(N / 500) = 3 calls.
-            #expect(try await sync.reconcile(devices: nil, on: uem.app.db) == 3)
-            #expect(await outage.calls == ["add": 3])
-
-            // Every device activates while the UEM is down: nothing is recorded as applied.
-            await outage.reset()
-            await outage.set(down: true)
-            let sql = try #require(uem.app.db as? any SQLDatabase)
-            try await sql.raw("UPDATE devices SET activation_status = 'ACTIVATED'").run()
-            await #expect(throws: UEMClientError.self) { try await sync.reconcile(devices: nil, on: uem.app.db) }
-            #expect(try await AppliedTagModel.query(on: uem.app.db).filter(\.$tagName == "MTD – Activated").count() == 0)
-
-            // The UEM is back: one reconciliation converges with exactly ceil(N/500) calls per tag change
-            // (Activated and Secured added, Pending removed) and per threat level (None reported for
-            // compliance), and a second one has nothing left to send.
-            await outage.set(down: false)
-            #expect(try await sync.reconcile(devices: nil, on: uem.app.db) == 12)
-            #expect(await outage.calls == ["add": 6, "remove": 3, "threatLevel": 3])
-            #expect(try await sync.reconcile(devices: nil, on: uem.app.db) == 0)
-            let tags = try await WorkspaceOneClient(settings: story.settings).tags()
-            let activated = try #require(tags.first { $0.name == "MTD – Activated" }?.id)
-            let pending = try #require(tags.first { $0.name == "MTD – Pending" }?.id)
-            #expect(try await WorkspaceOneClient(settings: story.settings).devices(withTag: activated).count == count)
-            #expect(try await WorkspaceOneClient(settings: story.settings).devices(withTag: pending).isEmpty)
-        } catch {
             try await uem.stop()
-            throw error
         }
-        try await uem.stop()
     }
 }

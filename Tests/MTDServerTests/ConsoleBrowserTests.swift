@@ -32,6 +32,10 @@ import Testing
             print("note: chromium, chromium-driver or the Python packages selenium and axe-selenium-python are missing; the browser test is skipped (see .ci/run)")
             return
         }
+        try await HeavyTestLock.run { try await walkThrough() }
+    }
+
+    func walkThrough() async throws {
         try await withServer(.sqlite, adjust: { $0.uemAdminPassword = "uem-admin-password-1" }) { server in
             // A fleet with plenty to look at: stalkerware, phishing, old OS versions.
             var options = FleetOptions()

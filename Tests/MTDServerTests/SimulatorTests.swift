@@ -20,36 +20,38 @@ import Testing
     }
 
     @Test func aThousandDevicesEnrollActivateAndCheckInWithinAMinute() async throws {
-        try await withServer(.sqlite, adjust: { $0.uemAdminPassword = Self.uemPassword }) { server in
-            let started = Date()
-            var options = FleetOptions()
-            options.devices = 1_000
-            options.duration = 2
-            options.checkInsPerSecond = 100
-            options.concurrency = 32
-            let http = HTTPClient(eventLoopGroupProvider: .singleton)
-            let fleet = Fleet(options: options, access: try await access(server), data: try FleetData.load(asOfDay: options.today), http: http)
-            do {
-                try await fleet.prepare { _ in }
-                let summary = try await fleet.run { _ in }
-                let seconds = Date().timeIntervalSince(started)
-                #expect(summary.activated == 1_000)
-                let lastError = await fleet.lastError() ?? ""
-                #expect(summary.failures == 0, "\(lastError)")
-                #expect(summary.checkIns >= 1_000)
-                #expect(seconds < 60, "took \(seconds) s")
-                print("simulator: 1,000 devices enrolled, configured, activated and checked in within \(String(format: "%.1f", seconds)) s; \(summary)")
-                #expect(try await DeviceModel.query(on: server.app.db).filter(\.$activationStatus == "ACTIVATED").count() == 1_000)
-                // Every device came through the UEM: enrolled there, and bound to the MTD device by UDID.
-                let uemDevices = try await DeviceModel.query(on: server.app.db).filter(\.$udid ~~ (0..<1_000).map { String(format: "sim-%06d", $0) }).count()
-                #expect(uemDevices == 1_000)
-                #expect(summary.securityStatus.values.reduce(0, +) == 1_000)
-                #expect((summary.securityStatus["THREATS_HIGH"] ?? 0) > 0, "the mix has stalkerware, phishing and jailbreaks")
-            } catch {
+        try await HeavyTestLock.run {
+            try await withServer(.sqlite, adjust: { $0.uemAdminPassword = Self.uemPassword }) { server in
+                let started = Date()
+                var options = FleetOptions()
+                options.devices = 1_000
+                options.duration = 2
+                options.checkInsPerSecond = 100
+                options.concurrency = 32
+                let http = HTTPClient(eventLoopGroupProvider: .singleton)
+                let fleet = Fleet(options: options, access: try await access(server), data: try FleetData.load(asOfDay: options.today), http: http)
+                do {
+                    try await fleet.prepare { _ in }
+                    let summary = try await fleet.run { _ in }
+                    let seconds = Date().timeIntervalSince(started)
+                    #expect(summary.activated == 1_000)
+                    let lastError = await fleet.lastError() ?? ""
+                    #expect(summary.failures == 0, "\(lastError)")
+                    #expect(summary.checkIns >= 1_000)
+                    #expect(seconds < 60, "took \(seconds) s")
+                    print("simulator: 1,000 devices enrolled, configured, activated and checked in within \(String(format: "%.1f", seconds)) s; \(summary)")
+                    #expect(try await DeviceModel.query(on: server.app.db).filter(\.$activationStatus == "ACTIVATED").count() == 1_000)
+                    // Every device came through the UEM: enrolled there, and bound to the MTD device by UDID.
+                    let uemDevices = try await DeviceModel.query(on: server.app.db).filter(\.$udid ~~ (0..<1_000).map { String(format: "sim-%06d", $0) }).count()
+                    #expect(uemDevices == 1_000)
+                    #expect(summary.securityStatus.values.reduce(0, +) == 1_000)
+                    #expect((summary.securityStatus["THREATS_HIGH"] ?? 0) > 0, "the mix has stalkerware, phishing and jailbreaks")
+                } catch {
+                    try await http.shutdown()
+                    throw error
+                }
                 try await http.shutdown()
-                throw error
             }
-            try await http.shutdown()
         }
     }
 
