@@ -39,21 +39,8 @@ extension WorkspaceOneClient {
         if let value = enrollment.operatingSystem { body["OperatingSystem"] = value }
         if let value = enrollment.ownership { body["Ownership"] = value }
         if let value = enrollment.organizationGroupID { body["LocationGroupId"] = value }
-        struct Device: Decodable {
-            struct Id: Decodable { var Value: Int }
-            var Id: Id
-            var Uuid: String
-            var Udid: String
-            var SerialNumber: String?
-            var UserEmailAddress: String?
-            var UserName: String?
-            var Platform: String
-            var OperatingSystem: String?
-            var Model: String?
-        }
         guard let data = try await call(.POST, "/mdm/devices/enroll", json: body) else { throw .unexpected("enroll answered without a body") }
-        let device: Device = try decode(data)
-        return UEMDeviceRecord(id: device.Id.Value, uuid: device.Uuid, udid: device.Udid, serialNumber: device.SerialNumber, email: device.UserEmailAddress,
-                               userName: device.UserName, platform: device.Platform, operatingSystem: device.OperatingSystem, model: device.Model)
+        let device: DeviceJSON = try decode(data)
+        return device.record
     }
 }

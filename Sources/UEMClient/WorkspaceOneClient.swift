@@ -73,32 +73,15 @@ public struct WorkspaceOneClient: UEMConnector {
     // MARK: UEMConnector
 
     public func devices(page: Int, pageSize: Int) async throws(UEMClientError) -> UEMDevicePage {
-        struct Device: Decodable {
-            struct Id: Decodable { var Value: Int }
-            var Id: Id
-            var Uuid: String
-            var Udid: String
-            var SerialNumber: String?
-            var UserEmailAddress: String?
-            var UserName: String?
-            var Platform: String
-            var OperatingSystem: String?
-            var Model: String?
-        }
         struct Page: Decodable {
-            var Devices: [Device]
+            var Devices: [DeviceJSON]
             var Total: Int
         }
         guard let data = try await call(.GET, "/mdm/devices/search?page=\(page)&pagesize=\(pageSize)") else {
             return UEMDevicePage(devices: [], total: 0)
         }
         let decoded: Page = try decode(data)
-        return UEMDevicePage(
-            devices: decoded.Devices.map {
-                UEMDeviceRecord(id: $0.Id.Value, uuid: $0.Uuid, udid: $0.Udid, serialNumber: $0.SerialNumber, email: $0.UserEmailAddress,
-                                userName: $0.UserName, platform: $0.Platform, operatingSystem: $0.OperatingSystem, model: $0.Model)
-            },
-            total: decoded.Total)
+        return UEMDevicePage(devices: decoded.Devices.map(\.record), total: decoded.Total)
     }
 
     public func tags() async throws(UEMClientError) -> [UEMTagInfo] {
@@ -252,5 +235,24 @@ public struct WorkspaceOneClient: UEMConnector {
         } catch {
             throw .unexpected("cannot read \(T.self): \(error)")
         }
+    }
+}
+
+/// A device as Workspace ONE's REST API writes it (the DeviceExtended fields the MTD reads).
+struct DeviceJSON: Decodable {
+    struct Id: Decodable { var Value: Int }
+    var Id: Id
+    var Uuid: String
+    var Udid: String
+    var SerialNumber: String?
+    var UserEmailAddress: String?
+    var UserName: String?
+    var Platform: String
+    var OperatingSystem: String?
+    var Model: String?
+
+    var record: UEMDeviceRecord {
+        UEMDeviceRecord(id: self.Id.Value, uuid: Uuid, udid: Udid, serialNumber: SerialNumber, email: UserEmailAddress, userName: UserName,
+                        platform: Platform, operatingSystem: OperatingSystem, model: Model)
     }
 }
