@@ -90,6 +90,7 @@ try:
 
     # 2. Open a device with a stalkerware threat and ignore the threat.
     visit("/console/threats?status=OPEN&type=APPLICATION&severity=HIGH", "threats")
+    check(len(driver.find_elements(By.CSS_SELECTOR, "tbody form.action button")) > 0, "the threat list offers actions as buttons")
     links = driver.find_elements(By.CSS_SELECTOR, "tbody tr td a[href^='/console/devices/']")
     check(len(links) > 0, "an open high-severity app threat is listed")
     if links:
@@ -136,6 +137,7 @@ try:
 
     # 4. The tag-mapping validation error.
     visit("/console/integrations", "integrations")
+    check(len(driver.find_elements(By.CSS_SELECTOR, "form[action='/console/integrations/sync'] button")) == 1, "the owner can start a sync")
     field = driver.find_element(By.NAME, "map_mediumRisk")
     field.clear()
     field.send_keys("MTD – Moderate Risk")

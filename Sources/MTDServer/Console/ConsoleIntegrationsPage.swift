@@ -32,7 +32,7 @@ enum ConsoleIntegrationsPage {
         if let ok = outcome.ok { messages.append("<p class=\"notice ok\" role=\"status\">\(ok)</p>") }
         if let error = outcome.error {
             let problems: [HTML] = (error.problems ?? []).map { problem in
-                "<li><strong>\(problem.field.replacingOccurrences(of: "$.tagMapping.", with: ""))</strong>: \(problem.message)</li>"
+                "<li><strong>\(label(problem.field.replacingOccurrences(of: "$.tagMapping.", with: "")))</strong>: \(problem.message.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? problem.message)</li>"
             }
             messages.append("<div class=\"notice error\" role=\"alert\" id=\"uem-error\"><p>\(error.message)</p>\(problems.isEmpty ? [] : ["<ul class=\"problems\">\(problems)</ul>"])</div>")
         }
@@ -52,7 +52,7 @@ enum ConsoleIntegrationsPage {
         <dt>Last sync</dt><dd>\(ConsolePage.date(sync.lastSuccess))</dd><dt>Pending changes</dt><dd>\(sync.pendingChanges)</dd>
         <dt>Bulk calls</dt><dd>\(sync.callsMade)</dd><dt>Errors</dt><dd>\(sync.errors)\(sync.lastError.map { " · last: \($0)" } ?? "")</dd>
         <dt>Device sync</dt><dd>\(sync.lastDeviceSync.map { "\(ConsolePage.date($0.at)): \($0.seen) seen, \($0.created) new, \($0.deleted) gone" } ?? "not yet")</dd></dl>
-        \(canManage ? "<form method=\"post\" action=\"/console/integrations/sync\">\(ConsolePage.csrfField(context.csrf))<button type=\"submit\" class=\"secondary\">Sync now</button></form>" : "")</section>
+        \(canManage ? HTML("<form method=\"post\" action=\"/console/integrations/sync\">\(ConsolePage.csrfField(context.csrf))<button type=\"submit\" class=\"secondary\">Sync now</button></form>") : "")</section>
         """
         let mappingRows: [HTML] = TagMapping().entries.map(\.field).map { field in
             let value = mapping.entries.first { $0.field == field }?.tag ?? ""
@@ -92,7 +92,7 @@ enum ConsoleIntegrationsPage {
             """
         } ?? "<p class=\"notice error\">No usable enrollment code: create one with the admin API (POST /api/v1/enrollment-codes).</p>"
         return ConsolePage.render(req, title: "Integrations", section: .integrations, content: """
-        \(messages)<h2>UEM</h2><div class="cards">\(statusCard)</div>\(connectionForm)<h2>Enrollment</h2>\(enrollment)
+        \(messages)<h2>UEM</h2>\(statusCard)\(connectionForm)<h2>Enrollment</h2>\(enrollment)
         """, status: status == .ok && outcome.error != nil ? .unprocessableEntity : status)
     }
 

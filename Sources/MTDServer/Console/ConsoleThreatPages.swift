@@ -28,12 +28,12 @@ enum ConsoleThreatPages {
             return """
             <tr><td>\(threat.classification.replacingOccurrences(of: "_", with: " ").lowercased())</td><td>\(threat.subject)</td><td>\(ConsolePage.badge(threat.severity))</td>\
             <td>\(ConsolePage.badge(threat.status))</td><td><a href="/console/devices/\(threat.$device.id.uuidString.lowercased())">device</a></td>\
-            <td>\(ConsolePage.date(threat.detectedAt))</td>\(canAct ? "<td>\(actions(summary, csrf: context.csrf, back: back))</td>" : "")</tr>
+            <td>\(ConsolePage.date(threat.detectedAt))</td>\(canAct ? HTML("<td>\(actions(summary, csrf: context.csrf, back: back))</td>") : "")</tr>
             """
         }
         let table: HTML = threats.isEmpty ? "<p class=\"notice\">No threat matches these filters.</p>" : """
         <div class="table-wrap"><table><thead><tr><th scope="col">Classification</th><th scope="col">Subject</th><th scope="col">Severity</th><th scope="col">Status</th>\
-        <th scope="col">Device</th><th scope="col">Detected</th>\(canAct ? "<th scope=\"col\">Action</th>" : "")</tr></thead><tbody>\(rows)</tbody></table></div>\
+        <th scope="col">Device</th><th scope="col">Detected</th>\(canAct ? HTML("<th scope=\"col\">Action</th>") : "")</tr></thead><tbody>\(rows)</tbody></table></div>\
         \(ConsolePage.pager(req, page: page, pageSize: pageSize, total: total))
         """
         return ConsolePage.render(req, title: "Threats", section: .threats, content: """
