@@ -112,7 +112,11 @@ import Vapor
             _ = try await waitUntil("secured tags") { try await uemTags(uem, deviceID: uemID) == ["MTD – Activated", "MTD – Secured"] }
             print("threat to Tunnel removal: \(String(format: "%.3f", removal)) s (includes 20 ms polling)")
 
-            // Someone removes a tag by hand in the UEM: drift repair puts it back.
+            // Someone removes a tag by hand in the UEM: drift repair puts it back. The automatic loop
+            // stops first, and a reconciliation runs to its end (it waits for any pass in flight, which
+            // could otherwise put the tag back before drift repair is what does it).
+            await sync.setAutomatic(false)
+            try await sync.reconcile(devices: nil, on: uem.app.db)
             let secured = try #require(tags.first { $0.name == "MTD – Secured" }?.id)
             reply = try await uem.send(.POST, "/API/mdm/tags/\(secured)/removedevices", json: ["BulkValues": ["Value": ["\(uemID)"]]])
             #expect(try await !uemTags(uem, deviceID: uemID).contains("MTD – Secured"))
