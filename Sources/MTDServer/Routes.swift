@@ -64,6 +64,7 @@ func routes(_ app: Application) throws {
         pages.get("integrations", use: ConsoleIntegrationsPage.show)
         pages.post("integrations", "uem", use: ConsoleIntegrationsPage.submit)
         pages.post("integrations", "sync", use: ConsoleIntegrationsPage.syncNow)
+        pages.post("integrations", "enrollment-code", use: ConsoleIntegrationsPage.rotateCode)
         pages.get("policy", use: ConsolePolicyPage.show)
         pages.post("policy", "severities", use: ConsolePolicyPage.saveSeverities)
         pages.on(.POST, "policy", "document", body: .collect(maxSize: "1mb"), use: ConsolePolicyPage.saveDocument)

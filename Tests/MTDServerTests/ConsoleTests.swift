@@ -121,6 +121,16 @@ struct ConsoleViewTests {
             #expect(reply.status == 303)
             #expect(try await browser.send(.GET, "/console/policy").text.contains("<option value=\"HIGH\" selected>high</option>"))
 
+            // A new enrollment code from the integrations page; the old one stops activating.
+            let integrations = try await browser.send(.GET, "/console/integrations")
+            #expect(integrations.text.contains(server.enrollmentCode))
+            reply = try await browser.send(.POST, "/console/integrations/enrollment-code", form: ["_csrf": Browser.field("_csrf", in: integrations.text) ?? ""])
+            #expect(reply.status == 200)
+            #expect(reply.text.contains("New enrollment code"))
+            #expect(!reply.text.contains("Current enrollment code: <strong>\(server.enrollmentCode)</strong>"))
+            let rejected = try await server.send(.POST, "/agent/v1/activate", json: ["enrollmentCode": server.enrollmentCode, "platform": "IOS", "mode": "EMBEDDED", "udid": "old-code"])
+            #expect(rejected.status == 403)
+
             // A bad filter in the address is explained on a page.
             reply = try await browser.send(.GET, "/console/devices?platform=WINDOWS")
             #expect(reply.status == 400)

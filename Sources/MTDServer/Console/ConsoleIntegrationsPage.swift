@@ -90,9 +90,13 @@ enum ConsoleIntegrationsPage {
             <h3>Managed app config (standalone app)</h3><div class="table-wrap"><table><thead><tr><th scope="col">Key</th><th scope="col">Type</th><th scope="col">Value</th></tr></thead>\
             <tbody>\(keys.map { "<tr><td>\($0.0)</td><td>String</td><td>\($0.1)</td></tr>" as HTML })</tbody></table></div>
             """
-        } ?? "<p class=\"notice error\">No usable enrollment code: create one with the admin API (POST /api/v1/enrollment-codes).</p>"
+        } ?? "<p class=\"notice error\">No usable enrollment code: create one below.</p>"
+        let rotate: HTML = canManage ? """
+        <form method="post" action="/console/integrations/enrollment-code">\(ConsolePage.csrfField(context.csrf))<button type="submit" class="secondary">New enrollment code</button> \
+        <span class="muted">Older codes stop working for new activations; activated devices keep their credentials.</span></form>
+        """ : ""
         return ConsolePage.render(req, title: "Integrations", section: .integrations, content: """
-        \(messages)<h2>UEM</h2>\(statusCard)\(connectionForm)<h2>Enrollment</h2>\(enrollment)
+        \(messages)<h2>UEM</h2>\(statusCard)\(connectionForm)<h2>Enrollment</h2>\(enrollment)\(rotate)
         """, status: status == .ok && outcome.error != nil ? .unprocessableEntity : status)
     }
 
@@ -139,6 +143,16 @@ enum ConsoleIntegrationsPage {
             return try await render(req, form: form, outcome: Outcome(error: error))
         }
         return req.redirect(to: "/console/integrations?saved=1", redirectType: .normal)
+    }
+
+    static func rotateCode(_ req: Request) async throws -> Response {
+        let context = try req.console
+        guard context.principal.role.canManageEnterprise else {
+            return ConsolePage.error(req, status: .forbidden, title: "Not allowed", message: "Only owners create enrollment codes.")
+        }
+        let code = try await EnrollmentCodes.rotate(enterpriseID: context.principal.enterpriseID, expiresAt: nil, actor: context.principal.actor,
+                                                    writes: req.application.mtd.writes, on: req.db)
+        return try await render(req, form: nil, outcome: Outcome(ok: "New enrollment code \(code.code); update the Hub custom settings and app configuration in the UEM."))
     }
 
     static func syncNow(_ req: Request) async throws -> Response {
