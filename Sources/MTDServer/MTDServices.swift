@@ -16,6 +16,8 @@ final class MTDServices: Sendable {
     let reevaluator: Reevaluator
     let sweeper: ConnectionSweeper
     let activationLimiter: RateLimiter
+    /// Failed admin logins per client address (admin API and console): passwords cannot be guessed at speed.
+    let loginLimiter: RateLimiter
     let metrics: ServerMetrics
     let uemSync: UEMSync
     /// Trusts the server's own certificate when it serves HTTPS (calls to the built-in UEM).
@@ -33,6 +35,7 @@ final class MTDServices: Sendable {
         reevaluator = Reevaluator(policies: policies, writes: writes)
         sweeper = ConnectionSweeper(thresholds: configuration.connection, writes: writes)
         activationLimiter = RateLimiter(capacity: configuration.activationAttemptsPerMinute, perMinute: configuration.activationAttemptsPerMinute)
+        loginLimiter = RateLimiter(capacity: 10, perMinute: 10)
         metrics = ServerMetrics()
         uemSync = UEMSync(writes: writes, logger: Logger(label: "openmtd.uem-sync"))
         loopbackHTTP = configuration.tlsCertificatePath.map(TLSSetup.loopbackClient(trusting:))

@@ -157,4 +157,22 @@ struct ConsoleViewTests {
             #expect(try await browser.send(.GET, "/console").status == 303)
         }
     }
+
+    @Test func failedLoginsFromOneAddressAreLimited() async throws {
+        try await withServer(.sqlite) { server in
+            for _ in 0..<10 {
+                let reply = try await server.send(.POST, "/api/v1/auth/login", json: ["email": "owner@example.com", "password": "guess-\(UUID())"])
+                #expect(reply.status == 401)
+            }
+            // Ten failures spend the allowance: even the right password waits now, on the API and in the console.
+            let reply = try await server.send(.POST, "/api/v1/auth/login", json: ["email": "owner@example.com", "password": server.ownerPassword])
+            #expect(reply.status == 429)
+            #expect(reply.headers.first(name: "Retry-After") != nil)
+            #expect(reply.errorCode == "rate_limited")
+            var browser = Browser(server: server)
+            let page = try await browser.login("owner@example.com", server.ownerPassword)
+            #expect(page.status == 429)
+            #expect(page.text.contains("Too many failed logins from this address"))
+        }
+    }
 }

@@ -9,10 +9,16 @@ enum AuthController {
 
     static func login(_ req: Request) async throws -> TokenResponse {
         let body = try req.content.decode(LoginRequest.self)
+        let limiter = req.application.mtd.loginLimiter
+        let client = req.remoteAddress?.ipAddress ?? "unknown"
+        if let wait = await limiter.wait(client) {
+            throw APIError(status: .tooManyRequests, code: "rate_limited", message: "too many failed logins from this address; retry in \(wait) s", retryAfterSeconds: wait)
+        }
         let email = body.email.lowercased().trimmingCharacters(in: .whitespaces)
         guard let admin = try await AdminModel.query(on: req.db).filter(\.$email == email).first(),
               try Bcrypt.verify(body.password, created: admin.passwordHash)
         else {
+            await limiter.take(client)
             throw APIError.unauthorized("wrong email or password")
         }
         let token = Secrets.token(prefix: "mtds_")
