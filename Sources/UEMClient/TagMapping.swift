@@ -39,6 +39,29 @@ public struct TagMapping: Codable, Sendable, Equatable {
          ("highRisk", highRisk), ("secured", secured)].compactMap { field, tag in tag.map { (field, $0) } }
     }
 
+    /// A mapping from field name to tag, as forms send it; a field left out or blank gets no tag.
+    public init(fields: [String: String]) {
+        self.init(pending: nil, activated: nil, deactivated: nil, unreachable: nil, disconnected: nil, threatsPresent: nil,
+                  lowRisk: nil, mediumRisk: nil, highRisk: nil, secured: nil)
+        for (field, raw) in fields {
+            let tag = raw.trimmingCharacters(in: .whitespaces)
+            let value = tag.isEmpty ? nil : tag
+            switch field {
+            case "pending": pending = value
+            case "activated": activated = value
+            case "deactivated": deactivated = value
+            case "unreachable": unreachable = value
+            case "disconnected": disconnected = value
+            case "threatsPresent": threatsPresent = value
+            case "lowRisk": lowRisk = value
+            case "mediumRisk": mediumRisk = value
+            case "highRisk": highRisk = value
+            case "secured": secured = value
+            default: continue
+            }
+        }
+    }
+
     /// The tags a device in this state should carry. Pure.
     public func desiredTags(activation: ActivationStatus, connection: ConnectionStatus, security: SecurityStatus) -> Set<String> {
         var tags: [String?] = []

@@ -16,7 +16,7 @@ enum UEMAppConfigurationController {
         var Platform: String?
         var AssignedSmartGroups: [Int]
         /// Hub custom settings: any JSON object. Managed app config: an object of string, number or boolean values.
-        var Settings: JSONObject
+        var Settings: JSONValue
     }
 
     struct Item: Content {
@@ -27,7 +27,7 @@ enum UEMAppConfigurationController {
         var Application: String?
         var Platform: String
         var AssignedSmartGroups: [Int]
-        var Settings: JSONObject
+        var Settings: JSONValue
 
         init(_ configuration: UEMAppConfiguration) {
             Id = WS1Id(Value: configuration.id ?? 0)
@@ -36,8 +36,8 @@ enum UEMAppConfigurationController {
             Kind = configuration.kind
             Application = configuration.application
             Platform = configuration.platform
-            AssignedSmartGroups = ProfileAssignments.ids(configuration.assignedSmartGroups)
-            Settings = JSONObject(text: configuration.settings)
+            AssignedSmartGroups = EffectiveState.ids(configuration.assignedSmartGroups)
+            Settings = JSONValue(jsonText: configuration.settings)
         }
     }
 
@@ -52,15 +52,22 @@ enum UEMAppConfigurationController {
         }
         let platform = body.Platform ?? "Any"
         guard ["Any", "Apple", "Android"].contains(platform) else { throw UEMError.invalid("Platform must be Any, Apple or Android, not \(platform).") }
+        guard case .object(let settings) = body.Settings else { throw UEMError.invalid("Settings must be a JSON object.") }
         if body.Kind == managedAppConfig {
             guard let application = body.Application, !application.isEmpty else {
                 throw UEMError.invalid("A managed app config needs the Application (bundle id or package name) it configures.")
             }
-            for (key, value) in body.Settings.object where value is [Any] || value is [String: Any] || value is NSNull {
+            let nested = settings.keys.sorted().first { key in
+                switch settings[key] {
+                case .string?, .number?, .bool?: false
+                default: true
+                }
+            }
+            if let key = nested {
                 throw UEMError.invalid("Settings.\(key): managed app config values are strings, numbers or booleans; \(application) cannot read nested values.")
             }
         }
-        let text = body.Settings.text
+        let text = String(decoding: try JSONEncoder().encode(body.Settings), as: UTF8.self)
         if let unknown = LookupValues.unknown(in: text) {
             throw UEMError.invalid("Unknown lookup value {\(unknown.name)}" + (unknown.suggestion.map { "; did you mean {\($0)}?" } ?? "; known: " + LookupValues.names.map { "{\($0)}" }.joined(separator: ", ")))
         }
@@ -107,17 +114,17 @@ enum UEMAppConfigurationController {
         try req.uem.require(.devices, .read)
         let device = try await UEMDeviceController.find(req)
         let deviceID = try device.requireID()
-        let tags = try await ProfileAssignments.tags(of: [deviceID], on: req.db)[deviceID] ?? []
+        let tags = try await EffectiveState.tags(of: [deviceID], on: req.db)[deviceID] ?? []
         let tree = try await OrganizationTree.load(on: req.db)
         let groups = try await UEMSmartGroup.query(on: req.db).all()
-        let memberOf = Set(groups.filter { ProfileAssignments.criteria(of: $0).includes(device, tags: tags, tree: tree) }.compactMap(\.id))
+        let memberOf = Set(groups.filter { EffectiveState.criteria(of: $0).includes(device, tags: tags, tree: tree) }.compactMap(\.id))
         let values = LookupValues.values(for: device)
         var hub: [String: Any] = [:]
         var apps: [[String: Any]] = []
         for configuration in try await UEMAppConfiguration.query(on: req.db).sort(\.$id).all() {
             guard configuration.platform == "Any" || configuration.platform == device.platform,
-                  !memberOf.isDisjoint(with: ProfileAssignments.ids(configuration.assignedSmartGroups)),
-                  let settings = JSONObject(text: configuration.settings).object as [String: Any]?,
+                  !memberOf.isDisjoint(with: EffectiveState.ids(configuration.assignedSmartGroups)),
+                  let settings = (try? JSONSerialization.jsonObject(with: Data(configuration.settings.utf8))) as? [String: Any],
                   let resolved = LookupValues.resolve(json: settings, values: values) as? [String: Any]
             else { continue }
             if configuration.kind == hubCustomSettings {
@@ -130,32 +137,5 @@ enum UEMAppConfigurationController {
         var headers = HTTPHeaders()
         headers.contentType = .json
         return Response(status: .ok, headers: headers, body: .init(data: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])))
-    }
-}
-
-/// A JSON object carried as is (Codable cannot describe "any JSON").
-struct JSONObject: Codable, Sendable {
-    let text: String
-
-    init(text: String) {
-        self.text = text
-    }
-
-    var object: [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
-    }
-
-    init(from decoder: any Decoder) throws {
-        let value = try JSONValue(from: decoder)
-        guard case .object = value else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "Settings must be a JSON object."))
-        }
-        let data = try JSONEncoder().encode(value)
-        text = String(decoding: data, as: UTF8.self)
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        let value = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
-        try value.encode(to: encoder)
     }
 }

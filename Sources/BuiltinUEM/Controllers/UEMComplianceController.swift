@@ -26,12 +26,12 @@ enum UEMComplianceController {
         var Active: Bool
 
         init(_ policy: UEMCompliancePolicy) {
-            let definition = ProfileAssignments.definition(of: policy)
+            let definition = EffectiveState.definition(of: policy)
             Id = WS1Id(Value: policy.id ?? 0)
             Uuid = policy.uuid.uuidString.lowercased()
             Name = policy.name
             Platform = policy.platform
-            AssignedSmartGroups = ProfileAssignments.ids(policy.assignedSmartGroups)
+            AssignedSmartGroups = EffectiveState.ids(policy.assignedSmartGroups)
             MatchAll = definition.MatchAll
             Rules = definition.Rules
             Actions = definition.Actions
@@ -48,7 +48,7 @@ enum UEMComplianceController {
         policy.organizationGroupID = principal.organizationGroupID
         try await apply(body, to: policy, on: req.db)
         try await policy.create(on: req.db)
-        try await ProfileAssignments.reconcile(devices: nil, on: req.db)
+        try await EffectiveState.reconcile(devices: nil, on: req.db)
         return try await PolicyResponse(policy).encodeResponse(status: .created, for: req)
     }
 
@@ -57,14 +57,14 @@ enum UEMComplianceController {
         let policy = try await find(req)
         try await apply(try req.content.decode(PolicyRequest.self), to: policy, on: req.db)
         try await policy.update(on: req.db)
-        try await ProfileAssignments.reconcile(devices: nil, on: req.db)
+        try await EffectiveState.reconcile(devices: nil, on: req.db)
         return PolicyResponse(policy)
     }
 
     static func delete(_ req: Request) async throws -> HTTPStatus {
         try req.uem.require(.compliance, .edit)
         try await find(req).delete(on: req.db)
-        try await ProfileAssignments.reconcile(devices: nil, on: req.db)
+        try await EffectiveState.reconcile(devices: nil, on: req.db)
         return .noContent
     }
 
@@ -112,11 +112,11 @@ enum UEMComplianceController {
         }
         let items = results.sorted { $0.policyID < $1.policyID }.compactMap { result -> Item? in
             guard let policy = policies[result.policyID] else { return nil }
-            let definition = ProfileAssignments.definition(of: policy)
+            let definition = EffectiveState.definition(of: policy)
             let detail = definition.Rules.map { "\($0.Attribute) \($0.Operator)\($0.Value.map { " \($0)" } ?? "")" }.joined(separator: definition.MatchAll ? " and " : " or ")
             return Item(Id: result.policyID, Uuid: policy.uuid.uuidString.lowercased(), CompliantStatus: result.compliant, CompliancePending: false,
                         PolicyName: policy.name, PolicyDetail: detail, LastComplianceCheck: WS1Date.string(result.checkedAt),
-                        ActionTaken: ProfileAssignments.strings(result.actionsTaken).map(Action.init))
+                        ActionTaken: EffectiveState.strings(result.actionsTaken).map(Action.init))
         }
         return try await Body(DeviceCompliance: items, OverallCompliantStatus: device.complianceStatus != "NonCompliant", ComplianceStatus: device.complianceStatus,
                               Page: 0, PageSize: max(items.count, 1), Total: items.count).encodeResponse(for: req)
@@ -147,7 +147,7 @@ enum UEMComplianceController {
             let changed = devices.filter { $0.mtdThreatLevel != level }.compactMap(\.id)
             if !changed.isEmpty {
                 try await UEMDevice.query(on: req.db).filter(\.$id ~~ changed).set(\.$mtdThreatLevel, to: level).update()
-                try await ProfileAssignments.reconcile(devices: changed, on: req.db)
+                try await EffectiveState.reconcile(devices: changed, on: req.db)
             }
         }
         return WS1BulkResponse(TotalItems: body.BulkValues.Value.count, AcceptedItems: ids.count, FailedItems: faults.count, Faults: .init(Fault: faults))

@@ -94,7 +94,7 @@ enum UEMDeviceController {
         try await device.save(on: req.db)
         let id = try device.requireID()
         try await UEMEvent(eventType: "MDMEnrollmentComplete", deviceID: id, detail: device.udid, eventTime: Date()).create(on: req.db)
-        try await ProfileAssignments.reconcile(devices: [id], on: req.db)
+        try await EffectiveState.reconcile(devices: [id], on: req.db)
         return try await WS1Device(device, group: try await groupsByID(req)[device.organizationGroupID]).encodeResponse(status: .created, for: req)
     }
 
@@ -105,7 +105,7 @@ enum UEMDeviceController {
         try await device.update(on: req.db)
         let id = try device.requireID()
         try await UEMEvent(eventType: "BreakMDMConfirmed", deviceID: id, detail: device.udid, eventTime: Date()).create(on: req.db)
-        try await ProfileAssignments.reconcile(devices: [id], on: req.db)
+        try await EffectiveState.reconcile(devices: [id], on: req.db)
         return .noContent
     }
 

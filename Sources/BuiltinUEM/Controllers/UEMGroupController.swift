@@ -22,7 +22,7 @@ enum UEMSmartGroupController {
         group.organizationGroupID = body.ManagedByOrganizationGroupId ?? principal.organizationGroupID
         group.criteria = String(decoding: try JSONEncoder().encode(criteria), as: UTF8.self)
         try await group.create(on: req.db)
-        try await ProfileAssignments.reconcile(devices: nil, on: req.db)
+        try await EffectiveState.reconcile(devices: nil, on: req.db)
         return try await describe(group, on: req.db).encodeResponse(status: .created, for: req)
     }
 
@@ -43,7 +43,7 @@ enum UEMSmartGroupController {
 
     static func devices(_ req: Request) async throws -> Response {
         try req.uem.require(.groups, .read)
-        let members = try await ProfileAssignments.members(of: try await find(req), on: req.db)
+        let members = try await EffectiveState.members(of: try await find(req), on: req.db)
         let groups = try await UEMDeviceController.groupsByID(req)
         struct Body: Content {
             var Devices: [WS1Device]
@@ -52,11 +52,11 @@ enum UEMSmartGroupController {
     }
 
     static func describe(_ group: UEMSmartGroup, on database: any Database) async throws -> WS1SmartGroup {
-        let criteria = ProfileAssignments.criteria(of: group)
+        let criteria = EffectiveState.criteria(of: group)
         let tags = try await UEMTag.query(on: database).filter(\.$id ~~ criteria.tagIDs).all()
         return WS1SmartGroup(
             Name: group.name, SmartGroupID: group.id ?? 0, SmartGroupUuid: group.uuid.uuidString.lowercased(),
-            ManagedByOrganizationGroupId: group.organizationGroupID, Devices: try await ProfileAssignments.members(of: group, on: database).count,
+            ManagedByOrganizationGroupId: group.organizationGroupID, Devices: try await EffectiveState.members(of: group, on: database).count,
             Tags: tags.map { .init(Id: $0.id ?? 0, Name: $0.name) }, Platforms: criteria.platforms, Ownerships: criteria.ownerships,
             DeviceAdditions: criteria.deviceAdditions.map { .init(Id: $0, Name: nil) }, DeviceExclusions: criteria.deviceExclusions.map { .init(Id: $0, Name: nil) })
     }
@@ -85,7 +85,7 @@ enum UEMProfileController {
         profile.assignedSmartGroups = String(decoding: try JSONEncoder().encode(body.AssignedSmartGroups), as: UTF8.self)
         profile.excludedSmartGroups = String(decoding: try JSONEncoder().encode(body.ExcludedSmartGroups ?? []), as: UTF8.self)
         try await profile.create(on: req.db)
-        try await ProfileAssignments.reconcile(devices: nil, on: req.db)
+        try await EffectiveState.reconcile(devices: nil, on: req.db)
         return try await describe(profile, on: req.db).encodeResponse(status: .created, for: req)
     }
 
@@ -98,8 +98,8 @@ enum UEMProfileController {
     }
 
     static func describe(_ profile: UEMProfile, on database: any Database) async throws -> WS1Profile {
-        let assigned = ProfileAssignments.ids(profile.assignedSmartGroups)
-        let excluded = ProfileAssignments.ids(profile.excludedSmartGroups)
+        let assigned = EffectiveState.ids(profile.assignedSmartGroups)
+        let excluded = EffectiveState.ids(profile.excludedSmartGroups)
         let names = Dictionary(try await UEMSmartGroup.query(on: database).filter(\.$id ~~ (assigned + excluded)).all().compactMap { group in group.id.map { ($0, group.name) } },
                                uniquingKeysWith: { first, _ in first })
         return WS1Profile(

@@ -50,7 +50,7 @@ enum UEMTagController {
         let devices = try await UEMDeviceTag.query(on: req.db).filter(\.$tagID == tagID).all().map(\.deviceID)
         try await UEMDeviceTag.query(on: req.db).filter(\.$tagID == tagID).delete()
         try await tag.delete(on: req.db)
-        try await ProfileAssignments.reconcile(devices: devices, on: req.db)
+        try await EffectiveState.reconcile(devices: devices, on: req.db)
         return .noContent
     }
 
@@ -106,7 +106,7 @@ enum UEMTagController {
             var events = sql.insert(into: UEMEvent.schema).columns("event_type", "device_id", "detail", "event_time")
             for id in changed { events = events.values([SQLBind(adding ? "TagAdded" : "TagRemoved"), SQLBind(id), SQLBind(tag.name), SQLBind(now)]) }
             try await events.run()
-            try await ProfileAssignments.reconcile(devices: changed, on: req.db, now: now)
+            try await EffectiveState.reconcile(devices: changed, on: req.db, now: now)
         }
         return WS1BulkResponse(
             TotalItems: values.count, AcceptedItems: values.count - faults.count, FailedItems: faults.count, Faults: .init(Fault: faults))

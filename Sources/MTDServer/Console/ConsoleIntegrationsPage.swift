@@ -112,18 +112,10 @@ enum ConsoleIntegrationsPage {
         }
         let fields = try req.content.decode([String: String].self)
         func value(_ key: String) -> String? { fields[key].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0.trimmingCharacters(in: .whitespaces) } }
-        var mapping = TagMapping(pending: nil, activated: nil, deactivated: nil, unreachable: nil, disconnected: nil, threatsPresent: nil, lowRisk: nil,
-                                 mediumRisk: nil, highRisk: nil, secured: nil)
-        mapping.pending = value("map_pending")
-        mapping.activated = value("map_activated")
-        mapping.deactivated = value("map_deactivated")
-        mapping.unreachable = value("map_unreachable")
-        mapping.disconnected = value("map_disconnected")
-        mapping.threatsPresent = value("map_threatsPresent")
-        mapping.lowRisk = value("map_lowRisk")
-        mapping.mediumRisk = value("map_mediumRisk")
-        mapping.highRisk = value("map_highRisk")
-        mapping.secured = value("map_secured")
+        // The form names its mapping fields `map_<field>`.
+        let mapping = TagMapping(fields: Dictionary(fields.compactMap { key, value in
+            key.hasPrefix("map_") ? (String(key.dropFirst(4)), value) : nil
+        }, uniquingKeysWith: { first, _ in first }))
         var oauth: UEMIntegrationRequest.OAuth?
         if let id = value("oauthClientID") {
             oauth = .init(tokenURL: value("oauthTokenURL") ?? "", clientID: id, clientSecret: value("oauthClientSecret") ?? "")

@@ -8,15 +8,7 @@ import Vapor
 enum ConsoleThreatPages {
     static func list(_ req: Request) async throws -> Response {
         let context = try req.console
-        let filters = try req.query.decode(ThreatController.Filters.self)
-        var query = ThreatModel.query(on: req.db).filter(\.$enterpriseID == context.principal.enterpriseID)
-        if let status = filters.status { query = query.filter(\.$status == status.rawValue) }
-        if let severity = filters.severity { query = query.filter(\.$severity == severity.rawValue) }
-        if let classification = filters.classification { query = query.filter(\.$classification == classification.rawValue) }
-        if let type = filters.type { query = query.filter(\.$type == type.rawValue) }
-        if let platform = filters.platform {
-            query = query.join(DeviceModel.self, on: \ThreatModel.$device.$id == \DeviceModel.$id).filter(DeviceModel.self, \.$platform == platform.rawValue)
-        }
+        let (query, filters) = try ThreatController.filteredQuery(req, enterpriseID: context.principal.enterpriseID)
         let pageSize = min(max(filters.pageSize ?? 50, 1), 200)
         let page = max(filters.page ?? 0, 0)
         let total = try await query.copy().count()

@@ -17,10 +17,10 @@ enum ThreatController {
         var pageSize: Int?
     }
 
-    static func list(_ req: Request) async throws -> Page<ThreatSummary> {
-        let principal = try req.admin
+    /// The threats the request's filters select, newest first once sorted by the caller (the admin API and the console).
+    static func filteredQuery(_ req: Request, enterpriseID: UUID) throws -> (QueryBuilder<ThreatModel>, Filters) {
         let filters = try req.query.decode(Filters.self)
-        var query = ThreatModel.query(on: req.db).filter(\.$enterpriseID == principal.enterpriseID)
+        var query = ThreatModel.query(on: req.db).filter(\.$enterpriseID == enterpriseID)
         if let status = filters.status { query = query.filter(\.$status == status.rawValue) }
         if let severity = filters.severity { query = query.filter(\.$severity == severity.rawValue) }
         if let classification = filters.classification { query = query.filter(\.$classification == classification.rawValue) }
@@ -29,6 +29,12 @@ enum ThreatController {
         if let platform = filters.platform {
             query = query.join(DeviceModel.self, on: \ThreatModel.$device.$id == \DeviceModel.$id).filter(DeviceModel.self, \.$platform == platform.rawValue)
         }
+        return (query, filters)
+    }
+
+    static func list(_ req: Request) async throws -> Page<ThreatSummary> {
+        let principal = try req.admin
+        let (query, filters) = try filteredQuery(req, enterpriseID: principal.enterpriseID)
         let pageSize = min(max(filters.pageSize ?? 50, 1), 500)
         let page = max(filters.page ?? 0, 0)
         let total = try await query.copy().count()

@@ -2,10 +2,11 @@ import Fluent
 import Foundation
 import SQLKit
 
-/// Smart group membership, compliance and effective profiles. Membership is computed from the
-/// criteria whenever it is needed; compliance results, compliance tags and installed profiles are
-/// stored, so that every change shows up as an event (ComplianceViolation, ProfileRemoved, …).
-enum ProfileAssignments {
+/// A device's effective state in the built-in UEM: smart group membership, compliance and installed
+/// profiles. Membership is computed from the criteria whenever it is needed; compliance results,
+/// compliance tags and installed profiles are stored, so that every change shows up as an event
+/// (ComplianceViolation, ProfileRemoved, …).
+enum EffectiveState {
     static func tags(of deviceIDs: [Int]?, on database: any Database) async throws -> [Int: Set<Int>] {
         var query = UEMDeviceTag.query(on: database)
         if let deviceIDs { query = query.filter(\.$deviceID ~~ deviceIDs) }
