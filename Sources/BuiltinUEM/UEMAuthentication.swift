@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import MTDCore
 import Vapor
 
 /// A REST caller: an admin account (Basic auth) presenting the tenant's API key (`aw-tenant-code`).
@@ -97,11 +98,15 @@ extension Request {
         }
     }
 
-    /// 0-based `page` and `pagesize` (default 500), as Workspace ONE pages.
-    var uemPage: (page: Int, size: Int) {
-        let page = max((try? query.get(Int.self, at: "page")) ?? 0, 0)
-        let size = min(max((try? query.get(Int.self, at: "pagesize")) ?? 500, 1), 10_000)
-        return (page, size)
+    /// 0-based `page` and `pagesize` (default 500), as Workspace ONE pages. A page size above
+    /// 10,000 is capped (the answer's `PageSize` says so); text that is not a number, a negative
+    /// value or a page beyond the deepest offset is refused with a 400 naming the parameter.
+    var uemPage: PageWindow {
+        get throws {
+            let sizeText = query[String.self, at: "pagesize"] ?? query[String.self, at: "pageSize"] ?? query[String.self, at: "PageSize"]
+            let pageText = query[String.self, at: "page"] ?? query[String.self, at: "Page"]
+            return try PageWindow(pageText: pageText, sizeText: sizeText, sizeParameter: "pagesize", defaultSize: 500, maximumSize: 10_000, clampSize: true)
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import MTDCore
 import Vapor
 
 /// Workspace ONE's error body: `{"errorCode": Int, "message": String, "activityId": UUID}`.
@@ -49,6 +50,9 @@ struct UEMErrorMiddleware: AsyncMiddleware {
             case let uem as UEMError:
                 status = uem.status
                 body = UEMErrorBody(errorCode: uem.errorCode, message: uem.message, activityId: activity)
+            case let bounds as OutOfBounds:
+                status = .badRequest
+                body = UEMErrorBody(errorCode: 1000, message: "Invalid \(bounds.parameter): \(bounds.message)", activityId: activity)
             case let decoding as DecodingError:
                 status = .badRequest
                 body = UEMErrorBody(errorCode: 1000, message: "Invalid request body: \(decoding.localizedDescription)", activityId: activity)

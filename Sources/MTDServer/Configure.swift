@@ -39,6 +39,11 @@ public func configure(_ app: Application, _ configuration: ServerConfiguration, 
     let writes = services.writes
     BuiltinUEM.routes(app, serializeWrites: { work in try await writes.run(priority: .urgent, work) })
     app.lifecycle.use(SweeperLifecycle(services: services))
+    // Vapor creates its HTTP server lazily and without a lock on first use. Create it here, once
+    // routes and middleware are in place and before anything runs concurrently: a background task
+    // asking for the listening port while `serve` started up used to create a second server, and
+    // the started one was freed under its open socket (a crash at startup in about 1 of 6 runs).
+    _ = app.http.server.shared
 }
 
 struct ServerStartupError: Error, CustomStringConvertible {

@@ -29,7 +29,7 @@ final class MTDServices: Sendable {
         self.configuration = configuration
         self.intelligence = intelligence
         writes = WriteGate(serializer: serializeWrites ? WriteSerializer() : nil)
-        policies = PolicyService(intelligence: intelligence)
+        policies = PolicyService(intelligence: intelligence, writes: writes)
         checkIns = CheckInService(policies: policies, writes: writes)
         activation = ActivationService(writes: writes)
         reevaluator = Reevaluator(policies: policies, writes: writes)
@@ -74,10 +74,30 @@ final class BackgroundTasks: Sendable {
         state.withLockedValue { $0[id] = task }
     }
 
-    func cancelAll() async {
+    /// Cancels every task and waits for them, at most `deadline` seconds: a task that ignores
+    /// cancellation must not keep the process from stopping on SIGTERM.
+    func cancelAll(deadline seconds: Double = 5) async {
         let tasks = state.withLockedValue { Array($0.values) }
         for task in tasks { task.cancel() }
-        for task in tasks { await task.value }
+        // Awaiting a task's value cannot be cancelled, so the deadline races it from outside.
+        let resumed = NIOLockedValueBox(false)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let finish: @Sendable () -> Void = {
+                let first = resumed.withLockedValue { done in
+                    defer { done = true }
+                    return !done
+                }
+                if first { continuation.resume() }
+            }
+            Task {
+                for task in tasks { await task.value }
+                finish()
+            }
+            Task {
+                try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+                finish()
+            }
+        }
     }
 }
 

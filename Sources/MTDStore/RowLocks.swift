@@ -9,4 +9,10 @@ public enum RowLocks {
         guard let sql = database as? any SQLDatabase, sql.dialect.name == "postgresql" else { return }
         try await sql.raw("SELECT id FROM devices WHERE id = \(bind: deviceID) FOR UPDATE").run()
     }
+
+    /// Serializes enterprise-wide changes that number things (policy versions) on PostgreSQL.
+    public static func lockEnterprise(_ enterpriseID: UUID, on database: any Database) async throws {
+        guard let sql = database as? any SQLDatabase, sql.dialect.name == "postgresql" else { return }
+        try await sql.raw("SELECT id FROM enterprises WHERE id = \(bind: enterpriseID) FOR UPDATE").run()
+    }
 }

@@ -65,6 +65,16 @@ final class BackgroundCLI: @unchecked Sendable {
         }
     }
 
+    /// Sends `signal` and waits up to `seconds` for the process to exit; false if it is still running.
+    func signal(_ signal: Int32, within seconds: Double) async throws -> Bool {
+        kill(process.processIdentifier, signal)
+        let start = Date()
+        while process.isRunning, Date().timeIntervalSince(start) < seconds {
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        return !process.isRunning
+    }
+
     func stop() {
         if process.isRunning {
             process.interrupt()

@@ -92,11 +92,11 @@ enum UEMAppConfigurationController {
 
     static func search(_ req: Vapor.Request) async throws -> Response {
         try req.uem.require(.profiles, .read)
-        let (page, size) = req.uemPage
+        let window = try req.uemPage
         let query = UEMAppConfiguration.query(on: req.db)
         let total = try await query.copy().count()
-        let items = try await query.sort(\.$id).range(page * size..<(page + 1) * size).all()
-        return try UEMPaging.response("AppConfigurations", items: items.map(Item.init), total: total, page: page, size: size, for: req)
+        let items = try await query.sort(\.$id).range(window.range).all()
+        return try UEMPaging.response("AppConfigurations", items: items.map(Item.init), total: total, page: window.page, size: window.size, for: req)
     }
 
     static func delete(_ req: Vapor.Request) async throws -> HTTPStatus {

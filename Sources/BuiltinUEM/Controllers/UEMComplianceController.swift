@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import MTDCore
 import Vapor
 
 /// `/API/mdm/compliancepolicies`, a device's compliance, and the MTD threat level an MTD reports.
@@ -46,25 +47,34 @@ enum UEMComplianceController {
         let policy = UEMCompliancePolicy()
         policy.uuid = UUID()
         policy.organizationGroupID = principal.organizationGroupID
-        try await apply(body, to: policy, on: req.db)
-        try await policy.create(on: req.db)
-        try await EffectiveState.reconcile(devices: nil, on: req.db)
+        // The change and the compliance it causes commit together (or not at all).
+        try await req.db.transaction { tx in
+            try await apply(body, to: policy, on: tx)
+            try await policy.create(on: tx)
+            try await EffectiveState.reconcile(devices: nil, on: tx)
+        }
         return try await PolicyResponse(policy).encodeResponse(status: .created, for: req)
     }
 
     static func update(_ req: Request) async throws -> PolicyResponse {
         try req.uem.require(.compliance, .edit)
         let policy = try await find(req)
-        try await apply(try req.content.decode(PolicyRequest.self), to: policy, on: req.db)
-        try await policy.update(on: req.db)
-        try await EffectiveState.reconcile(devices: nil, on: req.db)
+        let body = try req.content.decode(PolicyRequest.self)
+        try await req.db.transaction { tx in
+            try await apply(body, to: policy, on: tx)
+            try await policy.update(on: tx)
+            try await EffectiveState.reconcile(devices: nil, on: tx)
+        }
         return PolicyResponse(policy)
     }
 
     static func delete(_ req: Request) async throws -> HTTPStatus {
         try req.uem.require(.compliance, .edit)
-        try await find(req).delete(on: req.db)
-        try await EffectiveState.reconcile(devices: nil, on: req.db)
+        let policy = try await find(req)
+        try await req.db.transaction { tx in
+            try await policy.delete(on: tx)
+            try await EffectiveState.reconcile(devices: nil, on: tx)
+        }
         return .noContent
     }
 
@@ -77,10 +87,10 @@ enum UEMComplianceController {
         try req.uem.require(.compliance, .read)
         var query = UEMCompliancePolicy.query(on: req.db)
         if let name = req.query[String.self, at: "name"], !name.isEmpty { query = query.filter(\.$name, .custom("LIKE"), "%\(name)%") }
-        let (page, size) = req.uemPage
+        let window = try req.uemPage
         let total = try await query.copy().count()
-        let policies = try await query.sort(\.$id).range(page * size..<(page + 1) * size).all()
-        return try UEMPaging.response("CompliancePolicies", items: policies.map(PolicyResponse.init), total: total, page: page, size: size, for: req)
+        let policies = try await query.sort(\.$id).range(window.range).all()
+        return try UEMPaging.response("CompliancePolicies", items: policies.map(PolicyResponse.init), total: total, page: window.page, size: window.size, for: req)
     }
 
     /// `GET /API/mdm/devices/{id}/compliance`: one entry per policy that applies to the device.
@@ -143,11 +153,15 @@ enum UEMComplianceController {
         }
         let (ids, faults) = try await UEMTagController.enrolledDevices(body.BulkValues.Value, on: req.db)
         if !ids.isEmpty {
-            let devices = try await UEMDevice.query(on: req.db).filter(\.$id ~~ ids).all()
-            let changed = devices.filter { $0.mtdThreatLevel != level }.compactMap(\.id)
-            if !changed.isEmpty {
-                try await UEMDevice.query(on: req.db).filter(\.$id ~~ changed).set(\.$mtdThreatLevel, to: level).update()
-                try await EffectiveState.reconcile(devices: changed, on: req.db)
+            // The level and the compliance it causes commit together: a failure in between would
+            // leave a retry finding the level already set and compliance never catching up.
+            try await req.db.transaction { tx in
+                let devices = try await UEMDevice.query(on: tx).filter(\.$id ~~ ids).all()
+                let changed = devices.filter { $0.mtdThreatLevel != level }.compactMap(\.id)
+                if !changed.isEmpty {
+                    try await UEMDevice.query(on: tx).filter(\.$id ~~ changed).set(\.$mtdThreatLevel, to: level).update()
+                    try await EffectiveState.reconcile(devices: changed, on: tx)
+                }
             }
         }
         return WS1BulkResponse(TotalItems: body.BulkValues.Value.count, AcceptedItems: ids.count, FailedItems: faults.count, Faults: .init(Fault: faults))

@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import MTDCore
 import Vapor
 
 /// `/API/mdm/devices/{id}/apps`: the apps on a device, and (OpenMTD extension) `PUT` to report them.
@@ -15,11 +16,11 @@ enum UEMDeviceAppController {
         try req.uem.require(.apps, .read)
         let device = try await UEMDeviceController.find(req)
         let apps = try await UEMDeviceApp.query(on: req.db).filter(\.$deviceID == (device.id ?? -1)).sort(\.$name).all()
-        let (page, size) = req.uemPage
-        let items = apps.dropFirst(page * size).prefix(size).map {
+        let window = try req.uemPage
+        let items = apps.dropFirst(window.offset).prefix(window.size).map {
             App(ApplicationIdentifier: $0.applicationIdentifier, ApplicationName: $0.name, Version: $0.version, Type: $0.type)
         }
-        return try UEMPaging.response("DeviceApps", items: Array(items), total: apps.count, page: page, size: size, for: req)
+        return try UEMPaging.response("DeviceApps", items: Array(items), total: apps.count, page: window.page, size: window.size, for: req)
     }
 
     /// Replaces the device's app list with the reported one.

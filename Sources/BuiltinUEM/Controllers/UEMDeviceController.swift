@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import MTDCore
 import Vapor
 
 /// `/API/mdm/devices`: search, one device, its tags and profiles; enrolment and unenrolment.
@@ -15,11 +16,11 @@ enum UEMDeviceController {
         if let platform = req.query[String.self, at: "platform"] { query = query.filter(\.$platform == platform) }
         if let user = req.query[String.self, at: "user"] { query = query.filter(\.$userName == user) }
         if let ownership = req.query[String.self, at: "ownership"] { query = query.filter(\.$ownership == ownership) }
-        let (page, size) = req.uemPage
+        let window = try req.uemPage
         let total = try await query.copy().count()
-        let devices = try await query.sort(\.$id).range(page * size..<(page + 1) * size).all()
+        let devices = try await query.sort(\.$id).range(window.range).all()
         let groups = try await groupsByID(req)
-        return try UEMPaging.response("Devices", items: devices.map { WS1Device($0, group: groups[$0.organizationGroupID]) }, total: total, page: page, size: size, for: req)
+        return try UEMPaging.response("Devices", items: devices.map { WS1Device($0, group: groups[$0.organizationGroupID]) }, total: total, page: window.page, size: window.size, for: req)
     }
 
     static func get(_ req: Request) async throws -> WS1Device {
@@ -91,10 +92,12 @@ enum UEMDeviceController {
         device.lastSeen = Date()
         device.complianceStatus = "Compliant"
         device.compromised = false
-        try await device.save(on: req.db)
-        let id = try device.requireID()
-        try await UEMEvent(eventType: "MDMEnrollmentComplete", deviceID: id, detail: device.udid, eventTime: Date()).create(on: req.db)
-        try await EffectiveState.reconcile(devices: [id], on: req.db)
+        try await req.db.transaction { tx in
+            try await device.save(on: tx)
+            let id = try device.requireID()
+            try await UEMEvent(eventType: "MDMEnrollmentComplete", deviceID: id, detail: device.udid, eventTime: Date()).create(on: tx)
+            try await EffectiveState.reconcile(devices: [id], on: tx)
+        }
         return try await WS1Device(device, group: try await groupsByID(req)[device.organizationGroupID]).encodeResponse(status: .created, for: req)
     }
 
@@ -102,10 +105,12 @@ enum UEMDeviceController {
         try req.uem.require(.devices, .edit)
         let device = try await find(req)
         device.enrollmentStatus = "Unenrolled"
-        try await device.update(on: req.db)
         let id = try device.requireID()
-        try await UEMEvent(eventType: "BreakMDMConfirmed", deviceID: id, detail: device.udid, eventTime: Date()).create(on: req.db)
-        try await EffectiveState.reconcile(devices: [id], on: req.db)
+        try await req.db.transaction { tx in
+            try await device.update(on: tx)
+            try await UEMEvent(eventType: "BreakMDMConfirmed", deviceID: id, detail: device.udid, eventTime: Date()).create(on: tx)
+            try await EffectiveState.reconcile(devices: [id], on: tx)
+        }
         return .noContent
     }
 

@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import MTDCore
 import Vapor
 
 /// `/API/mdm/smartgroups` and `/API/mdm/profiles`.
@@ -21,8 +22,10 @@ enum UEMSmartGroupController {
         group.name = body.Name
         group.organizationGroupID = body.ManagedByOrganizationGroupId ?? principal.organizationGroupID
         group.criteria = String(decoding: try JSONEncoder().encode(criteria), as: UTF8.self)
-        try await group.create(on: req.db)
-        try await EffectiveState.reconcile(devices: nil, on: req.db)
+        try await req.db.transaction { tx in
+            try await group.create(on: tx)
+            try await EffectiveState.reconcile(devices: nil, on: tx)
+        }
         return try await describe(group, on: req.db).encodeResponse(status: .created, for: req)
     }
 
@@ -35,10 +38,10 @@ enum UEMSmartGroupController {
         try req.uem.require(.groups, .read)
         var query = UEMSmartGroup.query(on: req.db)
         if let name = req.query[String.self, at: "name"], !name.isEmpty { query = query.filter(\.$name, .custom("LIKE"), "%\(name)%") }
-        let (page, size) = req.uemPage
+        let window = try req.uemPage
         let total = try await query.copy().count()
-        let groups = try await query.sort(\.$id).range(page * size..<(page + 1) * size).all()
-        return try UEMPaging.response("SmartGroups", items: try await groups.asyncMap { try await describe($0, on: req.db) }, total: total, page: page, size: size, for: req)
+        let groups = try await query.sort(\.$id).range(window.range).all()
+        return try UEMPaging.response("SmartGroups", items: try await groups.asyncMap { try await describe($0, on: req.db) }, total: total, page: window.page, size: window.size, for: req)
     }
 
     static func devices(_ req: Request) async throws -> Response {
@@ -84,8 +87,10 @@ enum UEMProfileController {
         profile.organizationGroupID = principal.organizationGroupID
         profile.assignedSmartGroups = String(decoding: try JSONEncoder().encode(body.AssignedSmartGroups), as: UTF8.self)
         profile.excludedSmartGroups = String(decoding: try JSONEncoder().encode(body.ExcludedSmartGroups ?? []), as: UTF8.self)
-        try await profile.create(on: req.db)
-        try await EffectiveState.reconcile(devices: nil, on: req.db)
+        try await req.db.transaction { tx in
+            try await profile.create(on: tx)
+            try await EffectiveState.reconcile(devices: nil, on: tx)
+        }
         return try await describe(profile, on: req.db).encodeResponse(status: .created, for: req)
     }
 

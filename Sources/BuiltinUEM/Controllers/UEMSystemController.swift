@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import MTDCore
 import Vapor
 
 /// `/API/system`: connectivity, organization groups, roles and admin accounts.
@@ -21,9 +22,9 @@ enum UEMSystemController {
         var query = UEMOrganizationGroup.query(on: req.db)
         if let name = req.query[String.self, at: "name"], !name.isEmpty { query = query.filter(\.$name == name) }
         if let groupID = req.query[String.self, at: "groupid"], !groupID.isEmpty { query = query.filter(\.$groupID == groupID) }
-        let (page, size) = req.uemPage
+        let window = try req.uemPage
         let total = try await query.copy().count()
-        let groups = try await query.sort(\.$id).range(page * size..<(page + 1) * size).all()
+        let groups = try await query.sort(\.$id).range(window.range).all()
         struct Item: Content {
             var Id: WS1Id
             var Uuid: String
@@ -36,7 +37,7 @@ enum UEMSystemController {
             Item(Id: WS1Id(Value: $0.id ?? 0), Uuid: $0.uuid.uuidString.lowercased(), Name: $0.name, GroupId: $0.groupID,
                  LocationGroupType: $0.type, ParentLocationGroup: $0.parentID.map { WS1Id(Value: $0) })
         }
-        return try UEMPaging.response("LocationGroups", items: items, total: total, page: page, size: size, for: req)
+        return try UEMPaging.response("LocationGroups", items: items, total: total, page: window.page, size: window.size, for: req)
     }
 
     struct GroupRequest: Content {
@@ -168,9 +169,9 @@ enum UEMSystemController {
         try req.uem.require(.admins, .read)
         var query = UEMAdmin.query(on: req.db)
         if let username = req.query[String.self, at: "username"], !username.isEmpty { query = query.filter(\.$username == username) }
-        let (page, size) = req.uemPage
+        let window = try req.uemPage
         let total = try await query.copy().count()
-        let admins = try await query.sort(\.$id).range(page * size..<(page + 1) * size).all()
+        let admins = try await query.sort(\.$id).range(window.range).all()
         struct Item: Content {
             var Id: WS1Id
             var Uuid: String
@@ -180,6 +181,6 @@ enum UEMSystemController {
         }
         return try UEMPaging.response(
             "Admins", items: admins.map { Item(Id: WS1Id(Value: $0.id ?? 0), Uuid: $0.uuid.uuidString.lowercased(), UserName: $0.username, Email: $0.email, LocationGroupId: "\($0.organizationGroupID)") },
-            total: total, page: page, size: size, for: req)
+            total: total, page: window.page, size: window.size, for: req)
     }
 }

@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import MTDCore
 import SQLKit
 import Vapor
 
@@ -11,10 +12,10 @@ enum UEMTagController {
         if let name = req.query[String.self, at: "name"], !name.isEmpty { query = query.filter(\.$name, .custom("LIKE"), "%\(name)%") }
         if let group = req.query[Int.self, at: "organizationgroupid"] { query = query.filter(\.$organizationGroupID == group) }
         if let type = req.query[Int.self, at: "tagtype"] { query = query.filter(\.$type == type) }
-        let (page, size) = req.uemPage
+        let window = try req.uemPage
         let total = try await query.copy().count()
-        let tags = try await query.sort(\.$id).range(page * size..<(page + 1) * size).all()
-        return try UEMPaging.response("Tags", items: tags.map(WS1Tag.init), total: total, page: page, size: size, for: req)
+        let tags = try await query.sort(\.$id).range(window.range).all()
+        return try UEMPaging.response("Tags", items: tags.map(WS1Tag.init), total: total, page: window.page, size: window.size, for: req)
     }
 
     static func add(_ req: Request) async throws -> WS1Id {
@@ -47,10 +48,12 @@ enum UEMTagController {
         try req.uem.require(.tags, .edit)
         let tag = try await find(req)
         let tagID = try tag.requireID()
-        let devices = try await UEMDeviceTag.query(on: req.db).filter(\.$tagID == tagID).all().map(\.deviceID)
-        try await UEMDeviceTag.query(on: req.db).filter(\.$tagID == tagID).delete()
-        try await tag.delete(on: req.db)
-        try await EffectiveState.reconcile(devices: devices, on: req.db)
+        try await req.db.transaction { tx in
+            let devices = try await UEMDeviceTag.query(on: tx).filter(\.$tagID == tagID).all().map(\.deviceID)
+            try await UEMDeviceTag.query(on: tx).filter(\.$tagID == tagID).delete()
+            try await tag.delete(on: tx)
+            try await EffectiveState.reconcile(devices: devices, on: tx)
+        }
         return .noContent
     }
 
@@ -90,12 +93,15 @@ enum UEMTagController {
         let tagID = try tag.requireID()
         let values = try req.content.decode(WS1BulkInput.self).BulkValues.Value
         let (known, faults) = try await enrolledDevices(values, on: req.db)
-        let existing = Set(try await UEMDeviceTag.query(on: req.db).filter(\.$tagID == tagID).filter(\.$deviceID ~~ known).all().map(\.deviceID))
-        let changed = known.filter { adding != existing.contains($0) }
         let now = Date()
-        if !changed.isEmpty {
+        // The tag change and the profiles and compliance it causes are one transaction: were they
+        // not, a failure in between would leave a retry finding the tag applied and skipping the rest.
+        try await req.db.transaction { tx in
+            let existing = Set(try await UEMDeviceTag.query(on: tx).filter(\.$tagID == tagID).filter(\.$deviceID ~~ known).all().map(\.deviceID))
+            let changed = known.filter { adding != existing.contains($0) }
+            guard !changed.isEmpty else { return }
             // Few statements for hundreds of devices: the bulk call must not hold the database long.
-            let sql = try sqlDatabase(req)
+            guard let sql = tx as? any SQLDatabase else { throw UEMError(status: .internalServerError, errorCode: 500, message: "The built-in UEM needs an SQL database.") }
             if adding {
                 var insert = sql.insert(into: UEMDeviceTag.schema).columns("tag_id", "device_id", "date_tagged")
                 for id in changed { insert = insert.values([SQLBind(tagID), SQLBind(id), SQLBind(now)]) }
@@ -106,7 +112,7 @@ enum UEMTagController {
             var events = sql.insert(into: UEMEvent.schema).columns("event_type", "device_id", "detail", "event_time")
             for id in changed { events = events.values([SQLBind(adding ? "TagAdded" : "TagRemoved"), SQLBind(id), SQLBind(tag.name), SQLBind(now)]) }
             try await events.run()
-            try await EffectiveState.reconcile(devices: changed, on: req.db, now: now)
+            try await EffectiveState.reconcile(devices: changed, on: tx, now: now)
         }
         return WS1BulkResponse(
             TotalItems: values.count, AcceptedItems: values.count - faults.count, FailedItems: faults.count, Faults: .init(Fault: faults))

@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import MTDCore
 import Vapor
 
 /// `/API/system/users`: enrollment users.
@@ -78,10 +79,10 @@ enum UEMUserController {
         if let status = req.query[String.self, at: "status"], !status.isEmpty { query = query.filter(\.$status == status) }
         let root = req.query[Int.self, at: "locationgroupId"] ?? req.query[Int.self, at: "organizationgroupid"] ?? principal.organizationGroupID
         let all = try await query.sort(\.$id).all().filter { tree.contains($0.organizationGroupID, within: root) }
-        let (page, size) = req.uemPage
-        let slice = Array(all.dropFirst(page * size).prefix(size))
+        let window = try req.uemPage
+        let slice = Array(all.dropFirst(window.offset).prefix(window.size))
         let counts = try await deviceCounts(slice.compactMap(\.id), on: req.db)
-        return try UEMPaging.response("Users", items: slice.map { Item($0, devices: counts[$0.id ?? -1] ?? 0) }, total: all.count, page: page, size: size, for: req)
+        return try UEMPaging.response("Users", items: slice.map { Item($0, devices: counts[$0.id ?? -1] ?? 0) }, total: all.count, page: window.page, size: window.size, for: req)
     }
 
     static func get(_ req: Request) async throws -> Item {

@@ -19,13 +19,13 @@ enum ConsoleAppPages {
         guard let sql = req.db as? any SQLDatabase else { throw Abort(.internalServerError) }
         let enterpriseID = context.principal.enterpriseID
         let search = req.query[String.self, at: "q"]?.trimmingCharacters(in: .whitespaces) ?? ""
-        let page = max(req.query[Int.self, at: "page"] ?? 0, 0)
-        let pageSize = 50
+        let window = try PageWindow(pageText: req.query[String.self, at: "page"], sizeText: nil, sizeParameter: "pageSize", defaultSize: 50, maximumSize: 50)
+        let (page, pageSize) = (window.page, window.size)
         let filter: SQLQueryString = search.isEmpty ? "" : "AND (LOWER(app_id) LIKE \(bind: "%\(search.lowercased())%") OR LOWER(name) LIKE \(bind: "%\(search.lowercased())%"))"
         // Counted from indexes only (one row per device and app); names and versions for this page alone.
         let rows = try await sql.raw("""
             SELECT app_id, COUNT(*) AS devices FROM device_apps WHERE enterprise_id = \(bind: enterpriseID) \(filter) \
-            GROUP BY app_id ORDER BY devices DESC, app_id LIMIT \(bind: pageSize) OFFSET \(bind: page * pageSize)
+            GROUP BY app_id ORDER BY devices DESC, app_id LIMIT \(bind: pageSize) OFFSET \(bind: window.offset)
             """).all(decoding: Row.self)
         struct Total: Decodable { var n: Int }
         let total = try await sql.raw("SELECT COUNT(DISTINCT app_id) AS n FROM device_apps WHERE enterprise_id = \(bind: enterpriseID) \(filter)")

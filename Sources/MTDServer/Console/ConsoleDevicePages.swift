@@ -9,10 +9,10 @@ enum ConsoleDevicePages {
     static func list(_ req: Request) async throws -> Response {
         let context = try req.console
         let (query, filters) = try await DeviceController.filteredQuery(req, enterpriseID: context.principal.enterpriseID)
-        let pageSize = min(max(filters.pageSize ?? 50, 1), 200)
-        let page = max(filters.page ?? 0, 0)
+        let window = try PageWindow(page: filters.page, size: filters.pageSize, sizeParameter: "pageSize", defaultSize: 50, maximumSize: 200)
+        let (page, pageSize) = (window.page, window.size)
         let total = try await query.copy().count()
-        let devices = try await query.sort(\.$lastCheckInAt, .descending).sort(\.$id).range(page * pageSize..<(page + 1) * pageSize).all()
+        let devices = try await query.sort(\.$lastCheckInAt, .descending).sort(\.$id).range(window.range).all()
         let rows: [HTML] = devices.map { device in
             """
             <tr><td><a href="/console/devices/\(device.id?.uuidString.lowercased() ?? "")">\(device.email ?? device.udid ?? device.id?.uuidString ?? "device")</a></td>\

@@ -41,13 +41,19 @@ enum ConsolePage {
             <form method="post" action="/console/logout" class="inline">\(csrfField(context.csrf))<button type="submit" class="link">Log out</button></form></div>
             """
         } ?? ""
+        let banner: HTML = context?.policyProblem.map { problem in
+            """
+            <p class="notice error" role="alert" id="policy-problem">Policy version \(problem.version) cannot be used: \(problem.message). \
+            Devices are still evaluated with version \(problem.servingVersion). Save a corrected policy on the <a href="/console/policy">policy page</a>.</p>
+            """
+        } ?? ""
         let page: HTML = """
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
         <title>\(title) · OpenMTD</title><style nonce="\(nonce)">\(HTML(trusted: stylesheet))</style></head>
         <body><a class="skip" href="#main">Skip to content</a>
         <header><a class="brand" href="/console">OpenMTD</a>\(account)</header>
-        <div class="shell">\(navigation)<main id="main"><h1>\(title)</h1>\(content)</main></div>
+        <div class="shell">\(navigation)<main id="main"><h1>\(title)</h1>\(banner)\(content)</main></div>
         </body></html>
         """
         return page.response(status: status)

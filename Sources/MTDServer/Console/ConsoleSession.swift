@@ -21,6 +21,8 @@ struct ConsoleContext: Sendable {
     var principal: AdminPrincipal
     var csrf: String
     var nonce: String
+    /// Set when the enterprise's newest policy version was rejected: every page says so.
+    var policyProblem: PolicyService.Problem? = nil
 }
 
 struct ConsoleContextKey: StorageKey {
@@ -60,10 +62,13 @@ struct ConsoleHeadersMiddleware: AsyncMiddleware {
             response = try await next.respond(to: request)
         } catch {
             // Pages answer with pages: a bad filter in a URL gets an explanation, not JSON.
-            let status = (error as? any AbortError)?.status ?? .internalServerError
+            var status = (error as? any AbortError)?.status ?? .internalServerError
             let message: String
             switch error {
             case let api as APIError: message = api.message
+            case let bounds as OutOfBounds:
+                status = .badRequest
+                message = "The address asks for \(bounds.parameter) \(bounds.message). Go back to the first page and try again."
             case is DecodingError: message = "Part of the address is not valid: \(DocumentError(decoding: error).message). Clear the filters and try again."
             case let abort as any AbortError: message = abort.reason
             default:
@@ -106,7 +111,10 @@ struct ConsoleAuthMiddleware: AsyncMiddleware {
             }
         }
         request.storage[AdminPrincipalKey.self] = principal
-        request.storage[ConsoleContextKey.self] = ConsoleContext(principal: principal, csrf: csrf, nonce: request.cspNonce)
+        let policies = request.application.mtd.policies
+        _ = try await policies.current(for: principal.enterpriseID, on: request.db)
+        request.storage[ConsoleContextKey.self] = ConsoleContext(
+            principal: principal, csrf: csrf, nonce: request.cspNonce, policyProblem: await policies.problem(for: principal.enterpriseID))
         return try await next.respond(to: request)
     }
 }

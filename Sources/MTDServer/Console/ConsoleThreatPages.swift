@@ -9,10 +9,10 @@ enum ConsoleThreatPages {
     static func list(_ req: Request) async throws -> Response {
         let context = try req.console
         let (query, filters) = try ThreatController.filteredQuery(req, enterpriseID: context.principal.enterpriseID)
-        let pageSize = min(max(filters.pageSize ?? 50, 1), 200)
-        let page = max(filters.page ?? 0, 0)
+        let window = try PageWindow(page: filters.page, size: filters.pageSize, sizeParameter: "pageSize", defaultSize: 50, maximumSize: 200)
+        let (page, pageSize) = (window.page, window.size)
         let total = try await query.copy().count()
-        let threats = try await query.sort(\.$detectedAt, .descending).range(page * pageSize..<(page + 1) * pageSize).all()
+        let threats = try await query.sort(\.$detectedAt, .descending).range(window.range).all()
         let canAct = context.principal.role.canActOnThreats
         let back = req.url.path + (req.url.query.map { "?" + $0 } ?? "")
         let rows: [HTML] = threats.map { threat in
@@ -89,11 +89,11 @@ enum ConsoleThreatPages {
 enum ConsoleAuditPage {
     static func show(_ req: Request) async throws -> Response {
         let context = try req.console
-        let page = max(req.query[Int.self, at: "page"] ?? 0, 0)
-        let pageSize = 50
+        let window = try PageWindow(pageText: req.query[String.self, at: "page"], sizeText: nil, sizeParameter: "pageSize", defaultSize: 50, maximumSize: 50)
+        let (page, pageSize) = (window.page, window.size)
         let query = EventModel.query(on: req.db).filter(\.$enterpriseID == context.principal.enterpriseID).filter(\.$type == EventType.audit.rawValue)
         let total = try await query.copy().count()
-        let events = try await query.sort(\.$id, .descending).range(page * pageSize..<(page + 1) * pageSize).all().map(EventSummary.init)
+        let events = try await query.sort(\.$id, .descending).range(window.range).all().map(EventSummary.init)
         let rows: [HTML] = events.map { event in
             let changes: String = {
                 guard case .array(let items)? = event.audit?["attribute_changes"] else { return ConsoleDevicePages.text(event.audit ?? .null) }

@@ -1,5 +1,6 @@
 import FluentKit
 import Foundation
+import MTDCore
 import MTDStore
 import Vapor
 
@@ -54,7 +55,9 @@ enum AuthController {
         model.name = body.name
         model.scopes = Set(scopes + ["read"]).sorted().joined(separator: " ")
         model.kind = "api"
-        model.expiresAt = body.expiresInDays.map { Date().addingTimeInterval(Double($0) * 86_400) }
+        // Bounded so that the expiry is a date every database stores (and no arithmetic traps).
+        let days = try body.expiresInDays.map { try BoundedNumber.check($0, parameter: "$.expiresInDays", in: 1...3650, default: 1) }
+        model.expiresAt = days.map { Date().addingTimeInterval(Double($0) * 86_400) }
         try await req.application.mtd.writes.run {
             try await req.db.transaction { tx in
                 try await model.create(on: tx)

@@ -46,11 +46,10 @@ enum DeviceController {
     static func list(_ req: Request) async throws -> Page<DeviceSummary> {
         let principal = try req.admin
         let (query, filters) = try await filteredQuery(req, enterpriseID: principal.enterpriseID)
-        let pageSize = min(max(filters.pageSize ?? 50, 1), 500)
-        let page = max(filters.page ?? 0, 0)
+        let window = try PageWindow(page: filters.page, size: filters.pageSize, sizeParameter: "pageSize", defaultSize: 50, maximumSize: 500)
         let total = try await query.copy().count()
-        let devices = try await query.sort(\.$lastCheckInAt, .descending).sort(\.$id).range(page * pageSize..<(page + 1) * pageSize).all()
-        return Page(items: devices.map(DeviceSummary.init), page: page, pageSize: pageSize, total: total)
+        let devices = try await query.sort(\.$lastCheckInAt, .descending).sort(\.$id).range(window.range).all()
+        return Page(items: devices.map(DeviceSummary.init), page: window.page, pageSize: window.size, total: total)
     }
 
     static func csv(_ req: Request) async throws -> Response {

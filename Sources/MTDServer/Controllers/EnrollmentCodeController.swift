@@ -14,7 +14,10 @@ enum EnrollmentCodeController {
     static func rotate(_ req: Request) async throws -> Response {
         let principal = try req.admin
         try principal.require(\.canManageEnterprise, "rotate enrollment codes")
-        let body = (try? req.content.decode(CreateEnrollmentCodeRequest.self)) ?? CreateEnrollmentCodeRequest(expiresAt: nil)
+        // No body means a code that does not expire; a body that cannot be read is an error, never
+        // silently a code that does not expire.
+        let hasBody = (req.body.data?.readableBytes ?? 0) > 0
+        let body = hasBody ? try req.content.decode(CreateEnrollmentCodeRequest.self) : CreateEnrollmentCodeRequest(expiresAt: nil)
         if let expiresAt = body.expiresAt, expiresAt <= Date() {
             throw APIError.badRequest("expiresAt is in the past", field: "$.expiresAt")
         }

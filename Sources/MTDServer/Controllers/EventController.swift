@@ -1,5 +1,6 @@
 import FluentKit
 import Foundation
+import MTDCore
 import MTDStore
 import Vapor
 
@@ -32,8 +33,8 @@ enum EventController {
     }
 
     static func page(_ req: Request, principal: AdminPrincipal, query: Query, types: [EventType]?) async throws -> EventPage {
-        let after = max(query.after ?? 0, 0)
-        let limit = min(max(query.limit ?? 100, 1), 1000)
+        let after = try BoundedNumber.check(query.after, parameter: "after", in: 0...Int.max, default: 0)
+        let limit = try BoundedNumber.check(query.limit, parameter: "limit", in: 1...1000, default: 100)
         let events = try await EventLog.read(after: after, enterpriseID: principal.enterpriseID, types: types, limit: limit, on: req.db)
         return EventPage(events: events.map(EventSummary.init), last: events.last?.id ?? after)
     }

@@ -8,15 +8,35 @@ enum OperationsController {
     struct Health: Content {
         var status: String
         var database: String
+        /// Present when a stored policy cannot be used: what is wrong and which version is served.
+        var policy: [PolicyHealth]?
     }
 
+    struct PolicyHealth: Content {
+        var enterpriseId: String
+        var rejectedVersion: Int
+        var servingVersion: Int
+        var error: String
+    }
+
+    /// 200 `ok`; 200 `degraded` when a policy is rejected (the server still protects with the last
+    /// good one, so a load balancer must keep it); 503 when the database cannot be reached.
     static func health(_ req: Request) async throws -> Response {
+        let services = req.application.mtd
         do {
             _ = try await MTDStoreProbe.ping(req.db)
-            return try await Health(status: "ok", database: "ok").encodeResponse(for: req)
+            for enterprise in try await EnterpriseModel.query(on: req.db).all() {
+                _ = try await services.policies.current(for: try enterprise.requireID(), on: req.db)
+            }
         } catch {
             return try await Health(status: "degraded", database: "unreachable").encodeResponse(status: .serviceUnavailable, for: req)
         }
+        let problems = await services.policies.allProblems().map { enterpriseID, problem in
+            PolicyHealth(enterpriseId: enterpriseID.uuidString.lowercased(), rejectedVersion: problem.version,
+                         servingVersion: problem.servingVersion, error: problem.message)
+        }
+        return try await Health(status: problems.isEmpty ? "ok" : "degraded", database: "ok", policy: problems.isEmpty ? nil : problems)
+            .encodeResponse(for: req)
     }
 
     static func metrics(_ req: Request) async throws -> Response {

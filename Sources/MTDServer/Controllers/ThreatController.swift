@@ -35,11 +35,10 @@ enum ThreatController {
     static func list(_ req: Request) async throws -> Page<ThreatSummary> {
         let principal = try req.admin
         let (query, filters) = try filteredQuery(req, enterpriseID: principal.enterpriseID)
-        let pageSize = min(max(filters.pageSize ?? 50, 1), 500)
-        let page = max(filters.page ?? 0, 0)
+        let window = try PageWindow(page: filters.page, size: filters.pageSize, sizeParameter: "pageSize", defaultSize: 50, maximumSize: 500)
         let total = try await query.copy().count()
-        let threats = try await query.sort(\.$detectedAt, .descending).range(page * pageSize..<(page + 1) * pageSize).all()
-        return Page(items: threats.map { ThreatSummary($0) }, page: page, pageSize: pageSize, total: total)
+        let threats = try await query.sort(\.$detectedAt, .descending).range(window.range).all()
+        return Page(items: threats.map { ThreatSummary($0) }, page: window.page, pageSize: window.size, total: total)
     }
 
     static func ignore(_ req: Request) async throws -> ThreatSummary {

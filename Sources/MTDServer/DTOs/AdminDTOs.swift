@@ -204,4 +204,23 @@ struct EnrollmentCodeSummary: Content {
 
 struct CreateEnrollmentCodeRequest: Content {
     var expiresAt: Date?
+
+    init(expiresAt: Date?) {
+        self.expiresAt = expiresAt
+    }
+
+    /// Read by hand so that a date that is not RFC 3339 names the field (the JSON decoder's own
+    /// date error loses the path).
+    init(from decoder: any Decoder) throws {
+        enum Keys: String, CodingKey { case expiresAt }
+        let container = try decoder.container(keyedBy: Keys.self)
+        guard let text = try container.decodeIfPresent(String.self, forKey: .expiresAt) else {
+            expiresAt = nil
+            return
+        }
+        guard let date = Timestamp.dateTime(text) else {
+            throw DocumentError(path: "$.expiresAt", message: "\"\(text.prefix(40))\" is not a date-time; use RFC 3339 such as 2027-01-31T00:00:00Z")
+        }
+        expiresAt = date
+    }
 }

@@ -367,12 +367,18 @@ actor UEMSync {
             kicked = false
             return
         }
-        await withCheckedContinuation { continuation in
-            wakeUp = continuation
-            Task { [weak self] in
-                try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-                await self?.timeout()
+        guard !Task.isCancelled else { return }
+        // Shutdown cancels the loop: the wait ends at once instead of after the poll interval.
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                wakeUp = continuation
+                Task { [weak self] in
+                    try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+                    await self?.timeout()
+                }
             }
+        } onCancel: {
+            Task { [weak self] in await self?.timeout() }
         }
         kicked = false
     }

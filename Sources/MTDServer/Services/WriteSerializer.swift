@@ -1,3 +1,5 @@
+import FluentSQLiteDriver
+
 /// SQLite allows one writer at a time; taking turns in the process avoids busy-waiting inside
 /// SQLite when several check-ins commit at once. PostgreSQL needs no serializer.
 ///
@@ -45,11 +47,41 @@ actor WriteSerializer {
 }
 
 /// Runs database writes: through the serializer on SQLite, directly on PostgreSQL.
+///
+/// A write inside a write (a policy load that audits a broken version while a check-in holds the
+/// turn) runs in the turn it is already in: the serializer is not re-entrant, and waiting for
+/// itself would hang. On SQLite a transaction that still meets a busy database (another process
+/// writing the same file, such as an `openmtd` command) is rolled back by SQLite and tried again,
+/// so clients never see "database is locked".
 struct WriteGate: Sendable {
     let serializer: WriteSerializer?
 
+    @TaskLocal static var holdsTurn = false
+
+    /// Attempts for a write that meets a busy SQLite database, with 10, 20, 40 … ms between them.
+    static let busyAttempts = 8
+
     func run<T: Sendable>(priority: WriteSerializer.Priority = .normal, _ body: @Sendable () async throws -> T) async throws -> T {
-        if let serializer { return try await serializer.run(priority: priority, body) }
-        return try await body()
+        guard let serializer, !Self.holdsTurn else { return try await body() }
+        return try await serializer.run(priority: priority) {
+            try await Self.$holdsTurn.withValue(true) {
+                var attempt = 1
+                while true {
+                    do {
+                        return try await body()
+                    } catch let error as SQLiteError where Self.isBusy(error.reason) && attempt < Self.busyAttempts {
+                        try await Task.sleep(nanoseconds: UInt64(10_000_000) << UInt64(attempt - 1))
+                        attempt += 1
+                    }
+                }
+            }
+        }
+    }
+
+    private static func isBusy(_ reason: SQLiteError.Reason) -> Bool {
+        switch reason {
+        case .busy, .locked, .busyInSnapshot, .busyTimeout, .busyInRecovery: true
+        default: false
+        }
     }
 }

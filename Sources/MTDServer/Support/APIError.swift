@@ -88,6 +88,9 @@ struct APIErrorMiddleware: AsyncMiddleware {
             status = apiError.status
             headers = apiError.headers
             detail = .init(code: apiError.code, message: apiError.message, field: apiError.field, problems: apiError.problems)
+        case let bounds as OutOfBounds:
+            status = .badRequest
+            detail = .init(code: "out_of_range", message: bounds.message, field: bounds.parameter)
         case let documentError as DocumentError:
             status = .badRequest
             detail = .init(code: "invalid_document", message: documentError.message, field: documentError.path)
