@@ -66,7 +66,8 @@ let package = Package(
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "SQLKit", package: "sql-kit"),
-            ]
+            ],
+            resources: [.copy("Resources/openapi.json")]
         ),
         .target(
             name: "UEMClient",

@@ -25,6 +25,8 @@ public enum BuiltinUEM {
         app.routes.caseInsensitive = true
         // OAuth client credentials: Workspace ONE serves tokens from its own host; here it is this server.
         app.on(.POST, "connect", "token", body: .collect(maxSize: "16kb"), use: UEMOAuthController.token)
+        // The API's own description, for API clients and fuzzers; public like the admin API's.
+        app.get("API", "openapi.json", use: UEMSystemController.openAPI)
         for prefix in [["API"], ["API", "v1"]] {
             let api = app.grouped(prefix.map { PathComponent(stringLiteral: $0) })
                 .grouped(UEMErrorMiddleware(), UEMAuthMiddleware(), UEMWriteMiddleware(serialize: serializeWrites))

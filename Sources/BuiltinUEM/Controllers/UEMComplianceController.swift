@@ -48,7 +48,7 @@ enum UEMComplianceController {
         policy.uuid = UUID()
         policy.organizationGroupID = principal.organizationGroupID
         // The change and the compliance it causes commit together (or not at all).
-        try await req.db.transaction { tx in
+        try await req.db.uemChange { tx in
             try await apply(body, to: policy, on: tx)
             try await policy.create(on: tx)
             try await EffectiveState.reconcile(devices: nil, on: tx)
@@ -60,7 +60,7 @@ enum UEMComplianceController {
         try req.uem.require(.compliance, .edit)
         let policy = try await find(req)
         let body = try req.content.decode(PolicyRequest.self)
-        try await req.db.transaction { tx in
+        try await req.db.uemChange { tx in
             try await apply(body, to: policy, on: tx)
             try await policy.update(on: tx)
             try await EffectiveState.reconcile(devices: nil, on: tx)
@@ -71,7 +71,7 @@ enum UEMComplianceController {
     static func delete(_ req: Request) async throws -> HTTPStatus {
         try req.uem.require(.compliance, .edit)
         let policy = try await find(req)
-        try await req.db.transaction { tx in
+        try await req.db.uemChange { tx in
             try await policy.delete(on: tx)
             try await EffectiveState.reconcile(devices: nil, on: tx)
         }
@@ -155,7 +155,7 @@ enum UEMComplianceController {
         if !ids.isEmpty {
             // The level and the compliance it causes commit together: a failure in between would
             // leave a retry finding the level already set and compliance never catching up.
-            try await req.db.transaction { tx in
+            try await req.db.uemChange { tx in
                 let devices = try await UEMDevice.query(on: tx).filter(\.$id ~~ ids).all()
                 let changed = devices.filter { $0.mtdThreatLevel != level }.compactMap(\.id)
                 if !changed.isEmpty {

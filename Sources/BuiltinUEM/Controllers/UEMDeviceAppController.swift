@@ -36,7 +36,7 @@ enum UEMDeviceAppController {
         }
         let unique = Dictionary(apps.map { ($0.ApplicationIdentifier, $0) }, uniquingKeysWith: { _, last in last })
         let now = Date()
-        try await req.db.transaction { tx in
+        try await req.db.uemChange { tx in
             try await UEMDeviceApp.query(on: tx).filter(\.$deviceID == deviceID).delete()
             for app in unique.values.sorted(by: { $0.ApplicationIdentifier < $1.ApplicationIdentifier }) {
                 let row = UEMDeviceApp()

@@ -92,7 +92,7 @@ enum UEMDeviceController {
         device.lastSeen = Date()
         device.complianceStatus = "Compliant"
         device.compromised = false
-        try await req.db.transaction { tx in
+        try await req.db.uemChange { tx in
             try await device.save(on: tx)
             let id = try device.requireID()
             try await UEMEvent(eventType: "MDMEnrollmentComplete", deviceID: id, detail: device.udid, eventTime: Date()).create(on: tx)
@@ -106,7 +106,7 @@ enum UEMDeviceController {
         let device = try await find(req)
         device.enrollmentStatus = "Unenrolled"
         let id = try device.requireID()
-        try await req.db.transaction { tx in
+        try await req.db.uemChange { tx in
             try await device.update(on: tx)
             try await UEMEvent(eventType: "BreakMDMConfirmed", deviceID: id, detail: device.udid, eventTime: Date()).create(on: tx)
             try await EffectiveState.reconcile(devices: [id], on: tx)

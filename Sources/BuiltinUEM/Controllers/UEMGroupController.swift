@@ -20,9 +20,9 @@ enum UEMSmartGroupController {
         let group = UEMSmartGroup()
         group.uuid = UUID()
         group.name = body.Name
-        group.organizationGroupID = body.ManagedByOrganizationGroupId ?? principal.organizationGroupID
+        group.organizationGroupID = try await UEMSystemController.groupInScope(body.ManagedByOrganizationGroupId, of: principal, on: req.db)
         group.criteria = String(decoding: try JSONEncoder().encode(criteria), as: UTF8.self)
-        try await req.db.transaction { tx in
+        try await req.db.uemChange { tx in
             try await group.create(on: tx)
             try await EffectiveState.reconcile(devices: nil, on: tx)
         }
@@ -87,7 +87,7 @@ enum UEMProfileController {
         profile.organizationGroupID = principal.organizationGroupID
         profile.assignedSmartGroups = String(decoding: try JSONEncoder().encode(body.AssignedSmartGroups), as: UTF8.self)
         profile.excludedSmartGroups = String(decoding: try JSONEncoder().encode(body.ExcludedSmartGroups ?? []), as: UTF8.self)
-        try await req.db.transaction { tx in
+        try await req.db.uemChange { tx in
             try await profile.create(on: tx)
             try await EffectiveState.reconcile(devices: nil, on: tx)
         }

@@ -68,7 +68,7 @@ enum UEMSystemController {
     static func createGroup(_ req: Request) async throws -> Response {
         let principal = try req.uem
         try principal.require(.groups, .edit)
-        let parent = try await groupInScope(req.parameters.get("id", as: Int.self), of: principal, on: req.db)
+        let parent = try await groupInScope(try pathGroupID(req), of: principal, on: req.db)
         let body = try req.content.decode(GroupRequest.self)
         let name = body.Name.trimmingCharacters(in: .whitespaces)
         guard !name.isEmpty, !body.GroupId.isEmpty else { throw UEMError.invalid("Name and GroupId are required.") }
@@ -83,7 +83,7 @@ enum UEMSystemController {
     static func group(_ req: Request) async throws -> GroupItem {
         let principal = try req.uem
         try principal.require(.groups, .read)
-        let id = try await groupInScope(req.parameters.get("id", as: Int.self), of: principal, on: req.db)
+        let id = try await groupInScope(try pathGroupID(req), of: principal, on: req.db)
         guard let group = try await UEMOrganizationGroup.find(id, on: req.db) else { throw UEMError.notFound("Organization group", code: 5068) }
         return GroupItem(group)
     }
@@ -92,10 +92,16 @@ enum UEMSystemController {
     static func children(_ req: Request) async throws -> [GroupItem] {
         let principal = try req.uem
         try principal.require(.groups, .read)
-        let id = try await groupInScope(req.parameters.get("id", as: Int.self), of: principal, on: req.db)
+        let id = try await groupInScope(try pathGroupID(req), of: principal, on: req.db)
         let tree = try await OrganizationTree.load(on: req.db)
         return try await UEMOrganizationGroup.query(on: req.db).sort(\.$id).all()
             .filter { $0.id != id && tree.contains($0.id ?? -1, within: id) }.map(GroupItem.init)
+    }
+
+    /// The group id in the URL; text that is not an id names no group.
+    static func pathGroupID(_ req: Request) throws -> Int {
+        guard let text = req.parameters.get("id"), let id = Int(text) else { throw UEMError.notFound("Organization group", code: 5068) }
+        return id
     }
 
     /// The given group (the caller's own when nil), refused unless it lies within the caller's group.
@@ -182,5 +188,19 @@ enum UEMSystemController {
         return try UEMPaging.response(
             "Admins", items: admins.map { Item(Id: WS1Id(Value: $0.id ?? 0), Uuid: $0.uuid.uuidString.lowercased(), UserName: $0.username, Email: $0.email, LocationGroupId: "\($0.organizationGroupID)") },
             total: total, page: window.page, size: window.size, for: req)
+    }
+}
+
+extension UEMSystemController {
+    /// The OpenAPI 3.1 document of the built-in UEM (`Resources/openapi.json`); a route test keeps it
+    /// complete.
+    static func openAPI(_ req: Request) async throws -> Response {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json") else {
+            throw UEMError.notFound("OpenAPI document")
+        }
+        let data = try Data(contentsOf: url)
+        var headers = HTTPHeaders()
+        headers.contentType = .json
+        return Response(status: .ok, headers: headers, body: .init(data: data))
     }
 }

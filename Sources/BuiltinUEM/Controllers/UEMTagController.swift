@@ -24,7 +24,7 @@ enum UEMTagController {
         let body = try req.content.decode(WS1TagModel.self)
         let name = body.TagName.trimmingCharacters(in: .whitespaces)
         guard !name.isEmpty else { throw UEMError.invalid("TagName is required.") }
-        let group = body.LocationGroupId ?? principal.organizationGroupID
+        let group = try await UEMSystemController.groupInScope(body.LocationGroupId, of: principal, on: req.db)
         if try await UEMTag.query(on: req.db).filter(\.$name == name).filter(\.$organizationGroupID == group).first() != nil {
             throw UEMError(status: .badRequest, errorCode: 1002, message: "A tag named \(name) already exists in this organization group.")
         }
@@ -37,7 +37,13 @@ enum UEMTagController {
         try req.uem.require(.tags, .edit)
         let tag = try await find(req)
         let body = try req.content.decode(WS1TagModel.self)
-        tag.name = body.TagName
+        let name = body.TagName.trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty else { throw UEMError.invalid("TagName is required.") }
+        if try await UEMTag.query(on: req.db).filter(\.$name == name).filter(\.$organizationGroupID == tag.organizationGroupID)
+            .filter(\.$id != tag.requireID()).first() != nil {
+            throw UEMError(status: .badRequest, errorCode: 1002, message: "A tag named \(name) already exists in this organization group.")
+        }
+        tag.name = name
         tag.avatar = body.TagAvatar ?? tag.avatar
         tag.type = body.TagType ?? tag.type
         try await tag.update(on: req.db)
@@ -48,7 +54,7 @@ enum UEMTagController {
         try req.uem.require(.tags, .edit)
         let tag = try await find(req)
         let tagID = try tag.requireID()
-        try await req.db.transaction { tx in
+        try await req.db.uemChange { tx in
             let devices = try await UEMDeviceTag.query(on: tx).filter(\.$tagID == tagID).all().map(\.deviceID)
             try await UEMDeviceTag.query(on: tx).filter(\.$tagID == tagID).delete()
             try await tag.delete(on: tx)
@@ -96,7 +102,7 @@ enum UEMTagController {
         let now = Date()
         // The tag change and the profiles and compliance it causes are one transaction: were they
         // not, a failure in between would leave a retry finding the tag applied and skipping the rest.
-        try await req.db.transaction { tx in
+        try await req.db.uemChange { tx in
             let existing = Set(try await UEMDeviceTag.query(on: tx).filter(\.$tagID == tagID).filter(\.$deviceID ~~ known).all().map(\.deviceID))
             let changed = known.filter { adding != existing.contains($0) }
             guard !changed.isEmpty else { return }

@@ -1,0 +1,306 @@
+import FluentKit
+import Foundation
+import MTDStore
+import NIOHTTP1
+import Testing
+import Vapor
+
+/// Every route of the server against every kind of credential, checked over HTTP against one table.
+/// A route without an entry in the table fails the test, so a new route cannot ship without a
+/// decision about who may call it.
+///
+/// "Allowed" means the request got past authentication and authorization: any answer but 401 and
+/// 403 (the ids are random, so most allowed calls end in 400 or 404), and never a 5xx.
+@Suite(.serialized) struct AuthorizationTableTests {
+    /// Who may call a route.
+    enum Access: Sendable {
+        /// Anyone, without credentials.
+        case open
+        /// A device credential (agent API).
+        case device
+        /// Any admin token, read scope enough.
+        case read
+        /// Any admin role, with the write scope.
+        case write
+        /// Owners and analysts (threats, policy, device deactivation, UEM sync), with the write scope.
+        case act
+        /// Owners only, with the write scope.
+        case owner
+        /// The console: a browser session, never a bearer token.
+        case console
+        /// The built-in UEM: aw-tenant-code plus its own accounts; reads need Read, changes Edit.
+        case uem
+    }
+
+    static let table: [String: Access] = [
+        "GET /": .open,
+        "GET /healthz": .open,
+        "GET /metrics": .open,
+        "POST /agent/v1/activate": .open,
+        "POST /agent/v1/checkin": .device,
+        "POST /agent/v1/deactivate": .device,
+        "GET /api/v1/openapi.json": .open,
+        "POST /api/v1/auth/login": .open,
+        "POST /api/v1/auth/logout": .write,
+        "GET /api/v1/tokens": .read,
+        "POST /api/v1/tokens": .write,
+        "DELETE /api/v1/tokens/:id": .write,
+        "GET /api/v1/admins": .read,
+        "POST /api/v1/admins": .owner,
+        "GET /api/v1/devices": .read,
+        "GET /api/v1/devices.csv": .read,
+        "GET /api/v1/devices/:id": .read,
+        "POST /api/v1/devices/:id/deactivate": .act,
+        "GET /api/v1/threats": .read,
+        "POST /api/v1/threats/:id/ignore": .act,
+        "POST /api/v1/threats/:id/unignore": .act,
+        "POST /api/v1/threats/:id/resolve": .act,
+        "GET /api/v1/policy": .read,
+        "PUT /api/v1/policy": .act,
+        "GET /api/v1/policy/versions": .read,
+        "GET /api/v1/enrollment-codes": .read,
+        "POST /api/v1/enrollment-codes": .owner,
+        "POST /api/v1/enrollment-codes/:id/revoke": .owner,
+        "GET /api/v1/integrations/uem": .read,
+        "PUT /api/v1/integrations/uem": .owner,
+        "POST /api/v1/integrations/uem/test": .owner,
+        "POST /api/v1/integrations/uem/sync": .act,
+        "GET /api/v1/events": .read,
+        "GET /api/v1/audit": .read,
+        "GET /console/login": .open,
+        "POST /console/login": .open,
+        "GET /console": .console,
+        "POST /console/logout": .console,
+        "GET /console/devices": .console,
+        "GET /console/devices.csv": .console,
+        "GET /console/devices/:id": .console,
+        "GET /console/threats": .console,
+        "POST /console/threats/:id/:action": .console,
+        "GET /console/audit": .console,
+        "GET /console/apps": .console,
+        "GET /console/apps/:app": .console,
+        "GET /console/integrations": .console,
+        "POST /console/integrations/uem": .console,
+        "POST /console/integrations/sync": .console,
+        "POST /console/integrations/enrollment-code": .console,
+        "GET /console/policy": .console,
+        "POST /console/policy/severities": .console,
+        "POST /console/policy/document": .console,
+        "POST /connect/token": .open,
+        "GET /API/openapi.json": .open,
+    ]
+
+    /// The kinds of caller.
+    enum Credential: String, CaseIterable, Sendable {
+        case nobody
+        case owner
+        case ownerReadScope
+        case analyst
+        case readOnly
+        case device
+        case otherEnterpriseOwner
+        case otherEnterpriseDevice
+        case uemAdmin
+        case uemReader
+    }
+
+    struct Caller {
+        var headers: [String: String]
+    }
+
+    /// The expected outcome: nil when allowed, else the status.
+    static func expected(_ access: Access, _ credential: Credential, method: NIOHTTP1.HTTPMethod) -> Int? {
+        let adminWriters: Set<Credential> = [.owner, .analyst, .otherEnterpriseOwner]
+        let admins: Set<Credential> = adminWriters.union([.ownerReadScope, .readOnly])
+        switch access {
+        case .open:
+            return nil
+        case .device:
+            return [.device, .otherEnterpriseDevice].contains(credential) ? nil : 401
+        case .read:
+            return admins.contains(credential) ? nil : 401
+        case .write:
+            return adminWriters.contains(credential) ? nil : admins.contains(credential) ? 403 : 401
+        case .act:
+            return adminWriters.contains(credential) ? nil : admins.contains(credential) ? 403 : 401
+        case .owner:
+            return [.owner, .otherEnterpriseOwner].contains(credential) ? nil : admins.contains(credential) ? 403 : 401
+        case .console:
+            // Bearer tokens and UEM accounts are not console sessions: the console sends them to its login.
+            return 303
+        case .uem:
+            switch credential {
+            case .uemAdmin: return nil
+            case .uemReader: return method == .GET ? nil : 403
+            default: return 401
+            }
+        }
+    }
+
+    @Test func everyRouteAnswersEveryCredentialAsTheTableSays() async throws {
+        try await withServer(.sqlite, adjust: { $0.uemAdminPassword = "uem-admin-password-1" }) { server in
+            let callers = try await Self.callers(server)
+            var checked = 0
+            var missing: [String] = []
+            for route in server.app.routes.all {
+                let pattern = "/" + route.path.map(\.description).joined(separator: "/")
+                var key = "\(route.method.rawValue) \(pattern)"
+                let components = route.path.map(\.description)
+                // /API/v1/… is the same built-in UEM as /API/….
+                let isUEM = components.first == "API" && components.dropFirst().first != "openapi.json"
+                if components.first == "API", components.dropFirst().first == "v1" { continue }
+                guard let access = isUEM ? Access.uem : Self.table[key] else {
+                    missing.append(key)
+                    continue
+                }
+                key = pattern.split(separator: "/").map { $0.hasPrefix(":") ? Self.sample(for: String($0)) : String($0) }.joined(separator: "/")
+                let path = "/" + key
+                for credential in Credential.allCases {
+                    // Logging out revokes the token it is called with: use a fresh one of the same kind.
+                    let caller = pattern == "/api/v1/auth/logout" ? try await Self.caller(credential, server: server, base: callers) : callers[credential]
+                    var headers = caller?.headers ?? [:]
+                    var body: Data?
+                    if route.method != .GET, route.method != .DELETE {
+                        headers["Content-Type"] = "application/json"
+                        body = Data("{}".utf8)
+                    }
+                    let reply = try await server.sendRaw(route.method, path, headers: headers, body: body)
+                    let expected = Self.expected(access, credential, method: route.method)
+                    #expect(reply.status < 500, "\(route.method.rawValue) \(path) as \(credential.rawValue): \(reply.status) \(reply.text.prefix(200))")
+                    if let expected {
+                        #expect(reply.status == expected, "\(route.method.rawValue) \(path) as \(credential.rawValue): expected \(expected), got \(reply.status) \(reply.text.prefix(200))")
+                        if expected == 303 {
+                            #expect(reply.headers.first(name: "Location")?.hasPrefix("/console/login") == true, "\(path): \(reply.headers)")
+                        }
+                    } else {
+                        #expect(reply.status != 401 && reply.status != 403, "\(route.method.rawValue) \(path) as \(credential.rawValue) should be allowed, got \(reply.status) \(reply.text.prefix(200))")
+                    }
+                    checked += 1
+                }
+            }
+            #expect(missing.isEmpty, "routes without an entry in the authorization table: \(missing.sorted())")
+            #expect(checked >= 90 * Credential.allCases.count)
+            print("authorization table: \(checked) route × credential pairs checked")
+        }
+    }
+
+    /// Another enterprise's admin sees none of this enterprise's devices or threats, and cannot act on them.
+    @Test func anotherEnterpriseSeesNothing() async throws {
+        try await withServer(.sqlite) { server in
+            let callers = try await Self.callers(server)
+            let device = try await server.activate(udid: "authz-1")
+            _ = try await server.checkIn(device, Documents.android())
+            let other = try #require(callers[.otherEnterpriseOwner]?.headers)
+            let owner = try #require(callers[.owner]?.headers)
+            var reply = try await server.sendRaw(.GET, "/api/v1/devices/\(device.deviceID)", headers: owner, body: nil)
+            #expect(reply.status == 200)
+            reply = try await server.sendRaw(.GET, "/api/v1/devices/\(device.deviceID)", headers: other, body: nil)
+            #expect(reply.status == 404, "\(reply.text)")
+            reply = try await server.sendRaw(.POST, "/api/v1/devices/\(device.deviceID)/deactivate", headers: other, body: nil)
+            #expect(reply.status == 404, "\(reply.text)")
+            reply = try await server.sendRaw(.GET, "/api/v1/devices", headers: other, body: nil)
+            #expect(!reply.text.contains(device.deviceID), "\(reply.text)")
+            reply = try await server.sendRaw(.GET, "/api/v1/events?after=0&limit=1000", headers: other, body: nil)
+            #expect(!reply.text.contains(device.deviceID), "\(reply.text)")
+            // Its device checks in to its own enterprise; this enterprise's device list does not change.
+            let otherDevice = try #require(callers[.otherEnterpriseDevice]?.headers)
+            var headers = otherDevice
+            headers["Content-Type"] = "application/json"
+            reply = try await server.sendRaw(.POST, "/agent/v1/checkin", headers: headers, body: try JSONSerialization.data(withJSONObject: Documents.android()))
+            #expect(reply.status == 200, "\(reply.text)")
+            reply = try await server.sendRaw(.GET, "/api/v1/devices", headers: owner, body: nil)
+            #expect(!reply.text.contains("authz-other"), "\(reply.text)")
+        }
+    }
+
+    static func sample(for parameter: String) -> String {
+        switch parameter {
+        case ":action": "ignore"
+        case ":app": "com.example.unknown"
+        default: UUID().uuidString.lowercased()
+        }
+    }
+
+    static func callers(_ server: TestServer) async throws -> [Credential: Caller] {
+        var result: [Credential: Caller] = [:]
+        for credential in Credential.allCases {
+            result[credential] = try await caller(credential, server: server, base: result)
+        }
+        return result
+    }
+
+    /// A fresh credential of the given kind.
+    static func caller(_ credential: Credential, server: TestServer, base: [Credential: Caller]) async throws -> Caller {
+        func bearer(_ token: String) -> Caller { Caller(headers: ["Authorization": "Bearer \(token)"]) }
+        func token(_ session: String, scopes: [String]) async throws -> String {
+            let reply = try await server.send(.POST, "/api/v1/tokens", token: session, json: ["name": "authz", "scopes": scopes])
+            #expect(reply.status == 201, "\(reply.text)")
+            return try #require(reply.json["token"] as? String)
+        }
+        func admin(_ email: String, role: String) async throws -> String {
+            let owner = try await server.login()
+            let existing = try await server.send(.GET, "/api/v1/admins", token: owner)
+            if !existing.text.contains(email) {
+                let reply = try await server.send(.POST, "/api/v1/admins", token: owner, json: ["email": email, "password": "authz-password-123", "role": role])
+                #expect(reply.status == 201, "\(reply.text)")
+            }
+            return try await server.login(email, password: "authz-password-123")
+        }
+        switch credential {
+        case .nobody:
+            return Caller(headers: [:])
+        case .owner:
+            return bearer(try await token(try await server.login(), scopes: ["read", "write"]))
+        case .ownerReadScope:
+            return bearer(try await token(try await server.login(), scopes: ["read"]))
+        case .analyst:
+            return bearer(try await token(try await admin("analyst@example.com", role: "analyst"), scopes: ["read", "write"]))
+        case .readOnly:
+            return bearer(try await token(try await admin("viewer@example.com", role: "read-only"), scopes: ["read"]))
+        case .device:
+            return bearer(try await server.activate(udid: "authz-\(UUID().uuidString.prefix(8))").credential)
+        case .otherEnterpriseOwner, .otherEnterpriseDevice:
+            let enterprise = try await otherEnterprise(server)
+            if credential == .otherEnterpriseOwner {
+                return bearer(try await token(try await server.login("other-owner@example.com", password: "other-password-123"), scopes: ["read", "write"]))
+            }
+            return bearer(try await server.activate(udid: "authz-other-\(UUID().uuidString.prefix(8))", code: enterprise.code).credential)
+        case .uemAdmin, .uemReader:
+            let tenant = try await TenantCode.first(on: server.app.db)
+            if credential == .uemAdmin {
+                return Caller(headers: ["aw-tenant-code": tenant, "Authorization": "Basic " + Data("uemadmin:uem-admin-password-1".utf8).base64EncodedString()])
+            }
+            let basic = ["aw-tenant-code": tenant, "Authorization": "Basic " + Data("uemadmin:uem-admin-password-1".utf8).base64EncodedString(),
+                         "Content-Type": "application/json"]
+            let categories = ["Admins", "Apps", "Devices", "Groups", "Users", "BulkManagement", "Tags", "Profiles", "Compliance"]
+            var reply = try await server.sendRaw(.POST, "/API/system/roles", headers: basic, body: try JSONSerialization.data(withJSONObject: [
+                "Name": "Reader \(UUID().uuidString.prefix(6))", "Permissions": Dictionary(uniqueKeysWithValues: categories.map { ($0, "Read") }),
+            ]))
+            #expect(reply.status == 201, "\(reply.text)")
+            let role = try #require((reply.json["Id"] as? [String: Any])?["Value"] as? Int)
+            let name = "reader\(UUID().uuidString.prefix(6).lowercased())"
+            reply = try await server.sendRaw(.POST, "/API/system/admins/addadmin", headers: basic, body: try JSONSerialization.data(withJSONObject: [
+                "UserName": name, "Password": "reader-password-123", "RoleId": role,
+            ]))
+            #expect(reply.status == 201, "\(reply.text)")
+            return Caller(headers: ["aw-tenant-code": tenant, "Authorization": "Basic " + Data("\(name):reader-password-123".utf8).base64EncodedString()])
+        }
+    }
+
+    /// A second enterprise with an owner and an enrollment code, made the way a hosting operator
+    /// would: straight in the database (there is no API for it yet).
+    static func otherEnterprise(_ server: TestServer) async throws -> (id: UUID, code: String) {
+        let db = server.app.db
+        if let existing = try await EnterpriseModel.query(on: db).filter(\.$name == "Other Enterprise").first(), let id = existing.id,
+           let code = try await EnrollmentCodeModel.query(on: db).filter(\.$enterprise.$id == id).first() {
+            return (id, code.code)
+        }
+        let enterprise = EnterpriseModel(name: "Other Enterprise")
+        try await enterprise.create(on: db)
+        let id = try enterprise.requireID()
+        try await AdminModel(enterpriseID: id, email: "other-owner@example.com", passwordHash: try Bcrypt.hash("other-password-123", cost: 4), role: "owner").create(on: db)
+        let code = "OTHER-\(UUID().uuidString.prefix(8))"
+        try await EnrollmentCodeModel(enterpriseID: id, code: code, expiresAt: nil).create(on: db)
+        return (id, code)
+    }
+}

@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""API fuzzing with schemathesis, from our own OpenAPI documents, with a credential for every role.
+
+Starts `openmtd serve` (SQLite, built-in UEM) on a loopback port, creates an analyst and a read-only
+admin, an API token for each role, an activated device and a built-in UEM API account, then runs
+schemathesis once per credential with a fixed seed and a time budget. It passes when every run found
+no server error, no response that contradicts the document and the server is still alive.
+
+Usage: benchmarks/fuzz-api.py [--binary .build/debug/openmtd] [--seconds-per-run 40] [--seed 20261201]
+Writes benchmarks/out/fuzz-api/{server.log,summary.json,<run>/…} and prints one line per run.
+
+Operations that make the server reach out to an admin-supplied address (saving, testing and syncing
+a UEM connection) are left out until the egress policy of the hardening issue exists: a fuzzed URL
+must never make the server connect to another machine. /api/v1/auth/logout is left out of the
+authenticated runs because it revokes the very token the run uses; the API tests cover it.
+"""
+import argparse
+import json
+import os
+import pathlib
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, binary, out, owner_password, uem_password):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ, OPENMTD_ADMIN_EMAIL="owner@fuzz.test", OPENMTD_ADMIN_PASSWORD=owner_password,
+                   OPENMTD_UEM_ADMIN_PASSWORD=uem_password)
+        self.log = open(out / "server.log", "w")
+        self.process = subprocess.Popen([str(binary), "serve", "--port", str(self.port), "--data-dir", str(out / "data")],
+                                        env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"openmtd serve exited with {self.process.returncode} at start; see {out / 'server.log'}")
+            try:
+                urllib.request.urlopen(self.base + "/healthz", timeout=2)
+                return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.5)
+        raise SystemExit("openmtd serve did not answer /healthz within 120 s")
+
+    def alive(self):
+        if self.process.poll() is not None:
+            return False
+        try:
+            urllib.request.urlopen(self.base + "/healthz", timeout=5)
+            return True
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
+
+
+def call(base, method, path, body=None, token=None, basic=None, headers=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    request.add_header("Accept", "application/json")
+    if token:
+        request.add_header("Authorization", "Bearer " + token)
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
+    if basic:
+        import base64
+        request.add_header("Authorization", "Basic " + base64.b64encode(basic.encode()).decode())
+    with urllib.request.urlopen(request, timeout=30) as response:
+        text = response.read()
+        return json.loads(text) if text else {}
+
+
+def credentials(base, owner_password):
+    """A bearer credential per role: owner, analyst, read-only (API tokens), and a device."""
+    owner_session = call(base, "POST", "/api/v1/auth/login", {"email": "owner@fuzz.test", "password": owner_password})["token"]
+    result = {}
+    for role in ("analyst", "read-only"):
+        password = secrets.token_urlsafe(18)
+        email = f"{role}@fuzz.test"
+        call(base, "POST", "/api/v1/admins", {"email": email, "password": password, "role": role}, token=owner_session)
+        session = call(base, "POST", "/api/v1/auth/login", {"email": email, "password": password})["token"]
+        scopes = ["read"] if role == "read-only" else ["read", "write"]
+        result[role] = call(base, "POST", "/api/v1/tokens", {"name": f"fuzz {role}", "scopes": scopes}, token=session)["token"]
+    result["owner"] = call(base, "POST", "/api/v1/tokens", {"name": "fuzz owner", "scopes": ["read", "write"]}, token=owner_session)["token"]
+    code = next(c["code"] for c in call(base, "GET", "/api/v1/enrollment-codes", token=owner_session) if c["usable"])
+    activation = call(base, "POST", "/agent/v1/activate", {"enrollmentCode": code, "platform": "ANDROID", "mode": "STANDALONE",
+                                                           "udid": "fuzz-device-1", "agentVersion": "1.0.0"})
+    result["device"] = activation["credential"]
+    return result, code
+
+
+def schemathesis(name, location, base, header, out, seconds, seed, include=None, exclude=(), extra=()):
+    run_dir = out / name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "schemathesis.cli", "run", location, "--url", base, "--checks", CHECKS, "--seed", str(seed), "--max-time", str(seconds),
+               "--workers", "1", "--phases", "examples,coverage,fuzzing,stateful", "--request-timeout", "20",
+               "--suppress-health-check", "all", "--warnings", "off", "--no-color",
+               "--report", "junit,ndjson", "--report-dir", str(run_dir)]
+    if header:
+        command += ["--header", header]
+    command += list(extra)
+    if include:
+        command += ["--include-path-regex", include]
+    for pattern in exclude:
+        command += ["--exclude-path-regex", pattern]
+    started = time.time()
+    # schemathesis keeps a cache in its working folder: keep it with the run's output.
+    completed = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=run_dir)
+    (run_dir / "output.txt").write_text(completed.stdout)
+    cases = 0
+    failures = 0
+    ndjson = next(run_dir.glob("*.ndjson"), None)
+    if ndjson:
+        for line in ndjson.read_text().splitlines():
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            # Each finished scenario reports its recorded cases; count requests, not scenarios.
+            for value in event.values():
+                if isinstance(value, dict) and "recorder" in value:
+                    cases += len(value["recorder"].get("interactions", {}))
+    for line in completed.stdout.splitlines():
+        if line.strip().startswith("Test cases:"):
+            digits = "".join(ch if ch.isdigit() else " " for ch in line).split()
+            if digits:
+                cases = max(cases, int(digits[0]))
+    if completed.returncode != 0:
+        failures = max(1, completed.stdout.count("\n_____") or completed.stdout.count("FAILURES"))
+    return {"run": name, "exit": completed.returncode, "cases": cases, "seconds": round(time.time() - started, 1),
+            "failures": failures}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--binary", default=str(ROOT / ".build/debug/openmtd"))
+    parser.add_argument("--seconds-per-run", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=20261201)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks/out/fuzz-api"))
+    args = parser.parse_args()
+    if subprocess.run([sys.executable, "-c", "import schemathesis"], capture_output=True).returncode != 0:
+        raise SystemExit("schemathesis is missing: python3 -m pip install schemathesis")
+    binary = pathlib.Path(args.binary)
+    if not binary.exists():
+        raise SystemExit(f"{binary} does not exist: run `swift build` first or pass --binary")
+    out = pathlib.Path(args.out)
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    owner_password = secrets.token_urlsafe(18)
+    uem_password = secrets.token_urlsafe(18)
+    server = Server(binary, out, owner_password, uem_password)
+    results = []
+    try:
+        tokens, _ = credentials(server.base, owner_password)
+        admin_doc = server.base + "/api/v1/openapi.json"
+        # Outbound connections to fuzzed addresses stay out until the egress policy exists (see above).
+        egress = r"^/api/v1/integrations/uem(/test|/sync)?$"
+        runs = [
+            ("agent", admin_doc, "Bearer " + tokens["device"], r"^/agent/", ()),
+            ("admin-read-only", admin_doc, "Bearer " + tokens["read-only"], r"^/api/", (egress, r"^/api/v1/auth/logout$")),
+            ("admin-analyst", admin_doc, "Bearer " + tokens["analyst"], r"^/api/", (egress, r"^/api/v1/auth/logout$")),
+            ("admin-owner", admin_doc, "Bearer " + tokens["owner"], r"^/(api|healthz|metrics)", (egress, r"^/api/v1/auth/logout$")),
+            ("anonymous", admin_doc, None, None, (egress,)),
+        ]
+        runs = [run + ((),) for run in runs]
+        # The built-in UEM with its first admin (every category, Edit) and the root group's API key,
+        # which the server prints once at first start.
+        tenant = re.search(r"aw-tenant-code: ([0-9A-Fa-f]+)", (out / "server.log").read_text())
+        if tenant is None:
+            raise SystemExit(f"no aw-tenant-code in {out / 'server.log'}")
+        runs.append(("builtin-uem", server.base + "/API/openapi.json", None, r"^/API/", (),
+                     ("--auth", f"uemadmin:{uem_password}", "--header", f"aw-tenant-code: {tenant.group(1)}")))
+        for name, location, header, include, exclude, extra in runs:
+            result = schemathesis(name, location, server.base, header and f"Authorization: {header}", out,
+                                  args.seconds_per_run, args.seed, include, exclude, extra)
+            result["serverAlive"] = server.alive()
+            results.append(result)
+            print(f"{name}: {result['cases']} cases in {result['seconds']} s, exit {result['exit']}, "
+                  f"server {'alive' if result['serverAlive'] else 'DEAD'}", flush=True)
+            if not result["serverAlive"]:
+                break
+    finally:
+        server.stop()
+    (out / "summary.json").write_text(json.dumps(results, indent=2))
+    log = (out / "server.log").read_text(errors="replace")
+    crashed = "Fatal error" in log or any(not r["serverAlive"] for r in results)
+    failed = [r["run"] for r in results if r["exit"] != 0]
+    if crashed:
+        print(f"the server crashed; see {out / 'server.log'}", file=sys.stderr)
+    if failed:
+        for name in failed:
+            print(f"--- {name} (full output in {out / name / 'output.txt'})", file=sys.stderr)
+            print("\n".join((out / name / "output.txt").read_text().splitlines()[-60:]), file=sys.stderr)
+    return 1 if crashed or failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
