@@ -15,6 +15,15 @@ struct UEMPrincipal: Sendable {
             throw UEMError.permission(category, level)
         }
     }
+
+    /// For calls whose category depends on what the body or the stored item says: refuses an account
+    /// that holds none of them before anything is read, so it learns nothing about the item.
+    func requireAny(_ categories: [UEMCategory], _ level: UEMPermissionLevel) throws {
+        guard let first = categories.first else { return }
+        guard categories.contains(where: { permissions[$0.rawValue].map { $0 >= level } ?? false }) else {
+            throw UEMError.permission(first, level)
+        }
+    }
 }
 
 struct UEMPrincipalKey: StorageKey {

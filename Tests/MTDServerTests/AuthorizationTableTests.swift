@@ -1,3 +1,4 @@
+import BuiltinUEM
 import FluentKit
 import Foundation
 import MTDStore
@@ -30,6 +31,9 @@ import Vapor
         case console
         /// The built-in UEM: aw-tenant-code plus its own accounts; reads need Read, changes Edit.
         case uem
+        /// A console form posted without the console's CSRF token (as every call here is): refused
+        /// before credentials are even looked at.
+        case consoleForm
     }
 
     static let table: [String: Access] = [
@@ -68,7 +72,7 @@ import Vapor
         "GET /api/v1/events": .read,
         "GET /api/v1/audit": .read,
         "GET /console/login": .open,
-        "POST /console/login": .open,
+        "POST /console/login": .consoleForm,
         "GET /console": .console,
         "POST /console/logout": .console,
         "GET /console/devices": .console,
@@ -132,8 +136,13 @@ import Vapor
             switch credential {
             case .uemAdmin: return nil
             case .uemReader: return method == .GET ? nil : 403
+            // No credentials and no tenant code: Workspace ONE answers 403 (errorCode 1013).
+            case .nobody: return 403
+            // A bearer token is taken for an OAuth token, which needs no tenant code: unknown, so 401.
             default: return 401
             }
+        case .consoleForm:
+            return 403
         }
     }
 
@@ -186,7 +195,7 @@ import Vapor
 
     /// Another enterprise's admin sees none of this enterprise's devices or threats, and cannot act on them.
     @Test func anotherEnterpriseSeesNothing() async throws {
-        try await withServer(.sqlite) { server in
+        try await withServer(.sqlite, adjust: { $0.uemAdminPassword = "uem-admin-password-1" }) { server in
             let callers = try await Self.callers(server)
             let device = try await server.activate(udid: "authz-1")
             _ = try await server.checkIn(device, Documents.android())
@@ -273,15 +282,14 @@ import Vapor
             let basic = ["aw-tenant-code": tenant, "Authorization": "Basic " + Data("uemadmin:uem-admin-password-1".utf8).base64EncodedString(),
                          "Content-Type": "application/json"]
             let categories = ["Admins", "Apps", "Devices", "Groups", "Users", "BulkManagement", "Tags", "Profiles", "Compliance"]
-            var reply = try await server.sendRaw(.POST, "/API/system/roles", headers: basic, body: try JSONSerialization.data(withJSONObject: [
-                "Name": "Reader \(UUID().uuidString.prefix(6))", "Permissions": Dictionary(uniqueKeysWithValues: categories.map { ($0, "Read") }),
-            ]))
+            let permissions: [String: String] = Dictionary(uniqueKeysWithValues: categories.map { ($0, "Read") })
+            let roleBody: [String: Any] = ["Name": "Reader " + String(UUID().uuidString.prefix(6)), "Permissions": permissions]
+            var reply = try await server.sendRaw(.POST, "/API/system/roles", headers: basic, body: try JSONSerialization.data(withJSONObject: roleBody))
             #expect(reply.status == 201, "\(reply.text)")
             let role = try #require((reply.json["Id"] as? [String: Any])?["Value"] as? Int)
-            let name = "reader\(UUID().uuidString.prefix(6).lowercased())"
-            reply = try await server.sendRaw(.POST, "/API/system/admins/addadmin", headers: basic, body: try JSONSerialization.data(withJSONObject: [
-                "UserName": name, "Password": "reader-password-123", "RoleId": role,
-            ]))
+            let name = "reader" + String(UUID().uuidString.prefix(6)).lowercased()
+            let adminBody: [String: Any] = ["UserName": name, "Password": "reader-password-123", "RoleId": role]
+            reply = try await server.sendRaw(.POST, "/API/system/admins/addadmin", headers: basic, body: try JSONSerialization.data(withJSONObject: adminBody))
             #expect(reply.status == 201, "\(reply.text)")
             return Caller(headers: ["aw-tenant-code": tenant, "Authorization": "Basic " + Data("\(name):reader-password-123".utf8).base64EncodedString()])
         }

@@ -43,6 +43,7 @@ enum UEMAppConfigurationController {
 
     static func create(_ req: Vapor.Request) async throws -> Response {
         let principal = try req.uem
+        try principal.requireAny([.apps, .profiles], .edit)
         let body = try req.content.decode(Request.self)
         try principal.require(body.Kind == managedAppConfig ? .apps : .profiles, .edit)
         let name = body.Name.trimmingCharacters(in: .whitespaces)
@@ -100,6 +101,7 @@ enum UEMAppConfigurationController {
     }
 
     static func delete(_ req: Vapor.Request) async throws -> HTTPStatus {
+        try req.uem.requireAny([.apps, .profiles], .edit)
         guard let id = req.parameters.get("id", as: Int.self), let configuration = try await UEMAppConfiguration.find(id, on: req.db) else {
             throw UEMError.notFound("App configuration", code: 5066)
         }

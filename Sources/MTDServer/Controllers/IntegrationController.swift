@@ -17,6 +17,8 @@ enum IntegrationController {
 
     static func put(_ req: Request) async throws -> UEMIntegrationStatus {
         let principal = try req.admin
+        // Who may change it is settled before the body is read: a refused caller learns nothing.
+        try principal.require(\.canManageEnterprise, "change the UEM connection")
         let current = try await UEMIntegrationSettings.load(enterpriseID: principal.enterpriseID, configuration: req.application.mtd.configuration, on: req.db)
         return try await save(try settings(from: req, current: current), principal: principal, on: req)
     }
