@@ -9,10 +9,10 @@ no server error, no response that contradicts the document and the server is sti
 Usage: benchmarks/fuzz-api.py [--binary .build/debug/openmtd] [--seconds-per-run 40] [--seed 20261201]
 Writes benchmarks/out/fuzz-api/{server.log,summary.json,<run>/…} and prints one line per run.
 
-Operations that make the server reach out to an admin-supplied address (saving, testing and syncing
-a UEM connection) are left out until the egress policy of the hardening issue exists: a fuzzed URL
-must never make the server connect to another machine. /api/v1/auth/logout is left out of the
-authenticated runs because it revokes the very token the run uses; the API tests cover it.
+The server runs with its egress policy limited to loopback (OPENMTD_EGRESS_ALLOW), so a fuzzed UEM
+URL can never make it connect to another machine; saving, testing and syncing a UEM connection are
+fuzzed like everything else. /api/v1/auth/logout is left out of the authenticated runs because it
+revokes the very token the run uses; the API tests cover it.
 """
 import argparse
 import json
@@ -44,7 +44,8 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, OPENMTD_ADMIN_EMAIL="owner@fuzz.test", OPENMTD_ADMIN_PASSWORD=owner_password,
-                   OPENMTD_UEM_ADMIN_PASSWORD=uem_password)
+                   OPENMTD_UEM_ADMIN_PASSWORD=uem_password, LOG_LEVEL="debug",
+                   OPENMTD_EGRESS_ALLOW="127.0.0.0/8,::1,localhost")
         self.log = open(out / "server.log", "w")
         self.process = subprocess.Popen([str(binary), "serve", "--port", str(self.port), "--data-dir", str(out / "data")],
                                         env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -95,15 +96,20 @@ def call(base, method, path, body=None, token=None, basic=None, headers=None):
         return json.loads(text) if text else {}
 
 
+SECRETS = []
+
+
 def credentials(base, owner_password):
     """A bearer credential per role: owner, analyst, read-only (API tokens), and a device."""
     owner_session = call(base, "POST", "/api/v1/auth/login", {"email": "owner@fuzz.test", "password": owner_password})["token"]
+    SECRETS.append(owner_session)
     result = {}
     for role in ("analyst", "read-only"):
         password = secrets.token_urlsafe(18)
         email = f"{role}@fuzz.test"
         call(base, "POST", "/api/v1/admins", {"email": email, "password": password, "role": role}, token=owner_session)
         session = call(base, "POST", "/api/v1/auth/login", {"email": email, "password": password})["token"]
+        SECRETS.extend([password, session])
         scopes = ["read"] if role == "read-only" else ["read", "write"]
         result[role] = call(base, "POST", "/api/v1/tokens", {"name": f"fuzz {role}", "scopes": scopes}, token=session)["token"]
     result["owner"] = call(base, "POST", "/api/v1/tokens", {"name": "fuzz owner", "scopes": ["read", "write"]}, token=owner_session)["token"]
@@ -111,6 +117,7 @@ def credentials(base, owner_password):
     activation = call(base, "POST", "/agent/v1/activate", {"enrollmentCode": code, "platform": "ANDROID", "mode": "STANDALONE",
                                                            "udid": "fuzz-device-1", "agentVersion": "1.0.0"})
     result["device"] = activation["credential"]
+    SECRETS.extend(list(result.values()) + [code])
     return result, code
 
 
@@ -178,21 +185,21 @@ def main():
     try:
         tokens, _ = credentials(server.base, owner_password)
         admin_doc = server.base + "/api/v1/openapi.json"
-        # Outbound connections to fuzzed addresses stay out until the egress policy exists (see above).
-        egress = r"^/api/v1/integrations/uem(/test|/sync)?$"
+        logout = r"^/api/v1/auth/logout$"
         runs = [
             ("agent", admin_doc, "Bearer " + tokens["device"], r"^/agent/", ()),
-            ("admin-read-only", admin_doc, "Bearer " + tokens["read-only"], r"^/api/", (egress, r"^/api/v1/auth/logout$")),
-            ("admin-analyst", admin_doc, "Bearer " + tokens["analyst"], r"^/api/", (egress, r"^/api/v1/auth/logout$")),
-            ("admin-owner", admin_doc, "Bearer " + tokens["owner"], r"^/(api|healthz|metrics)", (egress, r"^/api/v1/auth/logout$")),
-            ("anonymous", admin_doc, None, None, (egress,)),
+            ("admin-read-only", admin_doc, "Bearer " + tokens["read-only"], r"^/api/", (logout,)),
+            ("admin-analyst", admin_doc, "Bearer " + tokens["analyst"], r"^/api/", (logout,)),
+            ("admin-owner", admin_doc, "Bearer " + tokens["owner"], r"^/(api|healthz|metrics)", (logout,)),
+            ("anonymous", admin_doc, None, None, ()),
         ]
         runs = [run + ((),) for run in runs]
         # The built-in UEM with its first admin (every category, Edit) and the root group's API key,
-        # which the server prints once at first start.
-        tenant = re.search(r"aw-tenant-code: ([0-9A-Fa-f]+)", (out / "server.log").read_text())
+        # which the first start writes to the first-start secrets file.
+        tenant = re.search(r"^uem_tenant_code: ([0-9A-Fa-f]+)$", (out / "data" / "first-start-secrets.txt").read_text(), re.M)
         if tenant is None:
-            raise SystemExit(f"no aw-tenant-code in {out / 'server.log'}")
+            raise SystemExit(f"no uem_tenant_code in {out / 'data' / 'first-start-secrets.txt'}")
+        SECRETS.append(tenant.group(1))
         runs.append(("builtin-uem", server.base + "/API/openapi.json", None, r"^/API/", (),
                      ("--auth", f"uemadmin:{uem_password}", "--header", f"aw-tenant-code: {tenant.group(1)}")))
         for name, location, header, include, exclude, extra in runs:
@@ -209,6 +216,10 @@ def main():
     (out / "summary.json").write_text(json.dumps(results, indent=2))
     log = (out / "server.log").read_text(errors="replace")
     crashed = "Fatal error" in log or any(not r["serverAlive"] for r in results)
+    # Secret hygiene: no password, token, enrollment code or tenant code this run made may be in the log.
+    leaked = [secret[:6] + "…" for secret in SECRETS + [owner_password, uem_password] if secret and secret in log]
+    if leaked:
+        print(f"secrets found in {out / 'server.log'}: {leaked}", file=sys.stderr)
     failed = [r["run"] for r in results if r["exit"] != 0]
     if crashed:
         print(f"the server crashed; see {out / 'server.log'}", file=sys.stderr)
@@ -216,7 +227,8 @@ def main():
         for name in failed:
             print(f"--- {name} (full output in {out / name / 'output.txt'})", file=sys.stderr)
             print("\n".join((out / name / "output.txt").read_text().splitlines()[-60:]), file=sys.stderr)
-    return 1 if crashed or failed else 0
+    print(f"secret hygiene: {len(SECRETS) + 2} secrets searched for in the server log, {len(leaked)} found")
+    return 1 if crashed or failed or leaked else 0
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ OPENMTD_ADMIN_PASSWORD=bench-password-123 OPENMTD_UEM_ADMIN_PASSWORD=uem-bench-p
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 1; done
-tenant=$(grep -o 'aw-tenant-code: [0-9A-F]*' "$out/server.log" | head -1 | cut -d' ' -f2)
+tenant=$(sed -n 's/^uem_tenant_code: //p' "$out/data/first-start-secrets.txt")
 OPENMTD_ADMIN_PASSWORD=bench-password-123 OPENMTD_UEM_PASSWORD=uem-bench-password-1 \
   /usr/bin/time -v .build/release/openmtd simulate --server "http://127.0.0.1:$port" --uem-tenant-code "$tenant" \
   --devices "$devices" --rate "$rate" --duration "${seconds}s" --concurrency "$concurrency" --json 2> "$out/simulate.err" | tee "$out/summary.json"

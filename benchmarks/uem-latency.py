@@ -9,6 +9,7 @@ Usage: uem-latency.py BASE_URL LOG_FILE SQLITE_FILE DEVICES
 """
 import concurrent.futures
 import json
+import os
 import re
 import sqlite3
 import statistics
@@ -32,7 +33,9 @@ def call(method, path, body=None, headers=None):
         return json.loads(raw) if raw else {}
 
 
-tenant = re.search(r"aw-tenant-code: ([A-F0-9]+)", open(log_file).read()).group(1)
+# First-start secrets go to a file beside the database, never to the log.
+secrets = os.path.join(os.path.dirname(db_file), "first-start-secrets.txt")
+tenant = re.search(r"^uem_tenant_code: ([A-F0-9]+)$", open(secrets).read(), re.M).group(1)
 uem_headers = {"aw-tenant-code": tenant, "Authorization": "Basic " + base64.b64encode(f"uemadmin:{UEM_PASSWORD}".encode()).decode()}
 
 

@@ -20,10 +20,12 @@ public func configure(_ app: Application, _ configuration: ServerConfiguration, 
     app.storage[MTDServicesKey.self] = services
     try await Bootstrap.ensureDefaultEnterprise(app: app, configuration: configuration)
     if let uem = try await BuiltinUEM.bootstrapIfEmpty(on: app.db, adminPassword: configuration.uemAdminPassword) {
-        app.logger.notice("built-in UEM ready at /API; the password is shown only once", metadata: [
-            "aw-tenant-code": "\(uem.tenantCode)", "username": "\(uem.adminUsername)",
-            "password": "\(configuration.uemAdminPassword == nil ? uem.adminPassword : "(from OPENMTD_UEM_ADMIN_PASSWORD)")",
-        ])
+        var secrets: KeyValuePairs<String, String> = ["uem_tenant_code": uem.tenantCode, "uem_username": uem.adminUsername]
+        if configuration.uemAdminPassword == nil {
+            secrets = ["uem_tenant_code": uem.tenantCode, "uem_username": uem.adminUsername, "uem_password": uem.adminPassword]
+        }
+        try FirstStartSecrets.record(secrets, dataDirectory: configuration.dataDirectory, logger: app.logger)
+        app.logger.notice("built-in UEM ready at /API", metadata: ["username": "\(uem.adminUsername)"])
     }
 
     app.http.server.configuration.hostname = configuration.hostname

@@ -36,6 +36,17 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     public var tlsKeyPath: String?
     /// Tests that drive UEM sync themselves switch the automatic connection off.
     public var connectUEMAtStart: Bool = true
+    /// Egress policy for admin-supplied addresses (UEM URL, OAuth token URL): networks such as
+    /// `10.0.0.0/8` and host names such as `*.awmdm.com`. An empty allow list allows what the deny
+    /// list (plus link-local and cloud metadata addresses, always) does not refuse.
+    public var egressAllow: [String] = []
+    public var egressDeny: [String] = []
+
+    /// The policy from `egressAllow` and `egressDeny` (entries were checked when the settings were read).
+    public var egressPolicy: EgressPolicy {
+        func rules(_ entries: [String]) -> [EgressRule] { entries.compactMap(EgressRule.parse) }
+        return EgressPolicy(allow: rules(egressAllow), deny: rules(egressDeny))
+    }
 
     public init() {}
 

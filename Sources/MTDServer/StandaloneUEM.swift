@@ -47,10 +47,12 @@ public enum StandaloneUEM {
         let app = try await Application.make(environment)
         do {
             if let first = try await configure(app, configuration) {
-                app.logger.notice("built-in UEM ready at /API; the password is shown only once", metadata: [
-                    "aw-tenant-code": "\(first.tenantCode)", "username": "\(first.adminUsername)",
-                    "password": "\(configuration.adminPassword == nil ? first.adminPassword : "(from OPENMTD_UEM_ADMIN_PASSWORD)")",
-                ])
+                var secrets: KeyValuePairs<String, String> = ["uem_tenant_code": first.tenantCode, "uem_username": first.adminUsername]
+                if configuration.adminPassword == nil {
+                    secrets = ["uem_tenant_code": first.tenantCode, "uem_username": first.adminUsername, "uem_password": first.adminPassword]
+                }
+                try FirstStartSecrets.record(secrets, dataDirectory: configuration.dataDirectory, logger: app.logger)
+                app.logger.notice("built-in UEM ready at /API", metadata: ["username": "\(first.adminUsername)"])
             }
             try await app.execute()
         } catch {

@@ -44,6 +44,7 @@ extension WorkspaceOneClient {
         request.body = .bytes(ByteBuffer(string: form))
         let status: HTTPResponseStatus
         let data: Data
+        try await checkEgress(oauth.tokenURL)
         do {
             let response = try await http.execute(request, timeout: .seconds(settings.timeoutSeconds))
             status = response.status

@@ -115,6 +115,8 @@ public enum UEMClientError: Error, Sendable, Equatable, CustomStringConvertible 
     /// 429 or 5xx after retries, or no answer at all.
     case unavailable(String)
     case unexpected(String)
+    /// The egress policy refused the address before any connection was made.
+    case refused(String)
 
     public var description: String {
         switch self {
@@ -123,6 +125,7 @@ public enum UEMClientError: Error, Sendable, Equatable, CustomStringConvertible 
         case .notFound(let message): "not found in the UEM: \(message)"
         case .unavailable(let message): "the UEM is unavailable: \(message)"
         case .unexpected(let message): "unexpected answer from the UEM: \(message)"
+        case .refused(let message): message
         }
     }
 }

@@ -47,11 +47,23 @@ public struct WorkspaceOneClient: UEMConnector {
     let http: HTTPClient
     let logger: Logger
     let tokens = OAuthTokenCache()
+    /// Checks the UEM and token URLs before every connection; nil for the built-in UEM on loopback,
+    /// whose address is this server's own and not admin-supplied.
+    let egress: EgressGuard?
 
-    public init(settings: Settings, http: HTTPClient = .shared, logger: Logger = Logger(label: "openmtd.uem")) {
+    public init(settings: Settings, http: HTTPClient = EgressHTTP.client, egress: EgressGuard? = EgressGuard(), logger: Logger = Logger(label: "openmtd.uem")) {
         self.settings = settings
         self.http = http
+        self.egress = egress
         self.logger = logger
+    }
+
+    func checkEgress(_ url: String) async throws(UEMClientError) {
+        do {
+            try await egress?.check(url)
+        } catch {
+            throw .refused(error.description)
+        }
     }
 
     /// The UEM's product and the OpenMTD extensions it offers (`system/info`); also the credentials test.
@@ -172,6 +184,7 @@ public struct WorkspaceOneClient: UEMConnector {
             let status: HTTPResponseStatus
             let headers: HTTPHeaders
             let data: Data
+            try await checkEgress(request.url)
             do {
                 let response = try await http.execute(request, timeout: .seconds(settings.timeoutSeconds))
                 status = response.status
@@ -193,6 +206,9 @@ public struct WorkspaceOneClient: UEMConnector {
             case 401: throw .credentials(Self.message(data))
             case 403: throw .forbidden(Self.message(data))
             case 404: throw .notFound(Self.message(data))
+            case 300..<400:
+                let location = headers.first(name: "Location") ?? "(no Location)"
+                throw .unexpected("\(method) \(path) redirected (\(status.code)) to \(location); redirects are not followed: put the final URL in the settings")
             case 429, 500..<600:
                 guard attempt < settings.maxAttempts else { throw .unavailable("\(method) \(path) answered \(status.code) \(attempt) times") }
                 logger.warning("UEM call failed; retrying", metadata: ["path": "\(path)", "status": "\(status.code)", "attempt": "\(attempt)"])

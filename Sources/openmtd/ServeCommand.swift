@@ -39,6 +39,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("uem-create-tags"), help: "Create the mapped MTD tags the tenant lacks.") var uemCreateTags = false
     @Option(name: .customLong("tls-certificate"), help: "PEM certificate chain; with --tls-key the server speaks HTTPS only.") var tlsCertificate: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key of the certificate.") var tlsKey: String?
+    @Option(name: .customLong("egress-allow"), help: "Network or host the server may connect to for admin-supplied addresses (UEM URL, OAuth token URL); repeatable, e.g. --egress-allow '*.awmdm.com'. Default: anywhere but the deny list.") var egressAllow: [String] = []
+    @Option(name: .customLong("egress-deny"), help: "Network or host never to connect to, on top of link-local and cloud metadata addresses; repeatable.") var egressDeny: [String] = []
     @Flag(name: .customLong("demo"), help: "Also run a simulated fleet against this server and its built-in UEM, so the console has life in it.") var demo = false
     @Option(name: .customLong("demo-devices"), help: "Devices in the --demo fleet.") var demoDevices = 50
 
@@ -50,7 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
                 flags: .init(host: host, port: port, databaseURL: databaseURL, dataDirectory: dataDirectory,
                              checkInInterval: checkInInterval, unreachableAfter: unreachableAfter, disconnectedAfter: disconnectedAfter,
                              uemURL: uemURL, uemTenantCode: uemTenantCode, uemUsername: uemUsername, uemPassword: uemPassword, uemCreateTags: uemCreateTags,
-                             tlsCertificate: tlsCertificate, tlsKey: tlsKey))
+                             tlsCertificate: tlsCertificate, tlsKey: tlsKey, egressAllow: egressAllow, egressDeny: egressDeny))
         } catch {
             throw Terminal.badInput("\(error)")
         }
@@ -93,6 +95,8 @@ enum ServerConfigurationLoader {
         var uemCreateTags = false
         var tlsCertificate: String? = nil
         var tlsKey: String? = nil
+        var egressAllow: [String] = []
+        var egressDeny: [String] = []
     }
 
     struct ConfigError: Error, CustomStringConvertible {
@@ -120,6 +124,17 @@ enum ServerConfigurationLoader {
         var tlsCertificatePath: String?
         var tlsKeyPath: String?
         var uemCoalesceMilliseconds: Int?
+        var egressAllow: [String]?
+        var egressDeny: [String]?
+    }
+
+    /// Egress entries, each checked; the error names where the bad one came from.
+    static func egressRules(_ entries: [String], source: String) throws -> [String] {
+        let trimmed = entries.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        for entry in trimmed where EgressRule.parse(entry) == nil {
+            throw ConfigError(description: "\(source): \(EgressRuleError(entry: entry))")
+        }
+        return trimmed
     }
 
     static func resolve(file: String?, environment: [String: String], flags: Flags) throws -> ServerConfiguration {
@@ -151,6 +166,8 @@ enum ServerConfigurationLoader {
             configuration.tlsCertificatePath = settings.tlsCertificatePath ?? configuration.tlsCertificatePath
             configuration.uemCoalesceMilliseconds = settings.uemCoalesceMilliseconds ?? configuration.uemCoalesceMilliseconds
             configuration.tlsKeyPath = settings.tlsKeyPath ?? configuration.tlsKeyPath
+            configuration.egressAllow = try egressRules(settings.egressAllow ?? [], source: "\(file): egressAllow")
+            configuration.egressDeny = try egressRules(settings.egressDeny ?? [], source: "\(file): egressDeny")
         }
         func integer(_ name: String) throws -> Int? {
             guard let text = environment[name], !text.isEmpty else { return nil }
@@ -168,6 +185,13 @@ enum ServerConfigurationLoader {
         configuration.adminPassword = environment["OPENMTD_ADMIN_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.activationAttemptsPerMinute = try integer("OPENMTD_ACTIVATIONS_PER_MINUTE") ?? configuration.activationAttemptsPerMinute
         configuration.uemAdminPassword = environment["OPENMTD_UEM_ADMIN_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+        for (name, isAllow) in [("OPENMTD_EGRESS_ALLOW", true), ("OPENMTD_EGRESS_DENY", false)] {
+            guard let text = environment[name], !text.isEmpty else { continue }
+            let entries = try egressRules(text.split(separator: ",").map(String.init), source: "environment \(name)")
+            if isAllow { configuration.egressAllow = entries } else { configuration.egressDeny = entries }
+        }
+        if !flags.egressAllow.isEmpty { configuration.egressAllow = try egressRules(flags.egressAllow, source: "--egress-allow") }
+        if !flags.egressDeny.isEmpty { configuration.egressDeny = try egressRules(flags.egressDeny, source: "--egress-deny") }
 
         configuration.hostname = flags.host ?? configuration.hostname
         configuration.port = flags.port ?? configuration.port

@@ -120,6 +120,7 @@ struct UEMEnrollCommand: AsyncParsableCommand {
         case .notFound: "; check --url (it ends in /API)"
         case .unavailable: "; is the UEM running at --url?"
         case .unexpected: ""
+        case .refused: "; the address is on the egress deny list (link-local and cloud metadata addresses are never reached)"
         }
     }
 }

@@ -1,3 +1,4 @@
+import BuiltinUEM
 import FluentKit
 import Foundation
 import MTDCore
@@ -8,6 +9,23 @@ import Testing
 /// Input that used to trap or corrupt: out-of-range numbers, unreadable bodies, concurrent writes,
 /// and a stored policy that no longer loads.
 @Suite(.serialized) struct HardeningTests {
+    /// First-start secrets go to a file only the server's user can read, not to the log.
+    @Test func firstStartSecretsGoToAPrivateFile() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("openmtd-secrets-\(UUID().uuidString)").path
+        try await withServer(.sqlite, dataDirectory: folder, adjust: { $0.adminPassword = nil; $0.uemAdminPassword = nil }) { server in
+            let file = URL(fileURLWithPath: folder).appendingPathComponent(FirstStartSecrets.fileName).path
+            let attributes = try FileManager.default.attributesOfItem(atPath: file)
+            #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+            #expect(FirstStartSecrets.value("enrollment_code", dataDirectory: folder) == server.enrollmentCode)
+            let password = try #require(FirstStartSecrets.value("owner_password", dataDirectory: folder))
+            #expect(password.count >= 20)
+            _ = try await server.login(password: password)
+            let tenant = try #require(FirstStartSecrets.value("uem_tenant_code", dataDirectory: folder))
+            #expect(tenant == (try await TenantCode.first(on: server.app.db)))
+            #expect(FirstStartSecrets.value("uem_password", dataDirectory: folder) != nil)
+        }
+    }
+
     @Test func pageWindowRefusesWhatWouldOverflow() throws {
         let window = try PageWindow(page: 3, size: 50, sizeParameter: "pageSize", defaultSize: 50, maximumSize: 500)
         #expect(window.range == 150..<200)

@@ -16,7 +16,8 @@ enum Shipped {
 }
 
 /// The databases the server tests run on. PostgreSQL needs OPENMTD_TEST_POSTGRES_URL (`.ci/run` sets
-/// it); without it the PostgreSQL cases are reported as skipped, and fail under CI=true.
+/// it). Without it the PostgreSQL cases are left out and `PostgreSQLAvailability` is reported as
+/// skipped; under CI=true they stay in and fail, so a missing install step cannot pass as green.
 enum TestDatabase: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case sqlite
     case postgres
@@ -25,11 +26,22 @@ enum TestDatabase: String, CaseIterable, Sendable, CustomTestStringConvertible {
 
     var testDescription: String { rawValue }
 
-    static let available: [TestDatabase] = allCases
+    static let available: [TestDatabase] = postgresURL != nil || Prerequisite.inCI ? allCases : [.sqlite]
 
     static func requirePostgresURL() throws -> String {
         guard let postgresURL else { try Prerequisite.missing("PostgreSQL: set OPENMTD_TEST_POSTGRES_URL (see .ci/run)") }
         return postgresURL
+    }
+}
+
+/// Shows up as skipped when the PostgreSQL cases of the server tests are left out.
+struct PostgreSQLAvailability {
+    @Test(.enabled(if: TestDatabase.postgresURL != nil || Prerequisite.inCI, "OPENMTD_TEST_POSTGRES_URL is not set: the PostgreSQL cases of the server tests do not run"))
+    func serverTestsRunOnPostgreSQL() async throws {
+        try await withServer(.postgres) { server in
+            let health = try await server.send(.GET, "/healthz")
+            #expect(health.json["database"] as? String == "ok")
+        }
     }
 }
 
@@ -65,6 +77,8 @@ final class TestServer: @unchecked Sendable {
         configuration.adminEmail = "owner@example.com"
         configuration.sweepIntervalSeconds = 3600
         configuration.connectUEMAtStart = false
+        // Tests reach nothing but this machine, whatever URL a test gives the server.
+        configuration.egressAllow = ["127.0.0.0/8", "::1", "localhost"]
         configuration.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("openmtd-test-\(UUID().uuidString)").path
         if database == .postgres {
             // One database per test (named after its data folder), so suites can run in parallel.

@@ -6,11 +6,13 @@ import Testing
     @Test func oneAgentActivatesChecksInAndCarriesOnAfterARestart() async throws {
         let folder = try CLI.temporaryFolder()
         let port = Int.random(in: 20_000...40_000)
-        let server = BackgroundCLI(["serve", "--port", "\(port)", "--data-dir", folder.appendingPathComponent("server").path], port: port,
+        let dataDirectory = folder.appendingPathComponent("server").path
+        let server = BackgroundCLI(["serve", "--port", "\(port)", "--data-dir", dataDirectory], port: port,
                                    environment: ["OPENMTD_ADMIN_PASSWORD": "cli-admin-password-1"])
         try server.start()
         defer { server.stop() }
-        let code = try #require(try await server.logged(#"enrollment_code: [A-Z0-9-]+"#, prefix: "enrollment_code: "), "no enrollment code in the log:\n\(server.log)")
+        let code = try #require(try await server.firstStartSecret("enrollment_code", dataDirectory: dataDirectory), "no enrollment code in the first-start secrets:\n\(server.log)")
+        #expect(!server.log.contains(code), "the enrollment code must not be logged")
 
         let config = folder.appendingPathComponent("hub.json")
         try #"{"mtdSettings":{"isEnabled":true,"enrollmentCode":"\#(code)","serverURL":"http://127.0.0.1:\#(port)"}}"#.write(to: config, atomically: true, encoding: .utf8)

@@ -55,6 +55,21 @@ final class BackgroundCLI: @unchecked Sendable {
         return nil
     }
 
+    /// A value from `<dataDirectory>/first-start-secrets.txt` (where first-start secrets go instead of
+    /// the log), once the server answers /healthz.
+    func firstStartSecret(_ name: String, dataDirectory: String, timeout: Double = 90) async throws -> String? {
+        let file = URL(fileURLWithPath: dataDirectory).appendingPathComponent("first-start-secrets.txt")
+        let start = Date()
+        while Date().timeIntervalSince(start) < timeout, process.isRunning {
+            if try await healthy(), let text = try? String(contentsOf: file, encoding: .utf8),
+               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("\(name): ") }) {
+                return String(line.dropFirst(name.count + 2))
+            }
+            try await Task.sleep(nanoseconds: 200_000_000)
+        }
+        return nil
+    }
+
     func healthy() async throws -> Bool {
         guard let url = URL(string: "http://127.0.0.1:\(port)/healthz") else { return false }
         do {

@@ -26,7 +26,7 @@ import Testing
                                 environment: ["OPENMTD_UEM_ADMIN_PASSWORD": "cli-uem-admin-pass"])
         try uem.start()
         defer { uem.stop() }
-        #expect(try await uem.logged("aw-tenant-code", prefix: "") != nil, "\(uem.log)")
+        #expect(try await uem.logged("built-in UEM ready", prefix: "") != nil, "\(uem.log)")
         #expect(try await uem.signal(SIGTERM, within: 15), "\(uem.log)")
         #expect(uem.process.terminationStatus == 0, "\(uem.log)")
     }

@@ -6,11 +6,13 @@ import Testing
     @Test func enrollsDevicesInAStandaloneUEM() async throws {
         let folder = try CLI.temporaryFolder()
         let port = Int.random(in: 20_000...40_000)
-        let uem = BackgroundCLI(["uem", "serve", "--port", "\(port)", "--data-dir", folder.appendingPathComponent("uem").path], port: port,
+        let dataDirectory = folder.appendingPathComponent("uem").path
+        let uem = BackgroundCLI(["uem", "serve", "--port", "\(port)", "--data-dir", dataDirectory], port: port,
                                 environment: ["OPENMTD_UEM_ADMIN_PASSWORD": "cli-uem-admin-pass"])
         try uem.start()
         defer { uem.stop() }
-        let code = try #require(try await uem.logged(#"aw-tenant-code: [0-9A-Fa-f]+"#, prefix: "aw-tenant-code: "), "no tenant code in the log:\n\(uem.log)")
+        let code = try #require(try await uem.firstStartSecret("uem_tenant_code", dataDirectory: dataDirectory), "no tenant code in the first-start secrets:\n\(uem.log)")
+        #expect(!uem.log.contains(code), "the tenant code must not be logged")
         let url = "http://127.0.0.1:\(uem.port)/API"
         let secret = ["OPENMTD_UEM_PASSWORD": "cli-uem-admin-pass"]
 

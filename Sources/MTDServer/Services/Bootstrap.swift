@@ -4,19 +4,20 @@ import MTDStore
 import Vapor
 
 /// First start: a default enterprise, its owner and an enrollment code. The owner's password comes
-/// from the configuration (OPENMTD_ADMIN_PASSWORD) or is generated and printed once.
+/// from the configuration (OPENMTD_ADMIN_PASSWORD) or is generated; what the admin needs once goes to
+/// the first-start secrets file, never to the log.
 enum Bootstrap {
     static func ensureDefaultEnterprise(app: Application, configuration: ServerConfiguration) async throws {
         guard try await EnterpriseModel.query(on: app.db).count() == 0 else { return }
         let password = configuration.adminPassword ?? Secrets.password()
         let created = try await EnterpriseProvisioning.create(
             name: "Default", ownerEmail: configuration.adminEmail, ownerPassword: password, on: app.db, writes: app.mtd.writes)
+        var secrets: KeyValuePairs<String, String> = ["enrollment_code": created.enrollmentCode]
         if configuration.adminPassword == nil {
-            app.logger.notice("created the first owner; this password is shown only once", metadata: [
-                "email": "\(configuration.adminEmail)", "password": "\(password)",
-            ])
+            secrets = ["owner_email": configuration.adminEmail, "owner_password": password, "enrollment_code": created.enrollmentCode]
         }
-        app.logger.notice("default enterprise ready", metadata: ["enterprise": "\(created.enterpriseID)", "enrollment_code": "\(created.enrollmentCode)"])
+        try FirstStartSecrets.record(secrets, dataDirectory: configuration.dataDirectory, logger: app.logger)
+        app.logger.notice("default enterprise ready", metadata: ["enterprise": "\(created.enterpriseID)", "owner": "\(configuration.adminEmail)"])
     }
 }
 

@@ -59,7 +59,8 @@ struct UEMIntegrationSettings: Sendable, Equatable {
     func connector(app: Application, services: MTDServices) async throws -> WorkspaceOneClient? {
         switch target {
         case .workspaceOne(let settings):
-            return WorkspaceOneClient(settings: settings)
+            // An admin-supplied address: every connection passes the egress policy.
+            return WorkspaceOneClient(settings: settings, egress: EgressGuard(policy: services.configuration.egressPolicy))
         case .builtin:
             guard let port = app.http.server.shared.localAddress?.port else { return nil }
             let host = services.configuration.hostname == "0.0.0.0" ? "127.0.0.1" : services.configuration.hostname
@@ -67,7 +68,7 @@ struct UEMIntegrationSettings: Sendable, Equatable {
             let scheme = services.loopbackHTTP == nil ? "http" : "https"
             return WorkspaceOneClient(
                 settings: .init(baseURL: "\(scheme)://\(host):\(port)/API", tenantCode: account.tenantCode, username: account.username, password: account.password),
-                http: services.loopbackHTTP ?? .shared)
+                http: services.loopbackHTTP ?? .shared, egress: nil)
         }
     }
 
