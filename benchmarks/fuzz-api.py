@@ -44,7 +44,7 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, OPENMTD_ADMIN_EMAIL="owner@fuzz.test", OPENMTD_ADMIN_PASSWORD=owner_password,
-                   OPENMTD_UEM_ADMIN_PASSWORD=uem_password, LOG_LEVEL="debug",
+                   OPENMTD_UEM_ADMIN_PASSWORD=uem_password,
                    OPENMTD_EGRESS_ALLOW="127.0.0.0/8,::1,localhost")
         self.log = open(out / "server.log", "w")
         self.process = subprocess.Popen([str(binary), "serve", "--port", str(self.port), "--data-dir", str(out / "data")],

@@ -21,7 +21,8 @@ public enum BuiltinUEM {
     /// writer at a time); the default runs the request directly.
     public typealias WriteSerialization = @Sendable (@Sendable () async throws -> Response) async throws -> Response
 
-    public static func routes(_ app: Application, serializeWrites: WriteSerialization? = nil) {
+    public static func routes(_ app: Application, serializeWrites: WriteSerialization? = nil,
+                              isDatabaseOutage: @escaping @Sendable (any Error) -> Bool = { _ in false }) {
         app.routes.caseInsensitive = true
         // OAuth client credentials: Workspace ONE serves tokens from its own host; here it is this server.
         app.on(.POST, "connect", "token", body: .collect(maxSize: "16kb"), use: UEMOAuthController.token)
@@ -29,7 +30,7 @@ public enum BuiltinUEM {
         app.get("API", "openapi.json", use: UEMSystemController.openAPI)
         for prefix in [["API"], ["API", "v1"]] {
             let api = app.grouped(prefix.map { PathComponent(stringLiteral: $0) })
-                .grouped(UEMErrorMiddleware(), UEMAuthMiddleware(), UEMWriteMiddleware(serialize: serializeWrites))
+                .grouped(UEMErrorMiddleware(isDatabaseOutage: isDatabaseOutage), UEMAuthMiddleware(), UEMWriteMiddleware(serialize: serializeWrites))
             api.get("system", "info", use: UEMSystemController.info)
             api.get("system", "groups", "search", use: UEMSystemController.groups)
             api.get("system", "groups", ":id", use: UEMSystemController.group)

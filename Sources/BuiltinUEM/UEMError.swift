@@ -39,6 +39,9 @@ struct UEMErrorBody: Content {
 
 /// Turns errors on `/API` routes into the Workspace ONE error body.
 struct UEMErrorMiddleware: AsyncMiddleware {
+    /// Tells a database outage (retry later: 503) from a failure (500); the host knows its drivers.
+    var isDatabaseOutage: @Sendable (any Error) -> Bool = { _ in false }
+
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         do {
             return try await next.respond(to: request)
@@ -59,6 +62,14 @@ struct UEMErrorMiddleware: AsyncMiddleware {
             case let abort as any AbortError:
                 status = abort.status
                 body = UEMErrorBody(errorCode: Int(abort.status.code), message: abort.reason, activityId: activity)
+            case let outage where isDatabaseOutage(outage):
+                request.logger.warning("UEM request: database unavailable", metadata: ["error": "\(String(reflecting: error))"])
+                status = .serviceUnavailable
+                body = UEMErrorBody(errorCode: 503, message: "Service unavailable: the database cannot be reached right now; retry shortly.", activityId: activity)
+                let response = Response(status: status)
+                response.headers.replaceOrAdd(name: .retryAfter, value: "2")
+                try? response.content.encode(body)
+                return response
             default:
                 request.logger.error("UEM request failed", metadata: ["error": "\(String(reflecting: error))"])
                 status = .internalServerError

@@ -76,6 +76,10 @@ public struct EgressPolicy: Sendable, Equatable {
 
 public struct EgressRuleError: Error, Sendable, Equatable, CustomStringConvertible {
     public var entry: String
+
+    public init(entry: String) {
+        self.entry = entry
+    }
     public var description: String {
         "\"\(entry)\" is neither a network (10.0.0.0/8, 2001:db8::/32, 192.0.2.7) nor a host name (uem.example.com, *.awmdm.com)"
     }

@@ -39,7 +39,7 @@ public func configure(_ app: Application, _ configuration: ServerConfiguration, 
     app.middleware.use(APIErrorMiddleware(logger: app.logger))
     try routes(app)
     let writes = services.writes
-    BuiltinUEM.routes(app, serializeWrites: { work in try await writes.run(priority: .urgent, work) })
+    BuiltinUEM.routes(app, serializeWrites: { work in try await writes.run(priority: .urgent, work) }, isDatabaseOutage: DatabaseOutage.isOutage)
     app.lifecycle.use(SweeperLifecycle(services: services))
     // Vapor creates its HTTP server lazily and without a lock on first use. Create it here, once
     // routes and middleware are in place and before anything runs concurrently: a background task

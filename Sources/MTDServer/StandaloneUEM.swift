@@ -37,7 +37,7 @@ public enum StandaloneUEM {
         app.middleware = Middlewares()
         app.get("healthz") { _ in ["status": "ok"] }
         let writes = WriteGate(serializer: usesSQLite ? WriteSerializer() : nil)
-        BuiltinUEM.routes(app, serializeWrites: { work in try await writes.run(work) })
+        BuiltinUEM.routes(app, serializeWrites: { work in try await writes.run(work) }, isDatabaseOutage: DatabaseOutage.isOutage)
         return bootstrap
     }
 

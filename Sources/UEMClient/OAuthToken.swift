@@ -44,7 +44,11 @@ extension WorkspaceOneClient {
         request.body = .bytes(ByteBuffer(string: form))
         let status: HTTPResponseStatus
         let data: Data
-        try await checkEgress(oauth.tokenURL)
+        do {
+            try await egress?.check(oauth.tokenURL)
+        } catch {
+            throw .refused("OAuth token URL: \(error.description)")
+        }
         do {
             let response = try await http.execute(request, timeout: .seconds(settings.timeoutSeconds))
             status = response.status

@@ -38,6 +38,15 @@ import Testing
         #expect(result.stderr.contains("--platform must be Apple or Android, not Windows"))
     }
 
+    @Test func serveRefusesAnEgressRuleItCannotRead() throws {
+        var result = try CLI.run(["serve", "--port", "18444", "--egress-allow", "uem.example.com", "--egress-allow", "10.0.0.0/33"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("--egress-allow: \"10.0.0.0/33\" is neither a network"), "\(result.stderr)")
+        result = try CLI.run(["serve", "--port", "18444"], environment: ["OPENMTD_EGRESS_DENY": "10.0.0.0/8,bad_host"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("environment OPENMTD_EGRESS_DENY: \"bad_host\""), "\(result.stderr)")
+    }
+
     @Test func serveRefusesHalfATLSSetup() throws {
         let result = try CLI.run(["serve", "--port", "18443", "--tls-certificate", "/nonexistent/cert.pem"])
         #expect(result.status == 2)

@@ -38,7 +38,7 @@ enum EnrollmentCodeController {
                 try await code.update(on: tx)
                 try await EventLog.append([
                     .init(type: .audit, change: .updated, actor: principal.actor, target: .init(type: "ENTERPRISE", guid: principal.enterpriseID.uuidString.lowercased()),
-                          payload: AuditPayload(type: "ENROLLMENT_CODE", changes: [.init(name: "revoked", to: code.code)]))
+                          payload: AuditPayload(type: "ENROLLMENT_CODE", changes: [.init(name: "revoked", to: Secrets.hint(code.code))]))
                 ], enterpriseID: principal.enterpriseID, on: tx, now: Date())
             }
         }
@@ -60,7 +60,7 @@ enum EnrollmentCodes {
                 try await model.create(on: tx)
                 try await EventLog.append([
                     .init(type: .audit, change: .created, actor: actor, target: .init(type: "ENTERPRISE", guid: enterpriseID.uuidString.lowercased()),
-                          payload: AuditPayload(type: "ENROLLMENT_CODE", changes: [.init(name: "code", from: active.first?.code, to: model.code)]))
+                          payload: AuditPayload(type: "ENROLLMENT_CODE", changes: [.init(name: "code", from: active.first.map { Secrets.hint($0.code) }, to: Secrets.hint(model.code))]))
                 ], enterpriseID: enterpriseID, on: tx, now: now)
             }
         }

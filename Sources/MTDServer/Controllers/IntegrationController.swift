@@ -217,7 +217,9 @@ enum IntegrationController {
             case .forbidden: return .unprocessable("uem_forbidden", error.description + "; check the tenant code and that the account's role has Tags Read and Edit and Bulk Management Edit")
             case .notFound: return .unprocessable("uem_not_found", error.description + "; check the base URL (it ends in /API)", field: "$.baseURL")
             case .unavailable, .unexpected: return APIError(status: .badGateway, code: "uem_unavailable", message: error.description)
-            case .refused: return .unprocessable("egress_refused", error.description + "; see the egress settings (egressAllow, egressDeny)", field: "$.baseURL")
+            case .refused(let message):
+                return .unprocessable("egress_refused", error.description + "; see the egress settings (egressAllow, egressDeny)",
+                                      field: message.hasPrefix("OAuth token URL") ? "$.oauth.tokenURL" : "$.baseURL")
             }
         }
     }

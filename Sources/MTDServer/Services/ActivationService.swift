@@ -50,20 +50,46 @@ struct ActivationService: Sendable {
             throw Failure.unusableCode(enterpriseID: enterpriseID, reason: reason)
         }
         let credential = Secrets.token(prefix: "mtdd_")
+        // (enterprise, UDID) and (enterprise, UEM device id) are unique. Two activations of one phone
+        // at once (an agent retrying after a timeout, two replicas) can both find no device and both
+        // insert on PostgreSQL; the loser retries and finds the winner's device.
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await activateOnce(request, enterpriseID: enterpriseID, credential: credential, on: database, now: now)
+            } catch let error as any DatabaseError where error.isConstraintFailure && attempt < 4 {
+                continue
+            }
+        }
+    }
+
+    private func activateOnce(_ request: Request, enterpriseID: UUID, credential: String, on database: any Database, now: Date) async throws -> Activation {
+        let udid = request.udid.flatMap { $0.isEmpty ? nil : $0 }
+        let externalID = request.externalID.flatMap { $0.isEmpty ? nil : $0 }
         return try await writes.run {
             try await database.transaction { tx in
                 var existing: DeviceModel?
-                if let externalID = request.externalID, !externalID.isEmpty {
+                if let externalID {
                     existing = try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == enterpriseID).filter(\.$externalID == externalID).first()
                 }
-                if existing == nil, let udid = request.udid, !udid.isEmpty {
+                if existing == nil, let udid {
                     existing = try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == enterpriseID).filter(\.$udid == udid).first()
                 }
                 let device = existing ?? DeviceModel()
                 let previous = existing?.activationStatus
                 device.$enterprise.id = enterpriseID
-                if let udid = request.udid { device.udid = udid }
-                if let externalID = request.externalID { device.externalID = externalID }
+                if let udid, device.udid != udid {
+                    // Found by its UEM id, with another UDID: the UDID moves only if no other device holds it.
+                    if try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == enterpriseID).filter(\.$udid == udid).first() == nil {
+                        device.udid = udid
+                    }
+                }
+                if let externalID, device.externalID != externalID {
+                    if try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == enterpriseID).filter(\.$externalID == externalID).first() == nil {
+                        device.externalID = externalID
+                    }
+                }
                 if let email = request.email { device.email = email }
                 if let mdm = request.mdm { device.mdm = mdm }
                 device.platform = request.platform.rawValue

@@ -160,14 +160,20 @@ actor UEMSync {
             }
             created += try await writes.run {
                 try await database.transaction { tx in
-                    let existing = try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == connection.enterpriseID)
-                        .group(.or) { $0.filter(\.$externalID == record.uuid).filter(\.$udid == record.udid) }.first()
+                    // The UEM's device id first: identities are unique per enterprise, and a device found
+                    // by UDID must not take an id another device already holds.
+                    var existing = try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == connection.enterpriseID)
+                        .filter(\.$externalID == record.uuid).first()
+                    if existing == nil, !record.udid.isEmpty {
+                        existing = try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == connection.enterpriseID)
+                            .filter(\.$udid == record.udid).filter(\.$externalID == nil).first()
+                    }
                     let device = existing ?? DeviceModel()
                     let isNew = existing == nil
                     device.$enterprise.id = connection.enterpriseID
                     device.externalID = record.uuid
                     device.uemDeviceID = record.id
-                    device.udid = device.udid ?? record.udid
+                    if device.udid == nil, !record.udid.isEmpty { device.udid = record.udid }
                     device.email = device.email ?? record.email
                     device.platform = record.platform == "Apple" ? Platform.ios.rawValue : (record.platform == "Android" ? Platform.android.rawValue : record.platform.uppercased())
                     device.osVersion = device.osVersion ?? record.operatingSystem

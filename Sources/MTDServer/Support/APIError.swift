@@ -104,6 +104,11 @@ struct APIErrorMiddleware: AsyncMiddleware {
             let code = abort.status == .payloadTooLarge ? "payload_too_large" : abort.status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_")
             let message = abort.status == .payloadTooLarge ? "request body is larger than this endpoint accepts" : abort.reason
             detail = .init(code: code, message: message, field: nil)
+        case let outage where DatabaseOutage.isOutage(outage):
+            status = .serviceUnavailable
+            headers.add(name: .retryAfter, value: "\(DatabaseOutage.retryAfterSeconds)")
+            request.logger.warning("database unavailable", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.url.path)"])
+            detail = .init(code: "database_unavailable", message: "the database cannot be reached right now; retry shortly", field: nil)
         default:
             status = .internalServerError
             request.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.url.path)"])

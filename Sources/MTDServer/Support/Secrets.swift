@@ -24,6 +24,11 @@ enum Secrets {
         SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
+    /// What the audit log and SIEMs see of an enrollment code: enough to tell codes apart, not to use one.
+    static func hint(_ code: String) -> String {
+        String(code.prefix(4)) + "-…"
+    }
+
     static func password() -> String {
         String(token(prefix: "").prefix(20))
     }

@@ -16,5 +16,6 @@ public enum StoreMigrations {
         M011_AddUEMLinks(),
         M012_AddUEMIntegration(),
         M013_IndexAppInventory(),
+        M014_UniqueDeviceIdentity(),
     ]
 }
