@@ -126,6 +126,8 @@ let package = Package(
             dependencies: [
                 "MTDServer", "MTDStore", "MTDCore", "MTDAgent", "MTDSimulator", "BuiltinUEM",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
+                .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
             ]
         ),
     ],
