@@ -43,7 +43,18 @@ def free_port():
         return s.getsockname()[1]
 
 
-def http(base, method, path, body=None, token=None, timeout=10):
+def http(base, method, path, body=None, token=None, timeout=10, attempts=1):
+    """One call; with attempts > 1, a timeout or connection failure is retried (admin reads in checks)."""
+    for attempt in range(attempts):
+        try:
+            return http_once(base, method, path, body, token, timeout)
+        except OSError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1)
+
+
+def http_once(base, method, path, body=None, token=None, timeout=10):
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(base + path, data=data, method=method)
     request.add_header("Content-Type", "application/json")
@@ -68,6 +79,7 @@ class Server:
         self.base = f"http://127.0.0.1:{port}"
         self.process = None
         self.starts = 0
+        self.label = "postgres" if database_url else "sqlite"
 
     def start(self):
         args = [str(self.binary), "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)]
@@ -76,12 +88,12 @@ class Server:
         env = dict(os.environ, OPENMTD_ADMIN_PASSWORD=PASSWORD, OPENMTD_ACTIVATIONS_PER_MINUTE="100000",
                    OPENMTD_EGRESS_ALLOW="127.0.0.0/8,::1,localhost")
         self.starts += 1
-        log = open(OUT / f"server-{self.starts}.log", "w")
+        log = open(OUT / f"server-{self.label}-{self.starts}.log", "w")
         self.process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 120
         while time.time() < deadline:
             if self.process.poll() is not None:
-                raise SystemExit(f"openmtd serve exited with {self.process.returncode}; see {OUT}/server-{self.starts}.log")
+                raise SystemExit(f"openmtd serve exited with {self.process.returncode}; see {OUT}/server-{self.label}-{self.starts}.log")
             try:
                 if http(self.base, "GET", "/healthz", timeout=2)[0] == 200:
                     return
@@ -126,8 +138,11 @@ class Load:
             sequence = self.next[device]
             try:
                 status, _, headers = http(self.server.base, "POST", "/agent/v1/checkin", document(sequence), credential, timeout=5)
-            except OSError:
-                status, headers = "down", {}
+            except OSError as error:
+                # While the server is killed: refused. During a PostgreSQL restart it stays up, so a
+                # failure there is a timeout or a reset, named as such.
+                reason = getattr(error, "reason", error)
+                status, headers = "down:" + type(reason).__name__, {}
             with self.lock:
                 self.statuses[status] = self.statuses.get(status, 0) + 1
             if status == 200:
@@ -151,7 +166,7 @@ class Load:
 def read_events(base, token):
     events, after = [], 0
     while True:
-        status, body, _ = http(base, "GET", f"/api/v1/events?after={after}&limit=1000", token=token, timeout=30)
+        status, body, _ = http(base, "GET", f"/api/v1/events?after={after}&limit=1000", token=token, timeout=30, attempts=5)
         if status != 200:
             raise SystemExit(f"events: {status} {body}")
         page = body.get("events", [])
@@ -163,12 +178,14 @@ def read_events(base, token):
 
 def check(server, token, devices, load, before_events, credentials):
     problems = []
+    # Acknowledgements so far, taken before reading: the load goes on while this runs.
+    acked = dict(load.acked)
     for device, device_id in devices.items():
-        status, body, _ = http(server.base, "GET", f"/api/v1/devices/{device_id}", token=token)
+        status, body, _ = http(server.base, "GET", f"/api/v1/devices/{device_id}", token=token, attempts=5)
         model = ((body.get("lastFacts") or {}).get("device") or {}).get("model") or ""
         stored = int(model.split("-")[1]) if model.startswith("seq-") else 0
-        if stored < load.acked[device]:
-            problems.append(f"{device}: acknowledged check-in {load.acked[device]} but stored {stored}")
+        if stored < acked[device]:
+            problems.append(f"{device}: acknowledged check-in {acked[device]} but stored {stored}")
     after_events = read_events(server.base, token)
     ids = [int(event["id"]) for event in after_events]
     if ids != sorted(set(ids)):
@@ -191,6 +208,8 @@ def main():
     OUT.mkdir(parents=True, exist_ok=True)
     data_dir = OUT / f"data-{args.database}"
     subprocess.run(["rm", "-rf", str(data_dir)], check=True)
+    for old in OUT.glob(f"server-{args.database}-*.log"):
+        old.unlink()
     database_url = None
     if args.database == "postgres":
         database_url = os.environ.get("CRASH_POSTGRES_URL", "postgres://openmtd:openmtd@127.0.0.1:5432/openmtd_crash")
@@ -200,6 +219,7 @@ def main():
     server = Server(pathlib.Path(args.binary), data_dir, free_port(), database_url)
     server.start()
     results = []
+    load = None
     try:
         token = http(server.base, "POST", "/api/v1/auth/login", {"email": "admin@openmtd.local", "password": PASSWORD})[1]["token"]
         code = next(c["code"] for c in http(server.base, "GET", "/api/v1/enrollment-codes", token=token)[1] if c["usable"])
@@ -251,8 +271,28 @@ def main():
         results.append({"run": f"final ({args.database})", "acknowledgedCheckIns": total, "events": len(events),
                         "statuses": {str(k): v for k, v in load.statuses.items()}, "problems": problems})
         print(f"final ({args.database}): {total} acknowledged check-ins, all answers {load.statuses}; problems: {problems[:3]}")
+        # SIGTERM under load: requests in flight finish (or are refused), the process exits 0, no trap.
+        load = Load(server, list(credentials))
+        load.run(credentials)
+        time.sleep(3)
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            code = server.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            code = "still running after 20 s"
+        load.stop()
+        stop_problems = [] if code == 0 else [f"exit {code} after SIGTERM under load"]
+        results.append({"run": f"SIGTERM under load ({args.database})", "problems": stop_problems})
+        print(f"SIGTERM under load ({args.database}): exit {code}; problems: {stop_problems}")
     finally:
+        if load and load.running:
+            load.stop()
         server.stop()
+        # A trap at shutdown (or any time) is a failure, whatever the checks said.
+        for log in sorted(OUT.glob(f"server-{args.database}-*.log")):
+            if "Fatal error" in log.read_text(errors="replace"):
+                results.append({"run": f"log {log.name}", "problems": [f"Fatal error in {log}"]})
+                print(f"Fatal error in {log}", file=sys.stderr)
     (OUT / f"summary-{args.database}.json").write_text(json.dumps(results, indent=2))
     return 1 if any(result["problems"] for result in results) else 0
 

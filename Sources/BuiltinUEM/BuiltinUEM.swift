@@ -7,7 +7,7 @@ import Vapor
 /// `aw-tenant-code` plus Basic; errors are `{errorCode, message, activityId}`; searches page from 0
 /// and answer 204 when empty.
 public enum BuiltinUEM {
-    public static let migrations: [any Migration] = [U001_CreateOrganization(), U002_CreateDevicesAndTags(), U003_CreateGroupsAndProfiles(), U004_CreateCompliance(), U005_CreateAppConfigurations(), U006_CreateUsersAndOAuthClients(), U007_CreateDeviceApps()]
+    public static let migrations: [any Migration] = [U001_CreateOrganization(), U002_CreateDevicesAndTags(), U003_CreateGroupsAndProfiles(), U004_CreateCompliance(), U005_CreateAppConfigurations(), U006_CreateUsersAndOAuthClients(), U007_CreateDeviceApps(), U008_CreateServiceCredentials()]
 
     /// What the first start created; the password is only ever shown here.
     public struct Bootstrap: Sendable {
@@ -110,7 +110,7 @@ extension BuiltinUEM {
 
     /// The API account the MTD of this server uses, with the seed article's role (Admins, Apps,
     /// Devices, Groups, Users Read; Bulk Management Edit; Tags Read and Edit). Its password is
-    /// renewed at every start and only ever held in memory.
+    /// made once and shared by every replica on the database (`ServiceCredentials`).
     public static func ensureMTDServiceAccount(on database: any Database) async throws -> ServiceAccount {
         guard let group = try await UEMOrganizationGroup.query(on: database).sort(\.$id).first(), let groupID = group.id else {
             throw Abort(.internalServerError, reason: "the built-in UEM has no organization group")
@@ -125,13 +125,12 @@ extension BuiltinUEM {
             ])
             try await role.create(on: database)
         }
-        let password = UUID().uuidString + UUID().uuidString
-        let hash = try Bcrypt.hash(password, cost: 10)
+        let password = try await ServiceCredentials.password(for: "openmtd_mtd", on: database)
         if let admin = try await UEMAdmin.query(on: database).filter(\.$username == "openmtd_mtd").first() {
-            admin.passwordHash = hash
-            try await admin.update(on: database)
+            try await ServiceCredentials.align(admin, with: password, on: database)
         } else {
-            try await UEMAdmin(username: "openmtd_mtd", passwordHash: hash, email: nil, organizationGroupID: groupID, roleID: try role.requireID()).create(on: database)
+            try await UEMAdmin(username: "openmtd_mtd", passwordHash: try Bcrypt.hash(password, cost: 10), email: nil, organizationGroupID: groupID, roleID: try role.requireID())
+                .create(on: database)
         }
         return ServiceAccount(tenantCode: try await TenantCode.first(on: database), username: "openmtd_mtd", password: password)
     }
@@ -139,7 +138,7 @@ extension BuiltinUEM {
 
 extension BuiltinUEM {
     /// The account `openmtd serve --demo` enrolls its simulated fleet with (Devices, Groups, Profiles
-    /// and Apps Edit). Like the MTD's, its password is renewed at every start and held only in memory.
+    /// and Apps Edit). Like the MTD's, its password is made once and shared by every replica.
     public static func ensureDemoAccount(on database: any Database) async throws -> ServiceAccount {
         guard let group = try await UEMOrganizationGroup.query(on: database).sort(\.$id).first(), let groupID = group.id else {
             throw Abort(.internalServerError, reason: "the built-in UEM has no organization group")
@@ -152,13 +151,12 @@ extension BuiltinUEM {
             role = UEMRole(name: roleName, permissions: ["Devices": .edit, "Groups": .edit, "Profiles": .edit, "Apps": .edit, "Users": .edit])
             try await role.create(on: database)
         }
-        let password = UUID().uuidString + UUID().uuidString
-        let hash = try Bcrypt.hash(password, cost: 10)
+        let password = try await ServiceCredentials.password(for: "openmtd_demo", on: database)
         if let admin = try await UEMAdmin.query(on: database).filter(\.$username == "openmtd_demo").first() {
-            admin.passwordHash = hash
-            try await admin.update(on: database)
+            try await ServiceCredentials.align(admin, with: password, on: database)
         } else {
-            try await UEMAdmin(username: "openmtd_demo", passwordHash: hash, email: nil, organizationGroupID: groupID, roleID: try role.requireID()).create(on: database)
+            try await UEMAdmin(username: "openmtd_demo", passwordHash: try Bcrypt.hash(password, cost: 10), email: nil, organizationGroupID: groupID, roleID: try role.requireID())
+                .create(on: database)
         }
         return ServiceAccount(tenantCode: try await TenantCode.first(on: database), username: "openmtd_demo", password: password)
     }

@@ -115,6 +115,10 @@ public enum OpenMTDServer {
             try? await app.asyncShutdown()
             throw error
         }
+        // Stop accepting and let the requests in flight finish before anything else closes: the
+        // application's own shutdown closes the databases in no set order with the HTTP server, and a
+        // request reaching for a closed database pool traps.
+        await app.server.shutdown()
         try await app.asyncShutdown()
     }
 

@@ -41,8 +41,8 @@ final class MTDServices: Sendable {
         loopbackHTTP = configuration.tlsCertificatePath.map(TLSSetup.loopbackClient(trusting:))
     }
 
-    /// The built-in UEM's account for this server's MTD, made once per process (its password lives
-    /// only in memory, so a restart renews it).
+    /// The built-in UEM's account for this server's MTD, read once per process; every replica on the
+    /// database shares its password.
     func builtinServiceAccount(app: Application) async throws -> BuiltinUEM.ServiceAccount {
         if let account = serviceAccount.withLockedValue({ $0 }) { return account }
         let account = try await writes.run { try await BuiltinUEM.ensureMTDServiceAccount(on: app.db) }

@@ -11,7 +11,9 @@ enum DatabaseSetup {
     static func use(databaseURL: String?, sqlitePath: String, dataDirectory: String, on app: Application) async throws -> Bool {
         if let url = databaseURL, !url.isEmpty {
             do {
-                app.databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: 4), as: .psql)
+                // A request waits at most 3 s for a connection: during a PostgreSQL restart or
+                // failover clients get a quick 503 with Retry-After instead of hanging.
+                app.databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: 4, connectionPoolTimeout: .seconds(3)), as: .psql)
             } catch {
                 throw ServerStartupError("database URL \(url) is not usable: \(error); expected postgres://user:password@host:5432/database")
             }
