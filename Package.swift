@@ -106,6 +106,8 @@ let package = Package(
         ),
         .testTarget(name: "MTDCoreTests", dependencies: ["MTDCore"]),
         .testTarget(name: "UEMClientTests", dependencies: ["UEMClient"]),
+        // Helpers every test target shares; a plain target so test targets can depend on it.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "MTDIntelTests", dependencies: ["MTDIntel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MTDDetectionTests", dependencies: ["MTDDetection"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OpenMTDCLITests", dependencies: ["openmtd"]),
@@ -114,7 +116,7 @@ let package = Package(
         .testTarget(
             name: "BuiltinUEMTests",
             dependencies: [
-                "BuiltinUEM", "MTDServer", "UEMClient", "MTDStore",
+                "BuiltinUEM", "MTDServer", "UEMClient", "MTDStore", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
                 .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
@@ -124,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "MTDServerTests",
             dependencies: [
-                "MTDServer", "MTDStore", "MTDCore", "MTDAgent", "MTDSimulator", "BuiltinUEM",
+                "MTDServer", "MTDStore", "MTDCore", "MTDAgent", "MTDSimulator", "BuiltinUEM", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),

@@ -44,14 +44,17 @@ def free_port():
 
 
 def http(base, method, path, body=None, token=None, timeout=10, attempts=1):
-    """One call; with attempts > 1, a timeout or connection failure is retried (admin reads in checks)."""
+    """One call; with attempts > 1, a 503, a timeout or a connection failure is retried (the reads of
+    the checks, which may run while PostgreSQL is still coming back)."""
     for attempt in range(attempts):
         try:
-            return http_once(base, method, path, body, token, timeout)
+            result = http_once(base, method, path, body, token, timeout)
+            if result[0] != 503 or attempt == attempts - 1:
+                return result
         except OSError:
             if attempt == attempts - 1:
                 raise
-            time.sleep(1)
+        time.sleep(1)
 
 
 def http_once(base, method, path, body=None, token=None, timeout=10):
@@ -166,7 +169,7 @@ class Load:
 def read_events(base, token):
     events, after = [], 0
     while True:
-        status, body, _ = http(base, "GET", f"/api/v1/events?after={after}&limit=1000", token=token, timeout=30, attempts=5)
+        status, body, _ = http(base, "GET", f"/api/v1/events?after={after}&limit=1000", token=token, timeout=30, attempts=30)
         if status != 200:
             raise SystemExit(f"events: {status} {body}")
         page = body.get("events", [])
@@ -176,12 +179,28 @@ def read_events(base, token):
         after = int(page[-1]["id"])
 
 
+def recovered(server, token, seconds=60):
+    """Whether the admin API answers 200 ten times in a row within `seconds` (after a restart)."""
+    deadline, streak = time.time() + seconds, 0
+    while time.time() < deadline and streak < 10:
+        try:
+            status = http_once(server.base, "GET", "/api/v1/devices?pageSize=1", token=token, timeout=5)[0]
+        except OSError:
+            status = None
+        streak = streak + 1 if status == 200 else 0
+        if streak < 10:
+            time.sleep(0.3)
+    return streak >= 10
+
+
 def check(server, token, devices, load, before_events, credentials):
+    if not recovered(server, token):
+        return ["the server did not answer reliably within 60 s (requests time out waiting for a database connection)"], []
     problems = []
     # Acknowledgements so far, taken before reading: the load goes on while this runs.
     acked = dict(load.acked)
     for device, device_id in devices.items():
-        status, body, _ = http(server.base, "GET", f"/api/v1/devices/{device_id}", token=token, attempts=5)
+        status, body, _ = http(server.base, "GET", f"/api/v1/devices/{device_id}", token=token, attempts=30)
         model = ((body.get("lastFacts") or {}).get("device") or {}).get("model") or ""
         stored = int(model.split("-")[1]) if model.startswith("seq-") else 0
         if stored < acked[device]:

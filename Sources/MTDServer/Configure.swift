@@ -9,14 +9,15 @@ import SQLKit
 import Vapor
 
 /// The composition root: databases, migrations, services, middleware, routes and background work.
-public func configure(_ app: Application, _ configuration: ServerConfiguration, intelligence: ThreatIntelligence) async throws {
+public func configure(_ app: Application, _ configuration: ServerConfiguration, intelligence: ThreatIntelligence,
+                      evaluationClock: EvaluationClock = .system) async throws {
     let usesSQLite = try await DatabaseSetup.use(databaseURL: configuration.databaseURL, sqlitePath: configuration.sqlitePath,
                                                  dataDirectory: configuration.dataDirectory, on: app)
     for migration in StoreMigrations.all { app.migrations.add(migration) }
     for migration in BuiltinUEM.migrations { app.migrations.add(migration) }
     try await app.autoMigrate()
 
-    let services = MTDServices(configuration: configuration, intelligence: intelligence, serializeWrites: usesSQLite)
+    let services = MTDServices(configuration: configuration, intelligence: intelligence, serializeWrites: usesSQLite, clock: evaluationClock)
     app.storage[MTDServicesKey.self] = services
     try await Bootstrap.ensureDefaultEnterprise(app: app, configuration: configuration)
     if let uem = try await BuiltinUEM.bootstrapIfEmpty(on: app.db, adminPassword: configuration.uemAdminPassword) {
@@ -92,13 +93,13 @@ public struct DemoAccess: Sendable {
 public enum OpenMTDServer {
     /// `whenListening` runs once the server accepts connections (the `--demo` fleet), and is
     /// cancelled at shutdown.
-    public static func run(configuration: ServerConfiguration, intelligence: ThreatIntelligence,
+    public static func run(configuration: ServerConfiguration, intelligence: ThreatIntelligence, evaluationClock: EvaluationClock = .system,
                            whenListening: (@Sendable (DemoAccess) async -> Void)? = nil) async throws {
         var environment = Environment(name: "production", arguments: ["openmtd"])
         try LoggingSystem.bootstrap(from: &environment)
         let app = try await Application.make(environment)
         do {
-            try await configure(app, configuration, intelligence: intelligence)
+            try await configure(app, configuration, intelligence: intelligence, evaluationClock: evaluationClock)
             if let whenListening {
                 let services = app.mtd
                 services.background {

@@ -25,14 +25,14 @@ final class MTDServices: Sendable {
     private let tasks = BackgroundTasks()
     private let serviceAccount = NIOLockedValueBox<BuiltinUEM.ServiceAccount?>(nil)
 
-    init(configuration: ServerConfiguration, intelligence: ThreatIntelligence, serializeWrites: Bool) {
+    init(configuration: ServerConfiguration, intelligence: ThreatIntelligence, serializeWrites: Bool, clock: EvaluationClock = .system) {
         self.configuration = configuration
         self.intelligence = intelligence
         writes = WriteGate(serializer: serializeWrites ? WriteSerializer() : nil)
         policies = PolicyService(intelligence: intelligence, writes: writes)
-        checkIns = CheckInService(policies: policies, writes: writes)
+        checkIns = CheckInService(policies: policies, writes: writes, clock: clock)
         activation = ActivationService(writes: writes)
-        reevaluator = Reevaluator(policies: policies, writes: writes)
+        reevaluator = Reevaluator(policies: policies, writes: writes, clock: clock)
         sweeper = ConnectionSweeper(thresholds: configuration.connection, writes: writes)
         activationLimiter = RateLimiter(capacity: configuration.activationAttemptsPerMinute, perMinute: configuration.activationAttemptsPerMinute)
         loginLimiter = RateLimiter(capacity: 10, perMinute: 10)

@@ -70,8 +70,17 @@ struct ServeCommand: AsyncParsableCommand {
         if demo {
             whenListening = { access in await DemoFleet.run(access, devices: devices, trusting: certificate) }
         }
+        // Policy evaluation as of a past day (reproducing an old evaluation, or tests whose documents
+        // were written for one); the server still runs forward from it in real time.
+        var clock = EvaluationClock.system
+        if let asOf = ProcessInfo.processInfo.environment["OPENMTD_EVALUATE_AS_OF"], !asOf.isEmpty {
+            guard let day = Timestamp.day(asOf) else {
+                throw Terminal.badInput("environment OPENMTD_EVALUATE_AS_OF: expected a date YYYY-MM-DD, got \"\(asOf)\"")
+            }
+            clock = .starting(at: Date(timeIntervalSince1970: Double(day) * 86_400 + 43_200))
+        }
         do {
-            try await OpenMTDServer.run(configuration: configuration, intelligence: intelligence, whenListening: whenListening)
+            try await OpenMTDServer.run(configuration: configuration, intelligence: intelligence, evaluationClock: clock, whenListening: whenListening)
         } catch {
             throw Terminal.failure("server stopped: \(error)")
         }

@@ -6,6 +6,7 @@ import MTDIntel
 import MTDServer
 import NIOCore
 import NIOHTTP1
+import TestSupport
 import Testing
 import SQLKit
 import Vapor
@@ -76,7 +77,7 @@ final class UEMServer: @unchecked Sendable {
         let app = try await Application.make(Environment(name: "testing", arguments: ["vapor"]))
         app.logger.logLevel = .warning
         do {
-            try await configure(app, configuration, intelligence: try #require(Shipped.intelligence))
+            try await configure(app, configuration, intelligence: try #require(Shipped.intelligence), evaluationClock: .starting(at: TestCalendar.documentsWritten))
             try await app.startup()
         } catch {
             try? await app.asyncShutdown()

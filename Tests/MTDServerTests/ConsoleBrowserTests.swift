@@ -6,6 +6,7 @@ import MTDCore
 @testable import MTDServer
 import MTDSimulator
 import MTDStore
+import TestSupport
 import Testing
 
 /// The console in a real browser: headless Chromium from Debian's packages, driven by Selenium

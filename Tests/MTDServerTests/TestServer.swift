@@ -7,6 +7,7 @@ import MTDStore
 import NIOCore
 import NIOHTTP1
 import SQLKit
+import TestSupport
 import Testing
 import Vapor
 
@@ -92,7 +93,7 @@ final class TestServer: @unchecked Sendable {
         let app = try await Application.make(Environment(name: "testing", arguments: ["vapor"]))
         app.logger.logLevel = .warning
         do {
-            try await configure(app, configuration, intelligence: intelligence)
+            try await configure(app, configuration, intelligence: intelligence, evaluationClock: .starting(at: TestCalendar.documentsWritten))
             // Runs the default command (serve) on the configured address: port 0 picks a free port.
             try await app.startup()
         } catch {

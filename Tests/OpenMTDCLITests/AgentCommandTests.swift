@@ -8,7 +8,7 @@ import Testing
         let port = Int.random(in: 20_000...40_000)
         let dataDirectory = folder.appendingPathComponent("server").path
         let server = BackgroundCLI(["serve", "--port", "\(port)", "--data-dir", dataDirectory], port: port,
-                                   environment: ["OPENMTD_ADMIN_PASSWORD": "cli-admin-password-1"])
+                                   environment: ["OPENMTD_ADMIN_PASSWORD": "cli-admin-password-1", "OPENMTD_EVALUATE_AS_OF": "2026-12-01"])
         try server.start()
         defer { server.stop() }
         let code = try #require(try await server.firstStartSecret("enrollment_code", dataDirectory: dataDirectory), "no enrollment code in the first-start secrets:\n\(server.log)")

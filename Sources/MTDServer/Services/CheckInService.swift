@@ -9,6 +9,8 @@ import MTDStore
 struct CheckInService: Sendable {
     let policies: PolicyService
     let writes: WriteGate
+    /// Today for policy evaluation (see EvaluationClock).
+    var clock: EvaluationClock = .system
 
     struct Result: Sendable {
         var securityStatus: SecurityStatus
@@ -38,7 +40,7 @@ struct CheckInService: Sendable {
                 let inventory = try await InventoryStore.apply(checkIn.apps, to: device, on: tx)
                 var facts = checkIn
                 facts.apps = AppInventory(inventoryVersion: device.inventoryVersion ?? 0, complete: true, installed: inventory.apps)
-                let evaluation = policy.engine.evaluate(facts, asOfDay: Timestamp.day(of: now))
+                let evaluation = policy.engine.evaluate(facts, asOfDay: Timestamp.day(of: clock.now()))
                 let actor = EventParty(type: "DEVICE", guid: deviceID.uuidString.lowercased())
                 var outcome = try await ThreatLedger.apply(evaluation, to: device, actor: actor, on: tx, now: now)
                 let status = outcome.securityStatus
@@ -104,7 +106,7 @@ extension CheckInService {
         let (apps, threats) = try await HotQueries.appsAndThreats(of: deviceID, on: database)
         var facts = checkIn
         facts.apps = AppInventory(inventoryVersion: snapshot.inventoryVersion ?? 0, complete: true, installed: apps)
-        let evaluation = policy.engine.evaluate(facts, asOfDay: Timestamp.day(of: now))
+        let evaluation = policy.engine.evaluate(facts, asOfDay: Timestamp.day(of: clock.now()))
         let (known, _) = ThreatLedger.knownThreats(threats)
         guard ThreatReconciliation.reconcile(findings: evaluation.findings, known: known).isEmpty else { return nil }
         let status = SecurityStatus(highestSeverity: known.filter { $0.status == .open }.map(\.severity).max() ?? .none)

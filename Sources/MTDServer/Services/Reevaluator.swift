@@ -10,6 +10,8 @@ import MTDStore
 struct Reevaluator: Sendable {
     let policies: PolicyService
     let writes: WriteGate
+    /// Today for policy evaluation (see EvaluationClock).
+    var clock: EvaluationClock = .system
 
     @discardableResult
     func reevaluate(enterpriseID: UUID, on database: any Database, now: Date = Date()) async throws -> Int {
@@ -28,7 +30,7 @@ struct Reevaluator: Sendable {
                     var facts = lastFacts
                     let apps = try await HotQueries.apps(of: deviceID, on: tx)
                     facts.apps = AppInventory(inventoryVersion: device.inventoryVersion ?? 0, complete: true, installed: apps)
-                    let evaluation = policy.engine.evaluate(facts, asOfDay: Timestamp.day(of: now))
+                    let evaluation = policy.engine.evaluate(facts, asOfDay: Timestamp.day(of: clock.now()))
                     var outcome = try await ThreatLedger.apply(evaluation, to: device, actor: .system, on: tx, now: now)
                     let status = outcome.securityStatus
                     device.policyVersion = policy.version

@@ -1,20 +1,22 @@
 import Foundation
 import Testing
 
+/// Shared by the test targets (the start of the test-support target the foundation issue asks for).
+///
 /// What a test needs from the machine (PostgreSQL, Chromium). Without it the test is reported as
 /// skipped, never as passed; under `CI=true` (set by CI services and by `.ci/run`) a missing
 /// prerequisite fails the test, so a broken install step cannot pass as green.
-enum Prerequisite {
-    static var inCI: Bool {
+public enum Prerequisite {
+    public static var inCI: Bool {
         let value = ProcessInfo.processInfo.environment["CI"]?.lowercased()
         return value == "true" || value == "1"
     }
 
-    struct Missing: Error, CustomStringConvertible {
-        var description: String
+    public struct Missing: Error, CustomStringConvertible {
+        public var description: String
     }
 
-    static func missing(_ what: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Never {
+    public static func missing(_ what: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Never {
         if inCI {
             Issue.record("\(what) (required under CI=true)", sourceLocation: sourceLocation)
             throw Missing(description: what)
