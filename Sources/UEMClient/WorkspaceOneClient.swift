@@ -221,17 +221,28 @@ public struct WorkspaceOneClient: UEMConnector {
 
     /// Exponential backoff with jitter; a server's Retry-After (seconds) or x-ratelimit-reset (epoch) wins.
     func backoff(attempt: Int, headers: HTTPHeaders?) async throws(UEMClientError) {
-        var seconds = min(8.0, 0.2 * pow(2.0, Double(attempt - 1))) * Double.random(in: 0.8...1.2)
-        if let retryAfter = headers?.first(name: "Retry-After").flatMap(Double.init) {
-            seconds = retryAfter
-        } else if let reset = headers?.first(name: "x-ratelimit-reset").flatMap(Double.init) {
-            seconds = max(0, reset - Date().timeIntervalSince1970)
-        }
+        let seconds = Self.retryDelay(attempt: attempt, retryAfter: headers?.first(name: "Retry-After"),
+                                      rateLimitReset: headers?.first(name: "x-ratelimit-reset"), now: Date(), jitter: Double.random(in: 0.8...1.2))
         do {
-            try await Task.sleep(nanoseconds: UInt64(min(seconds, 60) * 1e9))
+            try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
         } catch {
             throw .unavailable("cancelled while waiting to retry")
         }
+    }
+
+    /// Seconds to wait, always finite and within 0...60: the headers come from the UEM, and a negative,
+    /// infinite or NaN value (`Retry-After: -5`, `nan`) must not reach the integer conversion, where
+    /// it would trap and take the whole server down.
+    static func retryDelay(attempt: Int, retryAfter: String?, rateLimitReset: String?, now: Date, jitter: Double) -> Double {
+        let exponent = attempt <= 1 ? 0.0 : Double(min(attempt, 17) - 1)
+        var seconds = min(8.0, 0.2 * pow(2.0, exponent)) * jitter
+        if let retryAfter = retryAfter.flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }) {
+            seconds = retryAfter
+        } else if let reset = rateLimitReset.flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }) {
+            seconds = reset - now.timeIntervalSince1970
+        }
+        guard seconds.isFinite else { return 1 }
+        return min(max(seconds, 0), 60)
     }
 
     static func message(_ data: Data) -> String {
