@@ -136,6 +136,9 @@ actor UEMSync {
 
     var isConnected: Bool { connection != nil }
 
+    /// Pages of 500 devices read at most in one device sync (ten million devices).
+    static let maximumDevicePages = 20_000
+
     /// Upserts every UEM device as an MTD device (PENDING until its agent activates); devices the UEM
     /// no longer has become DELETED. Returns (seen, created, deleted).
     @discardableResult
@@ -148,6 +151,11 @@ actor UEMSync {
             records += result.devices
             if result.devices.isEmpty || records.count >= result.total { break }
             page += 1
+            // A UEM that keeps answering with pages (a bug, or a hostile endpoint) must not keep the
+            // sync reading forever.
+            guard page < Self.maximumDevicePages else {
+                throw UEMClientError.unexpected("device search still had pages after \(Self.maximumDevicePages) (\(records.count) devices; Total \(result.total)); stopped reading")
+            }
         }
         // Devices the UEM reports unchanged are not written again: a sync every few minutes over a
         // large fleet must not bump every device's revision (that would defeat steady-state check-ins).
