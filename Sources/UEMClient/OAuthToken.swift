@@ -13,9 +13,11 @@ actor OAuthTokenCache {
         return token
     }
 
+    /// `lifetime` is the token endpoint's `expires_in`: anything not finite and positive counts as
+    /// "renew at the next call", and no token is kept longer than a day.
     func store(_ token: String, lifetime: Double, now: Date) {
         self.token = token
-        expires = now.addingTimeInterval(lifetime)
+        expires = now.addingTimeInterval(lifetime.isFinite ? min(max(lifetime, 0), 86_400) : 0)
     }
 
     func clear() {

@@ -14,22 +14,25 @@ import Vapor
     @Test(arguments: TestDatabase.available)
     func concurrentActivationsOfOnePhoneMakeOneDevice(_ database: TestDatabase) async throws {
         try await withServer(database) { server in
-            let replies = try await withThrowingTaskGroup(of: TestServer.Reply.self) { group in
-                for index in 0..<20 {
-                    group.addTask {
-                        var body: [String: Any] = ["enrollmentCode": server.enrollmentCode, "platform": "ANDROID", "mode": "EMBEDDED", "udid": "same-phone"]
-                        if index.isMultiple(of: 2) { body["externalId"] = "uem-uuid-1" }
-                        return try await server.send(.POST, "/agent/v1/activate", json: body)
+            // Three phones, each activated twenty times at once: half the calls carry the UEM id too.
+            for phone in 1...3 {
+                let replies = try await withThrowingTaskGroup(of: TestServer.Reply.self) { group in
+                    for index in 0..<20 {
+                        group.addTask {
+                            var body: [String: Any] = ["enrollmentCode": server.enrollmentCode, "platform": "ANDROID", "mode": "EMBEDDED", "udid": "phone-\(phone)"]
+                            if index.isMultiple(of: 2) { body["externalId"] = "uem-uuid-\(phone)" }
+                            return try await server.send(.POST, "/agent/v1/activate", json: body)
+                        }
                     }
+                    return try await group.reduce(into: []) { $0.append($1) }
                 }
-                return try await group.reduce(into: []) { $0.append($1) }
+                #expect(replies.allSatisfy { $0.status == 201 }, "\(replies.filter { $0.status != 201 }.map(\.text))")
+                #expect(Set(replies.compactMap { $0.json["deviceId"] as? String }).count == 1, "phone-\(phone)")
+                let devices = try await DeviceModel.query(on: server.app.db).filter(\.$udid == "phone-\(phone)").all()
+                #expect(devices.count == 1)
+                #expect(devices.first?.externalID == "uem-uuid-\(phone)")
             }
-            #expect(replies.allSatisfy { $0.status == 201 }, "\(replies.filter { $0.status != 201 }.map(\.text))")
-            #expect(Set(replies.compactMap { $0.json["deviceId"] as? String }).count == 1)
-            let devices = try await DeviceModel.query(on: server.app.db).filter(\.$udid == "same-phone").all()
-            #expect(devices.count == 1)
-            #expect(devices.first?.externalID == "uem-uuid-1")
-            #expect(try await DeviceModel.query(on: server.app.db).count() == 1)
+            #expect(try await DeviceModel.query(on: server.app.db).count() == 3)
         }
     }
 

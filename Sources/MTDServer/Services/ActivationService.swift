@@ -79,14 +79,20 @@ struct ActivationService: Sendable {
                 let device = existing ?? DeviceModel()
                 let previous = existing?.activationStatus
                 device.$enterprise.id = enterpriseID
-                if let udid, device.udid != udid {
-                    // Found by its UEM id, with another UDID: the UDID moves only if no other device holds it.
-                    if try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == enterpriseID).filter(\.$udid == udid).first() == nil {
+                if existing == nil {
+                    // A new device carries both identities, so that a concurrent activation of the same
+                    // phone hits the unique index and retries onto this one, never a device without identity.
+                    device.udid = udid
+                    device.externalID = externalID
+                } else {
+                    // Found by one identity with another value of the other: it moves only if no other
+                    // device holds it.
+                    if let udid, device.udid != udid,
+                       try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == enterpriseID).filter(\.$udid == udid).first() == nil {
                         device.udid = udid
                     }
-                }
-                if let externalID, device.externalID != externalID {
-                    if try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == enterpriseID).filter(\.$externalID == externalID).first() == nil {
+                    if let externalID, device.externalID != externalID,
+                       try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == enterpriseID).filter(\.$externalID == externalID).first() == nil {
                         device.externalID = externalID
                     }
                 }
