@@ -106,6 +106,10 @@ import Vapor
         case otherEnterpriseDevice
         case uemAdmin
         case uemReader
+        /// An admin of a child organization group with that group's API key.
+        case uemChildAdmin
+        /// The root group's admin presenting a child group's API key: the key does not serve it.
+        case uemRootAdminChildKey
     }
 
     struct Caller {
@@ -134,8 +138,9 @@ import Vapor
             return 303
         case .uem:
             switch credential {
-            case .uemAdmin: return nil
+            case .uemAdmin, .uemChildAdmin: return nil
             case .uemReader: return method == .GET ? nil : 403
+            case .uemRootAdminChildKey: return 403
             // No credentials and no tenant code: Workspace ONE answers 403 (errorCode 1013).
             case .nobody: return 403
             // A bearer token is taken for an OAuth token, which needs no tenant code: unknown, so 401.
@@ -219,6 +224,12 @@ import Vapor
             #expect(reply.status == 200, "\(reply.text)")
             reply = try await server.sendRaw(.GET, "/api/v1/devices", headers: owner, body: nil)
             #expect(!reply.text.contains("authz-other"), "\(reply.text)")
+            // In the built-in UEM, a child group's admin sees its group, not its parent.
+            let child = try #require(callers[.uemChildAdmin]?.headers)
+            reply = try await server.sendRaw(.GET, "/API/system/groups/1", headers: child, body: nil)
+            #expect(reply.status == 403, "\(reply.text)")
+            reply = try await server.sendRaw(.GET, "/API/system/groups/search", headers: child, body: nil)
+            #expect(reply.status == 200 && !reply.text.contains("\"GroupId\":\"openmtd\""), "\(reply.text)")
         }
     }
 
@@ -274,6 +285,12 @@ import Vapor
                 return bearer(try await token(try await server.login("other-owner@example.com", password: "other-password-123"), scopes: ["read", "write"]))
             }
             return bearer(try await server.activate(udid: "authz-other-\(UUID().uuidString.prefix(8))", code: enterprise.code).credential)
+        case .uemChildAdmin, .uemRootAdminChildKey:
+            let child = try await childGroup(server)
+            if credential == .uemRootAdminChildKey {
+                return Caller(headers: ["aw-tenant-code": child.tenantCode, "Authorization": "Basic " + Data("uemadmin:uem-admin-password-1".utf8).base64EncodedString()])
+            }
+            return Caller(headers: ["aw-tenant-code": child.tenantCode, "Authorization": "Basic " + Data("\(child.admin):child-admin-password-1".utf8).base64EncodedString()])
         case .uemAdmin, .uemReader:
             let tenant = try await TenantCode.first(on: server.app.db)
             if credential == .uemAdmin {
@@ -293,6 +310,26 @@ import Vapor
             #expect(reply.status == 201, "\(reply.text)")
             return Caller(headers: ["aw-tenant-code": tenant, "Authorization": "Basic " + Data("\(name):reader-password-123".utf8).base64EncodedString()])
         }
+    }
+
+    /// A child organization group of the built-in UEM's root, its API key, and a full-role admin in it.
+    static func childGroup(_ server: TestServer) async throws -> (id: Int, tenantCode: String, admin: String) {
+        let tenant = try await TenantCode.first(on: server.app.db)
+        let root = ["aw-tenant-code": tenant, "Authorization": "Basic " + Data("uemadmin:uem-admin-password-1".utf8).base64EncodedString(),
+                    "Content-Type": "application/json"]
+        let suffix = String(UUID().uuidString.prefix(6)).lowercased()
+        let groupBody: [String: Any] = ["Name": "Branch \(suffix)", "GroupId": "branch-\(suffix)"]
+        var reply = try await server.sendRaw(.POST, "/API/system/groups/1", headers: root, body: try JSONSerialization.data(withJSONObject: groupBody))
+        #expect(reply.status == 201, "\(reply.text)")
+        let group = try #require(reply.json["Value"] as? Int)
+        let keyBody: [String: Any] = ["Name": "Branch key", "LocationGroupId": group]
+        reply = try await server.sendRaw(.POST, "/API/system/apikeys", headers: root, body: try JSONSerialization.data(withJSONObject: keyBody))
+        #expect(reply.status == 201, "\(reply.text)")
+        let code = try #require(reply.json["TenantCode"] as? String)
+        let adminBody: [String: Any] = ["UserName": "branch\(suffix)", "Password": "child-admin-password-1", "RoleId": 1, "LocationGroupId": group]
+        reply = try await server.sendRaw(.POST, "/API/system/admins/addadmin", headers: root, body: try JSONSerialization.data(withJSONObject: adminBody))
+        #expect(reply.status == 201, "\(reply.text)")
+        return (group, code, "branch\(suffix)")
     }
 
     /// A second enterprise with an owner and an enrollment code, made the way a hosting operator

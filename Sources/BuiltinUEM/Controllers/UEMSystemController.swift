@@ -18,8 +18,13 @@ enum UEMSystemController {
     }
 
     static func groups(_ req: Request) async throws -> Response {
-        try req.uem.require(.groups, .read)
-        var query = UEMOrganizationGroup.query(on: req.db)
+        let principal = try req.uem
+        try principal.require(.groups, .read)
+        // Only the caller's group and those below it: an admin of a branch does not see its parents.
+        let tree = try await OrganizationTree.load(on: req.db)
+        let visible = try await UEMOrganizationGroup.query(on: req.db).all().compactMap(\.id)
+            .filter { tree.contains($0, within: principal.organizationGroupID) }
+        var query = UEMOrganizationGroup.query(on: req.db).filter(\.$id ~~ visible)
         if let name = req.query[String.self, at: "name"], !name.isEmpty { query = query.filter(\.$name == name) }
         if let groupID = req.query[String.self, at: "groupid"], !groupID.isEmpty { query = query.filter(\.$groupID == groupID) }
         let window = try req.uemPage
