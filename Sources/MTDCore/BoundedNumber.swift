@@ -45,8 +45,18 @@ public struct PageWindow: Sendable, Equatable {
     /// listings, and it keeps `page * size` far from `Int.max` on every platform.
     public static let maximumOffset = 100_000_000
 
-    public var offset: Int { page * size }
-    public var range: Range<Int> { offset..<(offset + size) }
+    /// The initializers keep `page * size` within `maximumOffset`; the overflow-reporting forms make
+    /// that visible here and saturate instead of trapping should a caller's limits ever be absurd.
+    public var offset: Int {
+        let (product, overflow) = page.multipliedReportingOverflow(by: size)
+        return overflow ? Int.max : product
+    }
+
+    public var range: Range<Int> {
+        let start = offset
+        let (end, overflow) = start.addingReportingOverflow(size)
+        return start..<(overflow ? Int.max : end)
+    }
 
     /// Checks `page` and `size` (already decoded) against the endpoint's limits.
     /// `clampSize` caps an oversized page size instead of refusing it (Workspace ONE clients ask
