@@ -15,6 +15,7 @@ final class MTDServices: Sendable {
     let activation: ActivationService
     let reevaluator: Reevaluator
     let sweeper: ConnectionSweeper
+    let threatActions: ThreatActions
     let activationLimiter: RateLimiter
     /// Failed admin logins per client address (admin API and console): passwords cannot be guessed at speed.
     let loginLimiter: RateLimiter
@@ -34,6 +35,7 @@ final class MTDServices: Sendable {
         activation = ActivationService(writes: writes)
         reevaluator = Reevaluator(policies: policies, writes: writes, clock: clock)
         sweeper = ConnectionSweeper(thresholds: configuration.connection, writes: writes)
+        threatActions = ThreatActions(writes: writes)
         activationLimiter = RateLimiter(capacity: configuration.activationAttemptsPerMinute, perMinute: configuration.activationAttemptsPerMinute)
         loginLimiter = RateLimiter(capacity: 10, perMinute: 10)
         metrics = ServerMetrics()

@@ -1,10 +1,18 @@
 import FluentKit
 import Foundation
 import SQLKit
+import Synchronization
 
 /// The append-only event log. Events are appended in the same transaction as the change they
 /// describe (transactional outbox); their ids are the stream positions consumers resume from.
 public enum EventLog {
+    /// The PostgreSQL channel every append notifies at commit; each replica listens on it to wake
+    /// its consumers.
+    public static let notificationChannel = "openmtd_events"
+
+    /// Counts appends in this process. A writer compares it before and after a transaction to learn
+    /// whether it committed events, and then wakes the consumers (see WriteGate).
+    public static let appends = Atomic<UInt64>(0)
     public struct NewEvent: Sendable {
         public var type: EventType
         public var change: ChangeType
@@ -28,6 +36,8 @@ public enum EventLog {
         guard !events.isEmpty else { return }
         if let sql = database as? any SQLDatabase, sql.dialect.name == "postgresql" {
             try await sql.raw("SELECT pg_advisory_xact_lock(7245001)").run()
+            // Delivered when the transaction commits, and only then; PostgreSQL folds repeats.
+            try await sql.raw("SELECT pg_notify(\(bind: notificationChannel), '')").run()
         }
         // One multi-row INSERT: Fluent's one-by-one model creation cost more than the rest of a
         // threat-opening check-in.
@@ -44,16 +54,26 @@ public enum EventLog {
             ])
         }
         try await insert.run()
+        appends.add(1, ordering: .relaxed)
     }
 
-    /// Events after `position`, oldest first.
+    /// Events after `position` (and at most `last`), oldest first.
     public static func read(
-        after position: Int, enterpriseID: UUID?, types: [EventType]? = nil, limit: Int, on database: any Database
+        after position: Int, upTo last: Int? = nil, enterpriseID: UUID?, types: [EventType]? = nil, limit: Int, on database: any Database
     ) async throws -> [EventModel] {
         var query = EventModel.query(on: database).filter(\.$id > position)
+        if let last { query = query.filter(\.$id <= last) }
         if let enterpriseID { query = query.filter(\.$enterpriseID == enterpriseID) }
         if let types, !types.isEmpty { query = query.filter(\.$type ~~ types.map(\.rawValue)) }
         return try await query.sort(\.$id, .ascending).limit(limit).all()
+    }
+
+    /// When the oldest event after `position` was written (nil when there is none): how far behind a
+    /// consumer at `position` is, in time.
+    public static func oldestUnread(after position: Int, types: [EventType]?, on database: any Database) async throws -> Date? {
+        var query = EventModel.query(on: database).filter(\.$id > position)
+        if let types, !types.isEmpty { query = query.filter(\.$type ~~ types.map(\.rawValue)) }
+        return try await query.sort(\.$id, .ascending).first()?.createdAt
     }
 
     /// The newest event id (0 when the log is empty).

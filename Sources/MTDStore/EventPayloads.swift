@@ -72,12 +72,12 @@ public struct DevicePayload: Codable, Sendable, Equatable {
         guid = device.id?.uuidString.lowercased() ?? ""
         platform = device.platform
         info = Info(external_id: device.externalID, udid: device.udid, email: device.email, mdm_type: device.mdm)
-        let connected = device.connectionStatus == ConnectionStatus.connected.rawValue
-        let activated = device.activationStatus == ActivationStatus.activated.rawValue
+        let connected = device.connectionStatus == .connected
+        let activated = device.activationStatus == .activated
         status = Status(
-            security_status: device.securityStatus, activation_status: device.activationStatus,
+            security_status: device.securityStatus.rawValue, activation_status: device.activationStatus.rawValue,
             protection_status: activated && connected ? "PROTECTED" : (activated ? "DISCONNECTED" : "UNPROTECTED"),
-            connection_status: device.connectionStatus)
+            connection_status: device.connectionStatus.rawValue)
         hardware = Hardware(manufacturer: device.manufacturer, model: device.model)
         software = Software(os_version: device.osVersion, security_patch_level: device.securityPatchLevel)
         client = Client(package_version: device.agentVersion, mode: device.mode)
@@ -104,8 +104,8 @@ public struct ThreatPayload: Codable, Sendable, Equatable {
     public init(_ threat: ThreatModel) {
         guid = threat.id?.uuidString.lowercased() ?? ""
         device_guid = threat.$device.id.uuidString.lowercased()
-        status = threat.status
-        severity = threat.severity
+        status = threat.status.rawValue
+        severity = threat.severity.rawValue
         type = threat.type
         classifications = [threat.classification]
         assessments = [Assessment(classification: threat.classification)]

@@ -10,8 +10,8 @@ public enum HotQueries {
         public var id: UUID
         public var classification: String
         public var subject: String
-        public var severity: String
-        public var status: String
+        public var severity: Severity
+        public var status: ThreatStatus
         public var fingerprint: String
     }
 
@@ -90,8 +90,8 @@ public enum HotQueries {
             id: try row.decode(column: "id", as: UUID.self),
             classification: try row.decode(column: names[0], as: String.self),
             subject: try row.decode(column: names[1], as: String.self),
-            severity: try row.decode(column: names[2], as: String.self),
-            status: try row.decode(column: names[3], as: String.self),
+            severity: try row.decode(column: names[2], as: Severity.self),
+            status: try row.decode(column: names[3], as: ThreatStatus.self),
             fingerprint: try row.decode(column: names[4], as: String.self))
     }
 
@@ -99,9 +99,9 @@ public enum HotQueries {
     public struct DeviceSnapshot: Sendable {
         public var id: UUID
         public var enterpriseID: UUID
-        public var activationStatus: String
-        public var connectionStatus: String
-        public var securityStatus: String
+        public var activationStatus: ActivationStatus
+        public var connectionStatus: ConnectionStatus
+        public var securityStatus: SecurityStatus
         public var inventoryVersion: Int?
         public var revision: Int
         public var osVersion: String?
@@ -131,9 +131,9 @@ public enum HotQueries {
         DeviceSnapshot(
             id: try row.decode(column: "id", as: UUID.self),
             enterpriseID: try row.decode(column: "enterprise_id", as: UUID.self),
-            activationStatus: try row.decode(column: "activation_status", as: String.self),
-            connectionStatus: try row.decode(column: "connection_status", as: String.self),
-            securityStatus: try row.decode(column: "security_status", as: String.self),
+            activationStatus: try row.decode(column: "activation_status", as: ActivationStatus.self),
+            connectionStatus: try row.decode(column: "connection_status", as: ConnectionStatus.self),
+            securityStatus: try row.decode(column: "security_status", as: SecurityStatus.self),
             inventoryVersion: try row.decode(column: "inventory_version", as: Int?.self),
             revision: try row.decode(column: "revision", as: Int.self),
             osVersion: try row.decode(column: "os_version", as: String?.self),
@@ -167,7 +167,7 @@ extension HotQueries {
             guard let id = threat.id else { throw HotQueryError.missingID }
             insert = insert.values([
                 SQLBind(id), SQLBind(threat.enterpriseID), SQLBind(threat.$device.id), SQLBind(threat.classification), SQLBind(threat.subject),
-                SQLBind(threat.type), SQLBind(threat.severity), SQLBind(threat.status), SQLBind(threat.fingerprint), SQLBind(threat.evidence),
+                SQLBind(threat.type), SQLBind(threat.severity.rawValue), SQLBind(threat.status.rawValue), SQLBind(threat.fingerprint), SQLBind(threat.evidence),
                 SQLBind(threat.detectedAt),
             ])
         }

@@ -70,7 +70,7 @@ import Vapor
             let synced = try await sync.syncDevices(on: uem.app.db)
             #expect(synced.created == 1)
             let device = try #require(try await DeviceModel.query(on: uem.app.db).filter(\.$udid == "story-udid").first())
-            #expect(device.activationStatus == "PENDING")
+            #expect(device.activationStatus == .pending)
             let uemID = try #require(device.uemDeviceID)
             try await sync.reconcile(devices: nil, on: uem.app.db)
             #expect(try await uemTags(uem, deviceID: uemID) == ["MTD – Pending"])

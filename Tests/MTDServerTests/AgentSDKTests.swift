@@ -37,7 +37,7 @@ import Testing
     }
 
     func openThreats(_ server: TestServer) async throws -> Int {
-        try await ThreatModel.query(on: server.app.db).filter(\.$status == "OPEN").count()
+        try await ThreatModel.query(on: server.app.db).filter(\.$status == .open).count()
     }
 
     @Test(arguments: TestDatabase.available) func activatesAndReactivatesWhenTheServerRevokesTheCredential(_ database: TestDatabase) async throws {

@@ -63,9 +63,9 @@ import Testing
             #expect(try await UEMConnectionLifecycle.connect(app: server.app, services: server.app.mtd))
 
             // A device whose only open threat is below HIGH: raising that classification must make it high risk.
-            let open = try await ThreatModel.query(on: server.app.db).filter(\.$status == "OPEN").all()
+            let open = try await ThreatModel.query(on: server.app.db).filter(\.$status == .open).all()
             let byDevice = Dictionary(grouping: open, by: { $0.$device.id })
-            let candidate = try #require(byDevice.first { $0.value.count == 1 && $0.value[0].severity != "HIGH" && $0.value[0].severity != "NONE" },
+            let candidate = try #require(byDevice.first { $0.value.count == 1 && $0.value[0].severity != .high && $0.value[0].severity != .none },
                                          "the fleet has a device with one medium or low threat")
             let folder = Self.root.appendingPathComponent(".build/console-screenshots")
             let process = Process()

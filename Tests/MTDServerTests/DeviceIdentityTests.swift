@@ -65,9 +65,9 @@ import Vapor
                 device.externalID = external
                 device.platform = "ANDROID"
                 device.mode = "EMBEDDED"
-                device.activationStatus = "ACTIVATED"
-                device.connectionStatus = "CONNECTED"
-                device.securityStatus = "SECURE"
+                device.activationStatus = .activated
+                device.connectionStatus = .connected
+                device.securityStatus = .secure
                 device.credentialHash = UUID().uuidString
                 device.revision = 0
                 device.activatedAt = activated.map { Date(timeIntervalSince1970: $0) }
@@ -85,12 +85,12 @@ import Vapor
             try await app.autoMigrate()
 
             let kept = try #require(try await DeviceModel.find(newest, on: app.db))
-            #expect(kept.udid == "phone-1" && kept.externalID == "uem-1" && kept.activationStatus == "ACTIVATED")
+            #expect(kept.udid == "phone-1" && kept.externalID == "uem-1" && kept.activationStatus == .activated)
             for folded in [old, middle] {
                 let device = try #require(try await DeviceModel.find(folded, on: app.db))
-                #expect(device.udid == nil && device.activationStatus == "DEACTIVATED" && device.credentialHash == nil)
+                #expect(device.udid == nil && device.activationStatus == .deactivated && device.credentialHash == nil)
             }
-            #expect(try await DeviceModel.find(other, on: app.db)?.activationStatus == "ACTIVATED")
+            #expect(try await DeviceModel.find(other, on: app.db)?.activationStatus == .activated)
             #expect(try await DeviceModel.query(on: app.db).filter(\.$udid == "").count() == 0)
             // The index now refuses a second phone-2.
             await #expect(throws: (any Error).self) { _ = try await device("phone-2", external: nil, activated: 5_000) }

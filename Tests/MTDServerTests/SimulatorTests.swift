@@ -41,7 +41,7 @@ import Testing
                     #expect(summary.failures == 0, "\(lastError)")
                     #expect(summary.checkIns >= 1_000)
                     print("simulator: 1,000 devices enrolled, configured, activated and checked in within \(String(format: "%.1f", seconds)) s; \(summary)")
-                    #expect(try await DeviceModel.query(on: server.app.db).filter(\.$activationStatus == "ACTIVATED").count() == 1_000)
+                    #expect(try await DeviceModel.query(on: server.app.db).filter(\.$activationStatus == .activated).count() == 1_000)
                     // Every device came through the UEM: enrolled there, and bound to the MTD device by UDID.
                     let uemDevices = try await DeviceModel.query(on: server.app.db).filter(\.$udid ~~ (0..<1_000).map { String(format: "sim-%06d", $0) }).count()
                     #expect(uemDevices == 1_000)
@@ -79,7 +79,7 @@ import Testing
                 #expect(summary.failures == 0)
                 let threats = try await ThreatModel.query(on: server.app.db).filter(\.$classification ~~ ["SURVEILLANCEWARE", "SPYWARE", "STALKERWARE"]).all()
                 #expect(Set(threats.map { $0.$device.id }).count == 10, "a quarter of 40 devices got stalkerware")
-                #expect(threats.allSatisfy { $0.status == "RESOLVED" }, "and lost it again: \(threats.map(\.status))")
+                #expect(threats.allSatisfy { $0.status == .resolved }, "and lost it again: \(threats.map(\.status))")
             } catch {
                 try await http.shutdown()
                 throw error

@@ -64,12 +64,11 @@ enum ConsoleAppPages {
     /// The highest severity of open threats about each app.
     static func risks(of appIDs: [String], enterpriseID: UUID, on db: any Database) async throws -> [String: Severity] {
         guard !appIDs.isEmpty else { return [:] }
-        let threats = try await ThreatModel.query(on: db).filter(\.$enterpriseID == enterpriseID).filter(\.$status == ThreatStatus.open.rawValue)
+        let threats = try await ThreatModel.query(on: db).filter(\.$enterpriseID == enterpriseID).filter(\.$status == ThreatStatus.open)
             .filter(\.$subject ~~ appIDs).all()
         var result: [String: Severity] = [:]
         for threat in threats {
-            guard let severity = Severity(rawValue: threat.severity) else { continue }
-            result[threat.subject] = max(result[threat.subject] ?? .none, severity)
+            result[threat.subject] = max(result[threat.subject] ?? .none, threat.severity)
         }
         return result
     }

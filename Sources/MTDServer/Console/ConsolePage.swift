@@ -68,6 +68,10 @@ enum ConsolePage {
     }
 
     /// A coloured badge for a status word; the word itself carries the meaning (not only the colour).
+    static func badge<Status: RawRepresentable>(_ status: Status) -> HTML where Status.RawValue == String {
+        badge(status.rawValue)
+    }
+
     static func badge(_ text: String) -> HTML {
         let tone: String
         switch text {

@@ -64,15 +64,9 @@ enum ConsoleThreatPages {
         let form = try req.content.decode(Form.self)
         let back = ConsoleController.safeNext(form.back)
         guard let id = req.parameters.get("id", as: UUID.self), let action = req.parameters.get("action") else { throw Abort(.notFound) }
-        let change: (ThreatStatus, [ThreatStatus], String)
-        switch action {
-        case "ignore": change = (.ignored, [.open], "ignore")
-        case "unignore": change = (.open, [.ignored], "un-ignore")
-        case "resolve": change = (.resolved, [.open, .ignored], "resolve")
-        default: throw Abort(.notFound)
-        }
+        guard let threatAction = ThreatActions.Action(rawValue: action) else { throw Abort(.notFound) }
         do {
-            _ = try await ThreatController.change(id, to: change.0, from: change.1, verb: change.2, reason: form.reason ?? "", principal: context.principal, on: req)
+            _ = try await req.application.mtd.threatActions.perform(threatAction, threatID: id, reason: form.reason ?? "", principal: context.principal, on: req.db)
         } catch let error as APIError {
             return ConsolePage.error(req, status: error.status, title: "Not done", message: error.message.prefix(1).uppercased() + error.message.dropFirst() + ".")
         }

@@ -22,9 +22,9 @@ enum DeviceController {
         let filters = try req.query.decode(Filters.self)
         var query = DeviceModel.query(on: req.db).filter(\.$enterprise.$id == enterpriseID)
         if let platform = filters.platform { query = query.filter(\.$platform == platform.rawValue) }
-        if let activation = filters.activation { query = query.filter(\.$activationStatus == activation.rawValue) }
-        if let connection = filters.connection { query = query.filter(\.$connectionStatus == connection.rawValue) }
-        if let security = filters.security { query = query.filter(\.$securityStatus == security.rawValue) }
+        if let activation = filters.activation { query = query.filter(\.$activationStatus == activation) }
+        if let connection = filters.connection { query = query.filter(\.$connectionStatus == connection) }
+        if let security = filters.security { query = query.filter(\.$securityStatus == security) }
         if let version = filters.osVersion, !version.isEmpty {
             query = query.group(.or) { $0.filter(\.$osVersion == version).filter(\.$osVersion, .custom("LIKE"), "\(version).%") }
         }
@@ -37,7 +37,7 @@ enum DeviceController {
         if let classification = filters.classification {
             let ids = try await ThreatModel.query(on: req.db)
                 .filter(\.$enterpriseID == enterpriseID).filter(\.$classification == classification.rawValue)
-                .filter(\.$status == ThreatStatus.open.rawValue).field(\.$device.$id).unique().all().map { $0.$device.id }
+                .filter(\.$status == ThreatStatus.open).field(\.$device.$id).unique().all().map { $0.$device.id }
             query = query.filter(\.$id ~~ ids)
         }
         return (query, filters)
@@ -60,7 +60,7 @@ enum DeviceController {
         for device in try await query.sort(\.$email).all() {
             let fields: [String?] = [
                 device.id?.uuidString.lowercased(), device.externalID, device.udid, device.email, device.platform, device.mode,
-                device.osVersion, device.model, device.activationStatus, device.connectionStatus, device.securityStatus,
+                device.osVersion, device.model, device.activationStatus.rawValue, device.connectionStatus.rawValue, device.securityStatus.rawValue,
                 device.lastCheckInAt.map { formatter.string(from: $0) },
             ]
             text += fields.map { csvField($0 ?? "") }.joined(separator: ",") + "\n"

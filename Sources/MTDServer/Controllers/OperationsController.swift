@@ -43,7 +43,7 @@ enum OperationsController {
         let metrics = req.application.mtd.metrics
         // Database-derived figures are read at scrape time rather than tracked on every change.
         metrics.eventLogHead.set(Double(try await EventLog.head(on: req.db)))
-        metrics.openThreats.set(Double(try await ThreatModel.query(on: req.db).filter(\.$status == "OPEN").count()))
+        metrics.openThreats.set(Double(try await ThreatModel.query(on: req.db).filter(\.$status == .open).count()))
         metrics.devices.set(Double(try await DeviceModel.query(on: req.db).count()))
         let sync = await req.application.mtd.uemSync.status()
         metrics.uemConnected.set(Double(sync.connected ? 1 : 0))

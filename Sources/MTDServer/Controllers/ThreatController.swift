@@ -21,8 +21,8 @@ enum ThreatController {
     static func filteredQuery(_ req: Request, enterpriseID: UUID) throws -> (QueryBuilder<ThreatModel>, Filters) {
         let filters = try req.query.decode(Filters.self)
         var query = ThreatModel.query(on: req.db).filter(\.$enterpriseID == enterpriseID)
-        if let status = filters.status { query = query.filter(\.$status == status.rawValue) }
-        if let severity = filters.severity { query = query.filter(\.$severity == severity.rawValue) }
+        if let status = filters.status { query = query.filter(\.$status == status) }
+        if let severity = filters.severity { query = query.filter(\.$severity == severity) }
         if let classification = filters.classification { query = query.filter(\.$classification == classification.rawValue) }
         if let type = filters.type { query = query.filter(\.$type == type.rawValue) }
         if let deviceID = filters.deviceId { query = query.filter(\.$device.$id == deviceID) }
@@ -42,74 +42,22 @@ enum ThreatController {
     }
 
     static func ignore(_ req: Request) async throws -> ThreatSummary {
-        try await change(req, to: .ignored, from: [.open], verb: "ignore")
+        try await perform(.ignore, req)
     }
 
     static func unignore(_ req: Request) async throws -> ThreatSummary {
-        try await change(req, to: .open, from: [.ignored], verb: "un-ignore")
-    }
-
-    /// Changes a threat's status with a reason: one THREAT event, one AUDIT event, and a DEVICE event
-    /// if the device's security status changes with it.
-    static func change(_ req: Request, to status: ThreatStatus, from allowed: [ThreatStatus], verb: String) async throws -> ThreatSummary {
-        let principal = try req.admin
-        let body = try req.content.decode(ThreatActionRequest.self)
-        guard let id = req.parameters.get("id", as: UUID.self) else { throw APIError.notFound("threat") }
-        return ThreatSummary(try await change(id, to: status, from: allowed, verb: verb, reason: body.reason, principal: principal, on: req))
+        try await perform(.unignore, req)
     }
 
     static func resolve(_ req: Request) async throws -> ThreatSummary {
-        try await change(req, to: .resolved, from: [.open, .ignored], verb: "resolve")
+        try await perform(.resolve, req)
     }
 
-    /// The change itself, shared by the admin API and the console.
-    static func change(_ id: UUID, to status: ThreatStatus, from allowed: [ThreatStatus], verb: String, reason rawReason: String,
-                       principal: AdminPrincipal, on req: Request) async throws -> ThreatModel {
-        try principal.require(\.canActOnThreats, "\(verb) threats")
-        let reason = rawReason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !reason.isEmpty else { throw APIError.badRequest("say why: reason must not be empty", field: "$.reason") }
-        let enterpriseID = principal.enterpriseID
-        let threat: ThreatModel = try await req.application.mtd.writes.run {
-            try await req.db.transaction { tx in
-                guard let found = try await ThreatModel.query(on: tx).filter(\.$id == id).filter(\.$enterpriseID == enterpriseID).first() else {
-                    throw APIError.notFound("threat")
-                }
-                // Lock the device first, as check-ins do, so the two never wait on each other in opposite order.
-                try await RowLocks.lockDevice(found.$device.id, on: tx)
-                guard let threat = try await ThreatModel.find(id, on: tx) else { throw APIError.notFound("threat") }
-                guard allowed.map(\.rawValue).contains(threat.status) else {
-                    throw APIError.conflict("cannot \(verb) a threat that is \(threat.status.lowercased())")
-                }
-                let previous = threat.status
-                threat.status = status.rawValue
-                threat.statusReason = reason
-                if status == .resolved { threat.resolvedAt = Date() }
-                try await threat.update(on: tx)
-                var events = [
-                    ThreatLedger.event(threat, .updated, actor: principal.actor),
-                    EventLog.NewEvent(
-                        type: .audit, change: .updated, actor: principal.actor, target: .init(type: "THREAT", guid: id.uuidString.lowercased()),
-                        payload: AuditPayload(type: "THREAT", changes: [.init(name: "status", from: previous, to: status.rawValue), .init(name: "reason", to: reason)])),
-                ]
-                let deviceID = threat.$device.id
-                if let device = try await DeviceModel.find(deviceID, on: tx) {
-                    let security = try await ThreatLedger.securityStatus(of: deviceID, on: tx)
-                    device.bumpRevision()
-                    let securityChanged = security.rawValue != device.securityStatus
-                    device.securityStatus = security.rawValue
-                    try await device.update(on: tx)
-                    if securityChanged {
-                        events.append(.init(
-                            type: .device, change: .updated, actor: principal.actor, target: .init(type: "DEVICE", guid: deviceID.uuidString.lowercased()),
-                            payload: DevicePayload(device, changed: ["security_status"])))
-                    }
-                }
-                try await EventLog.append(events, enterpriseID: enterpriseID, on: tx, now: Date())
-                return threat
-            }
-        }
-        // The device's risk may have changed: the UEM hears of it now, not at the next poll.
-        await req.application.mtd.uemSync.kick()
-        return threat
+    static func perform(_ action: ThreatActions.Action, _ req: Request) async throws -> ThreatSummary {
+        let principal = try req.admin
+        let body = try req.content.decode(ThreatActionRequest.self)
+        guard let id = req.parameters.get("id", as: UUID.self) else { throw APIError.notFound("threat") }
+        let threat = try await req.application.mtd.threatActions.perform(action, threatID: id, reason: body.reason, principal: principal, on: req.db)
+        return ThreatSummary(threat)
     }
 }

@@ -75,9 +75,9 @@ struct DeviceSummary: Content {
         mode = device.mode
         osVersion = device.osVersion
         model = device.model
-        activationStatus = device.activationStatus
-        connectionStatus = device.connectionStatus
-        securityStatus = device.securityStatus
+        activationStatus = device.activationStatus.rawValue
+        connectionStatus = device.connectionStatus.rawValue
+        securityStatus = device.securityStatus.rawValue
         lastCheckInAt = device.lastCheckInAt
         policyVersion = device.policyVersion
     }
@@ -102,8 +102,8 @@ struct ThreatSummary: Content {
         deviceId = threat.$device.id.uuidString.lowercased()
         classification = threat.classification
         type = threat.type
-        severity = threat.severity
-        status = threat.status
+        severity = threat.severity.rawValue
+        status = threat.status.rawValue
         subject = threat.subject
         evidence = JSONValue(jsonText: threat.evidence)
         detectedAt = threat.detectedAt

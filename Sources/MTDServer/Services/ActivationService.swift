@@ -77,49 +77,49 @@ struct ActivationService: Sendable {
                     existing = try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == enterpriseID).filter(\.$udid == udid).first()
                 }
                 let device = existing ?? DeviceModel()
-                let previous = existing?.activationStatus
-                device.$enterprise.id = enterpriseID
-                if existing == nil {
-                    // A new device carries both identities, so that a concurrent activation of the same
-                    // phone hits the unique index and retries onto this one, never a device without identity.
-                    device.udid = udid
-                    device.externalID = externalID
-                } else {
-                    // Found by one identity with another value of the other: it moves only if no other
-                    // device holds it.
-                    if let udid, device.udid != udid,
-                       try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == enterpriseID).filter(\.$udid == udid).first() == nil {
-                        device.udid = udid
+                // Checked before the change: a device already bound to this identity elsewhere keeps it.
+                var udidFree = false
+                var externalIDFree = false
+                if let existing {
+                    if let udid, existing.udid != udid {
+                        udidFree = try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == enterpriseID).filter(\.$udid == udid).first() == nil
                     }
-                    if let externalID, device.externalID != externalID,
-                       try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == enterpriseID).filter(\.$externalID == externalID).first() == nil {
-                        device.externalID = externalID
+                    if let externalID, existing.externalID != externalID {
+                        externalIDFree = try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == enterpriseID)
+                            .filter(\.$externalID == externalID).first() == nil
                     }
                 }
-                if let email = request.email { device.email = email }
-                if let mdm = request.mdm { device.mdm = mdm }
-                device.platform = request.platform.rawValue
-                device.mode = request.mode.rawValue
-                device.agentVersion = request.agentVersion ?? device.agentVersion
-                device.activationStatus = ActivationStatus.activated.rawValue
-                if existing == nil {
-                    device.connectionStatus = ConnectionStatus.connected.rawValue
-                    device.securityStatus = SecurityStatus.secure.rawValue
-                }
-                device.credentialHash = Secrets.hash(credential)
-                device.bumpRevision()
-                device.activatedAt = now
-                device.lastCheckInAt = now
-                try await device.save(on: tx)
+                if existing == nil { device.id = UUID() }
                 let deviceID = try device.requireID()
-                let changed = previous == ActivationStatus.activated.rawValue ? ["credential"] : ["activation_status"]
                 let actor = EventParty(type: "DEVICE", guid: deviceID.uuidString.lowercased())
-                try await EventLog.append([
-                    EventLog.NewEvent(
-                        type: .device, change: existing == nil ? .created : .updated, actor: actor,
-                        target: EventParty(type: "DEVICE", guid: deviceID.uuidString.lowercased()),
-                        payload: DevicePayload(device, changed: existing == nil ? nil : changed))
-                ], enterpriseID: enterpriseID, on: tx, now: now)
+                let event = try await DeviceLedger.record(device, actor: actor, on: tx) { device in
+                    device.$enterprise.id = enterpriseID
+                    if existing == nil {
+                        // A new device carries both identities, so that a concurrent activation of the same
+                        // phone hits the unique index and retries onto this one, never a device without identity.
+                        device.udid = udid
+                        device.externalID = externalID
+                    } else {
+                        // Found by one identity with another value of the other: it moves only if no other
+                        // device holds it.
+                        if udidFree { device.udid = udid }
+                        if externalIDFree { device.externalID = externalID }
+                    }
+                    if let email = request.email { device.email = email }
+                    if let mdm = request.mdm { device.mdm = mdm }
+                    device.platform = request.platform.rawValue
+                    device.mode = request.mode.rawValue
+                    device.agentVersion = request.agentVersion ?? device.agentVersion
+                    device.activationStatus = .activated
+                    if existing == nil {
+                        device.connectionStatus = .connected
+                        device.securityStatus = .secure
+                    }
+                    device.credentialHash = Secrets.hash(credential)
+                    device.activatedAt = now
+                    device.lastCheckInAt = now
+                }
+                try await EventLog.append(event.map { [$0] } ?? [], enterpriseID: enterpriseID, on: tx, now: now)
                 return Activation(deviceID: deviceID, enterpriseID: enterpriseID, credential: credential, reactivated: existing != nil)
             }
         }
@@ -130,17 +130,12 @@ struct ActivationService: Sendable {
         try await writes.run {
             try await database.transaction { tx in
                 guard let device = try await DeviceModel.find(deviceID, on: tx) else { throw APIError.notFound("device") }
-                guard device.activationStatus != ActivationStatus.deactivated.rawValue else { return }
-                device.activationStatus = ActivationStatus.deactivated.rawValue
-                device.credentialHash = nil
-                device.bumpRevision()
-                try await device.update(on: tx)
-                try await EventLog.append([
-                    EventLog.NewEvent(
-                        type: .device, change: .updated, actor: actor,
-                        target: EventParty(type: "DEVICE", guid: deviceID.uuidString.lowercased()),
-                        payload: DevicePayload(device, changed: ["activation_status"]))
-                ], enterpriseID: device.$enterprise.id, on: tx, now: now)
+                guard device.activationStatus != .deactivated else { return }
+                let event = try await DeviceLedger.record(device, actor: actor, on: tx) { device in
+                    device.activationStatus = .deactivated
+                    device.credentialHash = nil
+                }
+                try await EventLog.append(event.map { [$0] } ?? [], enterpriseID: device.$enterprise.id, on: tx, now: now)
             }
         }
     }

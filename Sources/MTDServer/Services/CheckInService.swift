@@ -34,8 +34,8 @@ struct CheckInService: Sendable {
             try await database.transaction { tx in
                 try await RowLocks.lockDevice(deviceID, on: tx)
                 guard let device = try await DeviceModel.find(deviceID, on: tx) else { throw APIError.unauthorized("this device no longer exists; activate again") }
-                guard device.activationStatus == ActivationStatus.activated.rawValue else {
-                    throw APIError(status: .forbidden, code: "not_activated", message: "this device is \(device.activationStatus.lowercased()); activate again")
+                guard device.activationStatus == .activated else {
+                    throw APIError(status: .forbidden, code: "not_activated", message: "this device is \(device.activationStatus.rawValue.lowercased()); activate again")
                 }
                 let inventory = try await InventoryStore.apply(checkIn.apps, to: device, on: tx)
                 var facts = checkIn
@@ -44,36 +44,24 @@ struct CheckInService: Sendable {
                 let actor = EventParty(type: "DEVICE", guid: deviceID.uuidString.lowercased())
                 var outcome = try await ThreatLedger.apply(evaluation, to: device, actor: actor, on: tx, now: now)
                 let status = outcome.securityStatus
-
-                var changed: [String] = []
-                func set(_ name: String, _ current: String?, _ new: String?, _ assign: () -> Void) {
-                    if let new, new != current {
-                        changed.append(name)
-                        assign()
-                    }
-                }
-                set("security_status", device.securityStatus, status.rawValue) { device.securityStatus = status.rawValue }
-                set("connection_status", device.connectionStatus, ConnectionStatus.connected.rawValue) { device.connectionStatus = ConnectionStatus.connected.rawValue }
-                set("os_version", device.osVersion, checkIn.device.osVersion) { device.osVersion = checkIn.device.osVersion }
-                set("security_patch_level", device.securityPatchLevel, checkIn.device.securityPatchLevel) { device.securityPatchLevel = checkIn.device.securityPatchLevel }
-                set("model", device.model, checkIn.device.model) { device.model = checkIn.device.model }
-                set("manufacturer", device.manufacturer, checkIn.device.manufacturer) { device.manufacturer = checkIn.device.manufacturer }
-                set("agent_version", device.agentVersion, checkIn.agent.version) { device.agentVersion = checkIn.agent.version }
-                set("mode", device.mode, checkIn.agent.mode.rawValue) { device.mode = checkIn.agent.mode.rawValue }
                 var stored = checkIn
                 stored.apps = nil
                 let factsText = StoredFacts.text(stored)
-                device.lastFacts = factsText
-                device.lastCheckInAt = now
-                device.policyVersion = policy.version
-                device.bumpRevision()
-                try await device.update(on: tx)
-                if !changed.isEmpty {
-                    outcome.events.append(EventLog.NewEvent(
-                        type: .device, change: .updated, actor: actor,
-                        target: EventParty(type: "DEVICE", guid: deviceID.uuidString.lowercased()),
-                        payload: DevicePayload(device, changed: changed)))
+                let deviceEvent = try await DeviceLedger.record(device, actor: actor, on: tx) { device in
+                    device.securityStatus = status
+                    device.connectionStatus = .connected
+                    // A fact the agent did not send keeps its stored value.
+                    device.osVersion = checkIn.device.osVersion
+                    if let value = checkIn.device.securityPatchLevel { device.securityPatchLevel = value }
+                    if let value = checkIn.device.model { device.model = value }
+                    if let value = checkIn.device.manufacturer { device.manufacturer = value }
+                    if let value = checkIn.agent.version { device.agentVersion = value }
+                    device.mode = checkIn.agent.mode.rawValue
+                    device.lastFacts = factsText
+                    device.lastCheckInAt = now
+                    device.policyVersion = policy.version
                 }
+                if let deviceEvent { outcome.events.append(deviceEvent) }
                 try await EventLog.append(outcome.events, enterpriseID: enterpriseID, on: tx, now: now)
                 return Result(
                     securityStatus: status, policyVersion: policy.version, fullInventoryRequired: inventory.fullInventoryRequired,
@@ -94,8 +82,8 @@ extension CheckInService {
         var snapshot = known
         if snapshot == nil { snapshot = try await HotQueries.snapshot(of: deviceID, on: database) }
         guard let snapshot,
-              snapshot.activationStatus == ActivationStatus.activated.rawValue,
-              snapshot.connectionStatus == ConnectionStatus.connected.rawValue
+              snapshot.activationStatus == .activated,
+              snapshot.connectionStatus == .connected
         else { return nil }
         if let apps = checkIn.apps, apps.complete || apps.inventoryVersion != snapshot.inventoryVersion { return nil }
         func same(_ stored: String?, _ incoming: String?) -> Bool { incoming == nil || incoming == stored }
@@ -109,8 +97,8 @@ extension CheckInService {
         let evaluation = policy.engine.evaluate(facts, asOfDay: Timestamp.day(of: clock.now()))
         let (known, _) = ThreatLedger.knownThreats(threats)
         guard ThreatReconciliation.reconcile(findings: evaluation.findings, known: known).isEmpty else { return nil }
-        let status = SecurityStatus(highestSeverity: known.filter { $0.status == .open }.map(\.severity).max() ?? .none)
-        guard status.rawValue == snapshot.securityStatus else { return nil }
+        let status = DeviceLedger.securityStatus(openSeverities: known.filter { $0.status == .open }.map(\.severity))
+        guard status == snapshot.securityStatus else { return nil }
         var stored = checkIn
         stored.apps = nil
         let factsText = StoredFacts.text(stored)

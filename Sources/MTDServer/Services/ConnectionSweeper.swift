@@ -15,17 +15,17 @@ struct ConnectionSweeper: Sendable {
     func sweep(on database: any Database, now: Date = Date()) async throws -> Int {
         let unreachableBefore = now.addingTimeInterval(-Double(thresholds.unreachableAfterSeconds))
         let candidates = try await DeviceModel.query(on: database)
-            .filter(\.$activationStatus == ActivationStatus.activated.rawValue)
+            .filter(\.$activationStatus == .activated)
             .group(.or) { group in
                 group.filter(\.$lastCheckInAt < unreachableBefore)
-                    .filter(\.$connectionStatus != ConnectionStatus.connected.rawValue)
+                    .filter(\.$connectionStatus != .connected)
             }
             .all()
         var changedCount = 0
         for candidate in candidates {
             let age = now.timeIntervalSince(candidate.lastCheckInAt ?? candidate.activatedAt ?? now)
             let status = thresholds.status(forAge: age)
-            guard status.rawValue != candidate.connectionStatus, let deviceID = candidate.id else { continue }
+            guard status != candidate.connectionStatus, let deviceID = candidate.id else { continue }
             try await writes.run {
                 try await database.transaction { tx in
                     // Re-read inside the transaction: a check-in may have arrived meanwhile.
@@ -33,16 +33,9 @@ struct ConnectionSweeper: Sendable {
                     guard let device = try await DeviceModel.find(deviceID, on: tx) else { return }
                     let age = now.timeIntervalSince(device.lastCheckInAt ?? device.activatedAt ?? now)
                     let status = thresholds.status(forAge: age)
-                    guard status.rawValue != device.connectionStatus else { return }
-                    device.connectionStatus = status.rawValue
-                    device.bumpRevision()
-                    try await device.update(on: tx)
-                    try await EventLog.append([
-                        EventLog.NewEvent(
-                            type: .device, change: .updated, actor: .system,
-                            target: EventParty(type: "DEVICE", guid: deviceID.uuidString.lowercased()),
-                            payload: DevicePayload(device, changed: ["connection_status"]))
-                    ], enterpriseID: device.$enterprise.id, on: tx, now: now)
+                    guard status != device.connectionStatus else { return }
+                    let event = try await DeviceLedger.record(device, actor: .system, on: tx) { $0.connectionStatus = status }
+                    try await EventLog.append(event.map { [$0] } ?? [], enterpriseID: device.$enterprise.id, on: tx, now: now)
                 }
             }
             changedCount += 1

@@ -18,7 +18,7 @@ struct Reevaluator: Sendable {
         let policy = try await policies.current(for: enterpriseID, on: database, now: now)
         let devices = try await DeviceModel.query(on: database)
             .filter(\.$enterprise.$id == enterpriseID)
-            .filter(\.$activationStatus == ActivationStatus.activated.rawValue)
+            .filter(\.$activationStatus == ActivationStatus.activated)
             .all()
         var count = 0
         for device in devices {
@@ -33,16 +33,11 @@ struct Reevaluator: Sendable {
                     let evaluation = policy.engine.evaluate(facts, asOfDay: Timestamp.day(of: clock.now()))
                     var outcome = try await ThreatLedger.apply(evaluation, to: device, actor: .system, on: tx, now: now)
                     let status = outcome.securityStatus
-                    device.policyVersion = policy.version
-                    device.bumpRevision()
-                    if status.rawValue != device.securityStatus {
-                        device.securityStatus = status.rawValue
-                        outcome.events.append(EventLog.NewEvent(
-                            type: .device, change: .updated, actor: .system,
-                            target: EventParty(type: "DEVICE", guid: deviceID.uuidString.lowercased()),
-                            payload: DevicePayload(device, changed: ["security_status"])))
+                    let deviceEvent = try await DeviceLedger.record(device, actor: .system, on: tx) { device in
+                        device.policyVersion = policy.version
+                        device.securityStatus = status
                     }
-                    try await device.update(on: tx)
+                    if let deviceEvent { outcome.events.append(deviceEvent) }
                     try await EventLog.append(outcome.events, enterpriseID: enterpriseID, on: tx, now: now)
                 }
             }

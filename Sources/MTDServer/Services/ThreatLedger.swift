@@ -5,7 +5,7 @@ import MTDDetection
 import MTDStore
 
 /// Applies an evaluation to a device inside a transaction: reconciles threats, derives the security
-/// status, and appends exactly one event per change. Shared by check-ins, policy re-evaluation and
+/// status (through the device ledger) and returns exactly one THREAT event per change. Shared by check-ins, policy re-evaluation and
 /// admin actions on threats.
 enum ThreatLedger {
     struct Outcome: Sendable {
@@ -37,8 +37,8 @@ enum ThreatLedger {
             threat.classification = finding.classification.rawValue
             threat.subject = finding.evidence.subject
             threat.type = finding.type.rawValue
-            threat.severity = finding.severity.rawValue
-            threat.status = ThreatStatus.open.rawValue
+            threat.severity = finding.severity
+            threat.status = .open
             threat.fingerprint = finding.evidence.fingerprint
             threat.evidence = evidenceText(finding.evidence)
             threat.detectedAt = now
@@ -50,11 +50,11 @@ enum ThreatLedger {
         try await HotQueries.insert(threats: created, on: tx)
         for finding in changes.updated {
             guard let row = byKey[finding.key], let threat = try await ThreatModel.find(row.id, on: tx) else { continue }
-            threat.severity = finding.severity.rawValue
+            threat.severity = finding.severity
             threat.fingerprint = finding.evidence.fingerprint
             threat.evidence = evidenceText(finding.evidence)
-            if threat.status == ThreatStatus.ignored.rawValue {
-                threat.status = ThreatStatus.open.rawValue
+            if threat.status == .ignored {
+                threat.status = .open
                 threat.statusReason = "evidence changed since it was ignored"
             }
             try await threat.update(on: tx)
@@ -64,7 +64,7 @@ enum ThreatLedger {
         }
         for key in changes.resolved {
             guard let row = byKey[key], let threat = try await ThreatModel.find(row.id, on: tx) else { continue }
-            threat.status = ThreatStatus.resolved.rawValue
+            threat.status = .resolved
             threat.resolvedAt = now
             threat.statusReason = "no longer detected"
             try await threat.update(on: tx)
@@ -72,7 +72,7 @@ enum ThreatLedger {
             open[key] = nil
             outcome.events.append(event(threat, .updated, actor: actor))
         }
-        outcome.securityStatus = SecurityStatus(highestSeverity: open.values.max() ?? .none)
+        outcome.securityStatus = DeviceLedger.securityStatus(openSeverities: open.values)
         return outcome
     }
 
@@ -85,18 +85,10 @@ enum ThreatLedger {
             let key = ThreatKey(classification: classification, subject: threat.subject)
             byKey[key] = threat
             known.append(KnownThreat(
-                key: key, status: threat.status == ThreatStatus.ignored.rawValue ? .ignored : .open,
-                severity: Severity(rawValue: threat.severity) ?? .none, fingerprint: threat.fingerprint))
+                key: key, status: threat.status == .ignored ? .ignored : .open,
+                severity: threat.severity, fingerprint: threat.fingerprint))
         }
         return (known, byKey)
-    }
-
-    /// Highest severity of the device's open threats (ignored ones do not count).
-    static func securityStatus(of deviceID: UUID, on tx: any Database) async throws -> SecurityStatus {
-        let severities = try await ThreatModel.query(on: tx)
-            .filter(\.$device.$id == deviceID).filter(\.$status == ThreatStatus.open.rawValue)
-            .field(\.$severity).all().compactMap { Severity(rawValue: $0.severity) }
-        return SecurityStatus(highestSeverity: severities.max() ?? .none)
     }
 
     static func event(_ threat: ThreatModel, _ change: ChangeType, actor: EventParty) -> EventLog.NewEvent {

@@ -163,7 +163,7 @@ actor UEMSync {
         let byExternalID = Dictionary(known.compactMap { device in device.externalID.map { ($0, device) } }, uniquingKeysWith: { first, _ in first })
         var created = 0
         for record in records {
-            if let device = byExternalID[record.uuid], device.uemDeviceID == record.id, device.activationStatus != ActivationStatus.deleted.rawValue {
+            if let device = byExternalID[record.uuid], device.uemDeviceID == record.id, device.activationStatus != .deleted {
                 continue
             }
             created += try await writes.run {
@@ -176,51 +176,48 @@ actor UEMSync {
                         existing = try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == connection.enterpriseID)
                             .filter(\.$udid == record.udid).filter(\.$externalID == nil).first()
                     }
+                    if let existing, let id = existing.id { try await RowLocks.lockDevice(id, on: tx) }
                     let device = existing ?? DeviceModel()
                     let isNew = existing == nil
-                    device.$enterprise.id = connection.enterpriseID
-                    device.externalID = record.uuid
-                    device.uemDeviceID = record.id
-                    if device.udid == nil, !record.udid.isEmpty { device.udid = record.udid }
-                    device.email = device.email ?? record.email
-                    device.platform = record.platform == "Apple" ? Platform.ios.rawValue : (record.platform == "Android" ? Platform.android.rawValue : record.platform.uppercased())
-                    device.osVersion = device.osVersion ?? record.operatingSystem
-                    device.model = device.model ?? record.model
-                    if isNew {
-                        device.activationStatus = ActivationStatus.pending.rawValue
-                        device.connectionStatus = ConnectionStatus.connected.rawValue
-                        device.securityStatus = SecurityStatus.secure.rawValue
-                    } else if device.activationStatus == ActivationStatus.deleted.rawValue {
-                        // Back in the UEM: its agent must activate again.
-                        device.activationStatus = ActivationStatus.pending.rawValue
+                    let event = try await DeviceLedger.record(device, actor: .system, on: tx) { device in
+                        device.$enterprise.id = connection.enterpriseID
+                        device.externalID = record.uuid
+                        device.uemDeviceID = record.id
+                        if device.udid == nil, !record.udid.isEmpty { device.udid = record.udid }
+                        device.email = device.email ?? record.email
+                        device.platform = record.platform == "Apple" ? Platform.ios.rawValue
+                            : (record.platform == "Android" ? Platform.android.rawValue : record.platform.uppercased())
+                        device.osVersion = device.osVersion ?? record.operatingSystem
+                        device.model = device.model ?? record.model
+                        if isNew {
+                            device.activationStatus = .pending
+                            device.connectionStatus = .connected
+                            device.securityStatus = .secure
+                        } else if device.activationStatus == .deleted {
+                            // Back in the UEM: its agent must activate again.
+                            device.activationStatus = .pending
+                        }
                     }
-                    device.bumpRevision()
-                    try await device.save(on: tx)
-                    if isNew {
-                        try await EventLog.append([
-                            .init(type: .device, change: .created, actor: .system, target: .init(type: "DEVICE", guid: device.id?.uuidString.lowercased()),
-                                  payload: DevicePayload(device))
-                        ], enterpriseID: connection.enterpriseID, on: tx, now: now)
-                    }
+                    try await EventLog.append(event.map { [$0] } ?? [], enterpriseID: connection.enterpriseID, on: tx, now: now)
                     return isNew ? 1 : 0
                 }
             }
         }
         let present = Set(records.map(\.uuid))
         let gone = try await DeviceModel.query(on: database).filter(\.$enterprise.$id == connection.enterpriseID)
-            .filter(\.$externalID != nil).filter(\.$activationStatus != ActivationStatus.deleted.rawValue).all()
+            .filter(\.$externalID != nil).filter(\.$activationStatus != .deleted).all()
             .filter { !present.contains($0.externalID ?? "") }
-        for device in gone {
+        for gone in gone {
+            guard let deviceID = gone.id else { continue }
             try await writes.run {
                 try await database.transaction { tx in
-                    device.activationStatus = ActivationStatus.deleted.rawValue
-                    device.credentialHash = nil
-                    device.bumpRevision()
-                    try await device.update(on: tx)
-                    try await EventLog.append([
-                        .init(type: .device, change: .deleted, actor: .system, target: .init(type: "DEVICE", guid: device.id?.uuidString.lowercased()),
-                              payload: DevicePayload(device, changed: ["activation_status"]))
-                    ], enterpriseID: connection.enterpriseID, on: tx, now: now)
+                    try await RowLocks.lockDevice(deviceID, on: tx)
+                    guard let device = try await DeviceModel.find(deviceID, on: tx), device.activationStatus != .deleted else { return }
+                    let event = try await DeviceLedger.record(device, actor: .system, on: tx) { device in
+                        device.activationStatus = .deleted
+                        device.credentialHash = nil
+                    }
+                    try await EventLog.append(event.map { [$0] } ?? [], enterpriseID: connection.enterpriseID, on: tx, now: now)
                 }
             }
         }
@@ -252,9 +249,7 @@ actor UEMSync {
         for device in devices {
             guard let id = device.id, let uemID = device.uemDeviceID else { continue }
             let desired = connection.mapping.desiredTags(
-                activation: ActivationStatus(rawValue: device.activationStatus) ?? .pending,
-                connection: ConnectionStatus(rawValue: device.connectionStatus) ?? .connected,
-                security: SecurityStatus(rawValue: device.securityStatus) ?? .secure)
+                activation: device.activationStatus, connection: device.connectionStatus, security: device.securityStatus)
             let current = appliedByDevice[id] ?? []
             for tag in desired.subtracting(current) { adds[tag, default: []].append((id, uemID)) }
             for tag in current.subtracting(desired) { removes[tag, default: []].append((id, uemID)) }
@@ -264,8 +259,7 @@ actor UEMSync {
             for device in devices {
                 guard let id = device.id, let uemID = device.uemDeviceID else { continue }
                 let desired = UEMThreatLevel(
-                    activation: ActivationStatus(rawValue: device.activationStatus) ?? .pending,
-                    security: SecurityStatus(rawValue: device.securityStatus) ?? .secure)
+                    activation: device.activationStatus, security: device.securityStatus)
                 let reported = device.uemThreatLevel.flatMap(UEMThreatLevel.init(rawValue:)) ?? .unknown
                 if desired != reported { levels[desired, default: []].append((id, uemID)) }
             }

@@ -17,5 +17,6 @@ public enum StoreMigrations {
         M012_AddUEMIntegration(),
         M013_IndexAppInventory(),
         M014_UniqueDeviceIdentity(),
+        M015_CreateConsumerLeases(),
     ]
 }

@@ -1,7 +1,12 @@
 import FluentKit
 import Foundation
+import enum MTDCore.ActivationStatus
+import enum MTDCore.ConnectionStatus
+import enum MTDCore.SecurityStatus
 
 /// A device as the MTD knows it: identity from the UEM and the agent, derived state, and the last facts.
+/// Statuses are typed and stored as their wire strings. Change a device only through the device
+/// ledger (MTDServer), which bumps the revision and describes the change in one DEVICE event.
 public final class DeviceModel: Model, @unchecked Sendable {
     public static let schema = "devices"
 
@@ -14,9 +19,9 @@ public final class DeviceModel: Model, @unchecked Sendable {
     @OptionalField(key: "mdm") public var mdm: String?
     @Field(key: "platform") public var platform: String
     @OptionalField(key: "mode") public var mode: String?
-    @Field(key: "activation_status") public var activationStatus: String
-    @Field(key: "connection_status") public var connectionStatus: String
-    @Field(key: "security_status") public var securityStatus: String
+    @Field(key: "activation_status") public var activationStatus: ActivationStatus
+    @Field(key: "connection_status") public var connectionStatus: ConnectionStatus
+    @Field(key: "security_status") public var securityStatus: SecurityStatus
     /// SHA-256 of the device credential; the credential itself is only ever given to the agent.
     @OptionalField(key: "credential_hash") public var credentialHash: String?
     @OptionalField(key: "os_version") public var osVersion: String?

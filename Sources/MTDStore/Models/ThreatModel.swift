@@ -1,5 +1,7 @@
 import FluentKit
 import Foundation
+import enum MTDCore.Severity
+import enum MTDCore.ThreatStatus
 
 /// A threat on a device, from first detection to resolution. Identity: device + classification + subject.
 public final class ThreatModel: Model, @unchecked Sendable {
@@ -11,9 +13,8 @@ public final class ThreatModel: Model, @unchecked Sendable {
     @Field(key: "classification") public var classification: String
     @Field(key: "subject") public var subject: String
     @Field(key: "type") public var type: String
-    @Field(key: "severity") public var severity: String
-    /// OPEN, IGNORED or RESOLVED.
-    @Field(key: "status") public var status: String
+    @Field(key: "severity") public var severity: Severity
+    @Field(key: "status") public var status: ThreatStatus
     @Field(key: "fingerprint") public var fingerprint: String
     /// The finding's evidence, JSON.
     @Field(key: "evidence") public var evidence: String

@@ -1,0 +1,63 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// Wakes event-log consumers when events commit. Writers call `signal()` after their transaction
+/// (see WriteGate), and the PostgreSQL listener calls it for commits in other replicas. A consumer
+/// reads `generation` before it looks at the log and waits for a later one, so a commit that lands
+/// between its read and its wait is never missed.
+final class EventSignal: Sendable {
+    private struct State {
+        var generation: UInt64 = 0
+        var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
+        var signalledAt: ContinuousClock.Instant?
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    var generation: UInt64 { state.withLockedValue { $0.generation } }
+
+    /// When the newest signal came (for wake-up latency figures).
+    var signalledAt: ContinuousClock.Instant? { state.withLockedValue { $0.signalledAt } }
+
+    func signal() {
+        let waiters = state.withLockedValue { state in
+            state.generation &+= 1
+            state.signalledAt = ContinuousClock.now
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once the generation has moved past `seen`, after `timeout` seconds, or when the task
+    /// is cancelled, whichever comes first. Returns whether a signal (not the timeout) ended the wait.
+    @discardableResult
+    func wait(after seen: UInt64, timeout: Double) async -> Bool {
+        let id = UUID()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = state.withLockedValue { state in
+                    if state.generation != seen || Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if ready {
+                    continuation.resume()
+                    return
+                }
+                Task { [weak self] in
+                    try? await Task.sleep(nanoseconds: UInt64(max(timeout, 0.001) * 1e9))
+                    self?.resume(id)
+                }
+            }
+        } onCancel: {
+            resume(id)
+        }
+        return generation != seen
+    }
+
+    private func resume(_ id: UUID) {
+        let waiter = state.withLockedValue { $0.waiters.removeValue(forKey: id) }
+        waiter?.resume()
+    }
+}
