@@ -41,7 +41,7 @@ public func configure(_ app: Application, _ configuration: ServerConfiguration, 
     try routes(app)
     let writes = services.writes
     BuiltinUEM.routes(app, serializeWrites: { work in try await writes.run(priority: .urgent, work) }, isDatabaseOutage: DatabaseOutage.isOutage)
-    app.lifecycle.use(SweeperLifecycle(services: services))
+    app.lifecycle.use(BackgroundWorkLifecycle(services: services))
     // Vapor creates its HTTP server lazily and without a lock on first use. Create it here, once
     // routes and middleware are in place and before anything runs concurrently: a background task
     // asking for the listening port while `serve` started up used to create a second server, and
@@ -54,28 +54,32 @@ struct ServerStartupError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Starts the connection sweeper with the server and stops background work at shutdown.
-struct SweeperLifecycle: LifecycleHandler {
+/// Starts background work with the server (event-log consumers, the PostgreSQL listener that wakes
+/// them, the UEM connection) and stops it at shutdown, giving up held leases.
+struct BackgroundWorkLifecycle: LifecycleHandler {
     let services: MTDServices
 
     func didBootAsync(_ application: Application) async throws {
         let services = services
         let database: @Sendable () -> any Database = { application.db }
-        let logger = application.logger
-        services.background {
-            await services.sweeper.run(every: Double(services.configuration.sweepIntervalSeconds), database: database, logger: logger)
+        let configuration = services.configuration
+        if let url = configuration.databaseURL, !url.isEmpty {
+            let eventLoop = application.eventLoopGroup.any()
+            let logger = Logger(label: "openmtd.wakeups")
+            services.background { await PostgresWakeups.run(databaseURL: url, eventLoop: eventLoop, signal: services.eventSignal, logger: logger) }
         }
-        services.background {
-            await services.uemSync.run(database: database, repairEvery: Double(services.configuration.uemRepairSeconds),
-                                       coalesceSeconds: Double(services.configuration.uemCoalesceMilliseconds) / 1000)
-        }
-        if services.configuration.connectUEMAtStart {
+        if configuration.connectUEMAtStart {
             services.background { await UEMConnectionLifecycle.run(app: application, services: services) }
         }
+        services.startConsumers([
+            UEMSyncConsumer(app: application, services: services, logger: Logger(label: "openmtd.uem-sync")),
+            ConnectionSweepConsumer(sweeper: services.sweeper, every: Double(configuration.sweepIntervalSeconds), logger: Logger(label: "openmtd.sweeper")),
+            PolicyReevaluationConsumer(reevaluator: services.reevaluator, logger: Logger(label: "openmtd.reevaluation")),
+        ], database: database)
     }
 
     func shutdownAsync(_ application: Application) async {
-        await services.shutdown()
+        await services.shutdown(database: application.db)
     }
 }
 

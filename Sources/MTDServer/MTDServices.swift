@@ -1,4 +1,5 @@
 import BuiltinUEM
+import FluentKit
 import Foundation
 import Logging
 import MTDIntel
@@ -21,6 +22,9 @@ final class MTDServices: Sendable {
     let loginLimiter: RateLimiter
     let metrics: ServerMetrics
     let uemSync: UEMSync
+    /// Woken when events commit (in this process, and in others through PostgreSQL).
+    let eventSignal: EventSignal
+    let consumers: ConsumerRunner
     /// Trusts the server's own certificate when it serves HTTPS (calls to the built-in UEM).
     let loopbackHTTP: HTTPClient?
     private let tasks = BackgroundTasks()
@@ -29,7 +33,11 @@ final class MTDServices: Sendable {
     init(configuration: ServerConfiguration, intelligence: ThreatIntelligence, serializeWrites: Bool, clock: EvaluationClock = .system) {
         self.configuration = configuration
         self.intelligence = intelligence
-        writes = WriteGate(serializer: serializeWrites ? WriteSerializer() : nil)
+        eventSignal = EventSignal()
+        writes = WriteGate(serializer: serializeWrites ? WriteSerializer() : nil, committed: eventSignal)
+        var timing = ConsumerRunner.Timing()
+        timing.pollSeconds = max(configuration.consumerPollSeconds, 0.01)
+        consumers = ConsumerRunner(signal: eventSignal, writes: writes, timing: timing)
         policies = PolicyService(intelligence: intelligence, writes: writes)
         checkIns = CheckInService(policies: policies, writes: writes, clock: clock)
         activation = ActivationService(writes: writes)
@@ -52,13 +60,18 @@ final class MTDServices: Sendable {
         return account
     }
 
+    func startConsumers(_ list: [any EventConsumer], database: @escaping @Sendable () -> any Database) {
+        consumers.start(list, database: database, tasks: tasks)
+    }
+
     /// Runs work after the response; cancelled and awaited at shutdown.
     func background(_ work: @escaping @Sendable () async -> Void) {
         tasks.start(work)
     }
 
-    func shutdown() async {
+    func shutdown(database: any Database) async {
         await tasks.cancelAll()
+        await consumers.releaseLeases(database: database)
         try? await loopbackHTTP?.shutdown()
     }
 }

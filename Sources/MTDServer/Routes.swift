@@ -38,6 +38,7 @@ func routes(_ app: Application) throws {
         admin.get("enrollment-codes", use: EnrollmentCodeController.list)
         admin.post("enrollment-codes", use: EnrollmentCodeController.rotate)
         admin.post("enrollment-codes", ":id", "revoke", use: EnrollmentCodeController.revoke)
+        admin.get("consumers", use: ConsumerController.list)
         admin.get("integrations", "uem", use: IntegrationController.get)
         admin.put("integrations", "uem", use: IntegrationController.put)
         admin.post("integrations", "uem", "test", use: IntegrationController.test)

@@ -30,6 +30,9 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     public var uemRepairSeconds: Int = 300
     /// How long tag sync waits after a change for more to arrive, in milliseconds: batching against latency.
     public var uemCoalesceMilliseconds: Int = 50
+    /// The longest an event-log consumer sleeps between looks at the log when nothing wakes it
+    /// (commits wake it at once; this only bounds what a lost notification costs).
+    public var consumerPollSeconds: Double = 1
     /// PEM certificate chain and private key: with both, the server speaks HTTPS only (real UEM
     /// clients and agents insist on it).
     public var tlsCertificatePath: String?

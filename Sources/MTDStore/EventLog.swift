@@ -78,7 +78,9 @@ public enum EventLog {
 
     /// The newest event id (0 when the log is empty).
     public static func head(on database: any Database) async throws -> Int {
-        try await EventModel.query(on: database).max(\.$id) ?? 0
+        // Plain SQL: consumers ask after every commit, and Fluent's model reflection is the costly part.
+        guard let sql = database as? any SQLDatabase else { throw EventLogError.notSQL }
+        return try await sql.raw("SELECT MAX(id) AS head FROM events").first()?.decode(column: "head", as: Int?.self) ?? 0
     }
 }
 
@@ -90,7 +92,12 @@ enum EventLogError: Error, CustomStringConvertible {
 /// Durable consumer positions: at-least-once delivery, so consumers must be idempotent.
 public enum ConsumerCursors {
     public static func position(of name: String, on database: any Database) async throws -> Int {
-        try await ConsumerCursorModel.find(name, on: database)?.position ?? 0
+        try await saved(name, on: database) ?? 0
+    }
+
+    /// The saved position, nil when the consumer has none yet.
+    public static func saved(_ name: String, on database: any Database) async throws -> Int? {
+        try await ConsumerCursorModel.find(name, on: database)?.position
     }
 
     public static func save(_ name: String, position: Int, on database: any Database) async throws {

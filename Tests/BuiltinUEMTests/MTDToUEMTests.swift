@@ -115,7 +115,7 @@ import Vapor
             // Someone removes a tag by hand in the UEM: drift repair puts it back. The automatic loop
             // stops first, and a reconciliation runs to its end (it waits for any pass in flight, which
             // could otherwise put the tag back before drift repair is what does it).
-            await sync.setAutomatic(false)
+            uem.app.mtd.consumers.pause(UEMSync.cursorName)
             try await sync.reconcile(devices: nil, on: uem.app.db)
             let secured = try #require(tags.first { $0.name == "MTD – Secured" }?.id)
             reply = try await uem.send(.POST, "/API/mdm/tags/\(secured)/removedevices", json: ["BulkValues": ["Value": ["\(uemID)"]]])

@@ -86,7 +86,7 @@ struct SwitchedConnector: UEMConnector {
                 let outage = OutageSwitch()
                 let connector = SwitchedConnector(client: WorkspaceOneClient(settings: story.settings), outage: outage)
                 let sync = uem.app.mtd.uemSync
-                await sync.setAutomatic(false) // this test decides when reconciliation runs
+                uem.app.mtd.consumers.pause(UEMSync.cursorName) // this test decides when reconciliation runs
                 #expect(try await sync.connect(connector, enterpriseID: story.enterpriseID, mapping: TagMapping(), createMissingTags: true).isEmpty)
                 #expect(try await sync.syncDevices(on: uem.app.db).created == count)
     

@@ -65,6 +65,7 @@ import Vapor
         "GET /api/v1/enrollment-codes": .read,
         "POST /api/v1/enrollment-codes": .owner,
         "POST /api/v1/enrollment-codes/:id/revoke": .owner,
+        "GET /api/v1/consumers": .read,
         "GET /api/v1/integrations/uem": .read,
         "PUT /api/v1/integrations/uem": .owner,
         "POST /api/v1/integrations/uem/test": .owner,

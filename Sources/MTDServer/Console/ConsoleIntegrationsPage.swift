@@ -52,7 +52,7 @@ enum ConsoleIntegrationsPage {
         <dt>Last sync</dt><dd>\(ConsolePage.date(sync.lastSuccess))</dd><dt>Pending changes</dt><dd>\(sync.pendingChanges)</dd>
         <dt>Bulk calls</dt><dd>\(sync.callsMade)</dd><dt>Errors</dt><dd>\(sync.errors)\(sync.lastError.map { " · last: \($0)" } ?? "")</dd>
         <dt>Device sync</dt><dd>\(sync.lastDeviceSync.map { "\(ConsolePage.date($0.at)): \($0.seen) seen, \($0.created) new, \($0.deleted) gone" } ?? "not yet")</dd></dl>
-        \(canManage ? HTML("<form method=\"post\" action=\"/console/integrations/sync\">\(ConsolePage.csrfField(context.csrf))<button type=\"submit\" class=\"secondary\">Sync now</button></form>") : "")</section>
+        \(context.principal.role.canRunUEMSync ? HTML("<form method=\"post\" action=\"/console/integrations/sync\">\(ConsolePage.csrfField(context.csrf))<button type=\"submit\" class=\"secondary\">Sync now</button></form>") : "")</section>
         """
         let mappingRows: [HTML] = TagMapping().entries.map(\.field).map { field in
             let value = mapping.entries.first { $0.field == field }?.tag ?? ""
@@ -95,9 +95,29 @@ enum ConsoleIntegrationsPage {
         <form method="post" action="/console/integrations/enrollment-code">\(ConsolePage.csrfField(context.csrf))<button type="submit" class="secondary">New enrollment code</button> \
         <span class="muted">Older codes stop working for new activations; activated devices keep their credentials.</span></form>
         """ : ""
+        let work = try await backgroundWork(req)
         return ConsolePage.render(req, title: "Integrations", section: .integrations, content: """
-        \(messages)<h2>UEM</h2>\(statusCard)\(connectionForm)<h2>Enrollment</h2>\(enrollment)\(rotate)
+        \(messages)<h2>UEM</h2>\(statusCard)\(connectionForm)<h2>Enrollment</h2>\(enrollment)\(rotate)<h2>Background work</h2>\(work)
         """, status: status == .ok && outcome.error != nil ? .unprocessableEntity : status)
+    }
+
+    /// The event-log consumers: where each runs, who holds its lease and how far behind it is.
+    static func backgroundWork(_ req: Request) async throws -> HTML {
+        let runner = req.application.mtd.consumers
+        let rows: [HTML] = try await runner.status(on: req.db).map { status in
+            let holder: String = status.placement == .everyReplica ? "every replica"
+                : (status.leaseHolder.map { $0 + (status.holdsLease ? " (this replica)" : "") } ?? "nobody")
+            let lag: String = status.lagEvents == 0 ? "none" : "\(status.lagEvents) events · \(String(format: "%.1f", status.lagSeconds)) s"
+            return """
+            <tr><td>\(status.name)</td><td>\(holder)</td><td>\(lag)</td><td>\(ConsolePage.date(status.lastSuccessAt))</td>\
+            <td>\(status.errors)\(status.lastError.map { " · last: \($0)" } ?? "")</td></tr>
+            """
+        }
+        return """
+        <section class="card"><p class="muted">This replica: \(runner.holder)</p><div class="table-wrap"><table id="consumers"><thead><tr>\
+        <th scope="col">Consumer</th><th scope="col">Lease holder</th><th scope="col">Lag</th><th scope="col">Last success here</th><th scope="col">Errors here</th>\
+        </tr></thead><tbody>\(rows)</tbody></table></div></section>
+        """
     }
 
     static func label(_ field: String) -> String {
@@ -148,12 +168,10 @@ enum ConsoleIntegrationsPage {
     }
 
     static func syncNow(_ req: Request) async throws -> Response {
-        let context = try req.console
-        guard context.principal.role.canManageEnterprise else {
-            return ConsolePage.error(req, status: .forbidden, title: "Not allowed", message: "Only owners start a UEM sync from here.")
-        }
         do {
             _ = try await IntegrationController.sync(req)
+        } catch let error as APIError where error.status == .forbidden {
+            return ConsolePage.error(req, status: .forbidden, title: "Not allowed", message: error.message.prefix(1).uppercased() + error.message.dropFirst() + ".")
         } catch let error as APIError {
             return try await render(req, form: nil, outcome: Outcome(error: error))
         }

@@ -15,6 +15,10 @@ final class ConsumerRunner: Sendable {
         var renewSeconds: Double = 2
         var pollSeconds: Double = 1
         var maximumBackoffSeconds: Double = 30
+        /// How often a consumer that only skipped events of other types saves its position: a
+        /// write per commit would double the writes of a busy server, and skipping again after a
+        /// takeover costs nothing.
+        var cursorSaveSeconds: Double = 5
     }
 
     /// What one consumer is doing, for /metrics, the admin API and the console.
@@ -41,9 +45,14 @@ final class ConsumerRunner: Sendable {
     }
 
     private struct State: Sendable {
+        var paused = false
         var holdsLease = false
         var leaseValidUntil = Date.distantPast
+        /// Where the consumer is; for a durable one, saved to its cursor after every batch it
+        /// processed, and at most every `cursorSaveSeconds` while it only skips other events.
         var position: Int?
+        var savedPosition: Int?
+        var savedAt = Date.distantPast
         var lastSuccessAt: Date?
         var lastError: String?
         var lastErrorAt: Date?
@@ -56,11 +65,15 @@ final class ConsumerRunner: Sendable {
     let holder: String
     let signal: EventSignal
     let timing: Timing
+    /// Lease and cursor writes take their turn like every other write (SQLite has one writer).
+    private let writes: WriteGate
     private let logger: Logger
     private let consumers = NIOLockedValueBox<[any EventConsumer]>([])
     private let states = NIOLockedValueBox<[String: State]>([:])
+    private let halted = NIOLockedValueBox(false)
 
-    init(signal: EventSignal, timing: Timing = Timing(), logger: Logger = Logger(label: "openmtd.consumers")) {
+    init(signal: EventSignal, writes: WriteGate, timing: Timing = Timing(), logger: Logger = Logger(label: "openmtd.consumers")) {
+        self.writes = writes
         holder = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8).lowercased())"
         self.signal = signal
         self.timing = timing
@@ -87,7 +100,7 @@ final class ConsumerRunner: Sendable {
         }
         for name in held {
             do {
-                try await ConsumerLeases.release(name, holder: holder, on: database)
+                try await writes.run(priority: .urgent) { try await ConsumerLeases.release(name, holder: self.holder, on: database) }
             } catch {
                 logger.warning("could not release a consumer lease; another replica takes it when it expires", metadata: ["consumer": "\(name)", "error": "\(error)"])
             }
@@ -98,17 +111,45 @@ final class ConsumerRunner: Sendable {
         states.withLockedValue { $0[name]?.holdsLease ?? false }
     }
 
+    /// Stops a consumer from starting passes (maintenance, or a test that drives the work itself);
+    /// its lease is still renewed. A pass already running finishes.
+    func pause(_ name: String) {
+        states.withLockedValue { $0[name]?.paused = true }
+    }
+
+    func resume(_ name: String) {
+        states.withLockedValue { $0[name]?.paused = false }
+        signal.signal()
+    }
+
+    /// Stops every consumer and lease renewal without giving the leases up, as a crash would: the
+    /// leases expire and other replicas take them over (failover tests).
+    func halt() {
+        halted.withLockedValue { $0 = true }
+        states.withLockedValue { states in for name in states.keys { states[name]?.holdsLease = false } }
+    }
+
+    private func mayRun(_ name: String) -> Bool {
+        states.withLockedValue { state in state[name].map { $0.holdsLease && !$0.paused } ?? false }
+    }
+
     // MARK: Lease
 
     private func heartbeat(_ name: String, database: @escaping @Sendable () -> any Database) async {
         while !Task.isCancelled {
             let now = Date()
+            if halted.withLockedValue({ $0 }) { return }
             do {
-                let held = try await ConsumerLeases.acquire(name, holder: holder, seconds: timing.leaseSeconds, now: now, on: database())
+                let db = database()
+                let held = try await writes.run(priority: .urgent) {
+                    try await ConsumerLeases.acquire(name, holder: self.holder, seconds: self.timing.leaseSeconds, now: now, on: db)
+                }
                 let gained = states.withLockedValue { states in
                     let before = states[name]?.holdsLease ?? false
                     states[name]?.holdsLease = held
                     if held { states[name]?.leaseValidUntil = now.addingTimeInterval(timing.leaseSeconds) }
+                    // Whoever held it meanwhile moved the cursor: read it again when holding.
+                    if held != before { states[name]?.position = nil }
                     return held && !before
                 }
                 if gained {
@@ -135,7 +176,7 @@ final class ConsumerRunner: Sendable {
         var nextTick = Date()
         while !Task.isCancelled {
             let seen = signal.generation
-            guard holdsLease(consumer.name) else {
+            guard mayRun(consumer.name) else {
                 await signal.wait(after: seen, timeout: timing.renewSeconds)
                 continue
             }
@@ -157,8 +198,13 @@ final class ConsumerRunner: Sendable {
             }
             if more { continue }
             var timeout = timing.pollSeconds
-            if consumer.tickSeconds != nil { timeout = min(timeout, max(nextTick.timeIntervalSinceNow, 0.01)) }
-            let signalled = await signal.wait(after: seen, timeout: timeout)
+            if consumer.tickSeconds != nil {
+                timeout = max(nextTick.timeIntervalSinceNow, 0.01)
+                if consumer.eventTypes != [] { timeout = min(timeout, timing.pollSeconds) }
+            }
+            // A consumer that only ticks has nothing to gain from commits.
+            let signalled = consumer.eventTypes == [] ? false : await signal.wait(after: seen, timeout: timeout)
+            if consumer.eventTypes == [] { try? await Task.sleep(nanoseconds: UInt64(timeout * 1e9)) }
             // A burst (a thousand devices at once) is better served by one batch than by many.
             if signalled, consumer.coalesceSeconds > 0 {
                 try? await Task.sleep(nanoseconds: UInt64(consumer.coalesceSeconds * 1e9))
@@ -172,13 +218,25 @@ final class ConsumerRunner: Sendable {
             try await consumer.tick(on: database, now: Date())
             nextTick = Date().addingTimeInterval(every)
         }
-        guard await consumer.isReady() else { return false }
+        guard consumer.eventTypes != [], await consumer.isReady() else { return false }
         let durable = consumer.placement == .oneReplica
         let head = try await EventLog.head(on: database)
-        var position = states.withLockedValue { $0[consumer.name]?.position }
+        let state = states.withLockedValue { $0[consumer.name] } ?? State()
+        var position = state.position
         if position == nil {
-            // A consumer in every replica serves what happens from now on; a durable one resumes.
-            position = durable ? try await ConsumerCursors.position(of: consumer.name, on: database) : head
+            // A consumer in every replica serves what happens from now on; a durable one resumes
+            // from its cursor (every time it gains the lease, since the last holder moved it).
+            if durable {
+                position = try await ConsumerCursors.saved(consumer.name, on: database)
+                if position == nil, consumer.startsAtHead {
+                    try await writes.run(priority: .urgent) { try await ConsumerCursors.save(consumer.name, position: head, on: database) }
+                    position = head
+                }
+                let saved = position ?? 0
+                states.withLockedValue { $0[consumer.name]?.savedPosition = saved }
+            } else {
+                position = head
+            }
         }
         let from = position ?? 0
         guard head > from else {
@@ -193,10 +251,18 @@ final class ConsumerRunner: Sendable {
         if durable {
             // A replica that lost its lease meanwhile leaves the cursor to the new holder.
             guard holdsLease(consumer.name) else { return false }
-            try await ConsumerCursors.save(consumer.name, position: next, on: database)
+            let now = Date()
+            let due = now.timeIntervalSince(state.savedAt) >= timing.cursorSaveSeconds
+            if !events.isEmpty || (due && state.savedPosition != next) {
+                try await writes.run(priority: .urgent) { try await ConsumerCursors.save(consumer.name, position: next, on: database) }
+                states.withLockedValue { states in
+                    states[consumer.name]?.savedPosition = next
+                    states[consumer.name]?.savedAt = now
+                }
+            }
         }
         states.withLockedValue { states in
-            states[consumer.name]?.position = durable ? nil : next
+            states[consumer.name]?.position = next
             states[consumer.name]?.processedEvents += events.count
         }
         return full
@@ -212,7 +278,9 @@ final class ConsumerRunner: Sendable {
         for consumer in list {
             let state = states.withLockedValue { $0[consumer.name] } ?? State()
             let durable = consumer.placement == .oneReplica
-            let position = durable ? try await ConsumerCursors.position(of: consumer.name, on: database) : (state.position ?? head)
+            // The holder knows its position best; other replicas read the saved cursor.
+            var position = state.holdsLease ? (state.position ?? head) : try await ConsumerCursors.position(of: consumer.name, on: database)
+            if consumer.eventTypes == [] { position = head }
             let oldest = try await EventLog.oldestUnread(after: position, types: consumer.eventTypes, on: database)
             let lease = leases[consumer.name].flatMap { $0.expiresAt > now ? $0 : nil }
             result.append(Status(

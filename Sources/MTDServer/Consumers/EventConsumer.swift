@@ -18,8 +18,11 @@ protocol EventConsumer: Sendable {
     /// The cursor's and the lease's name; also the `consumer` label in /metrics.
     var name: String { get }
     var placement: ConsumerPlacement { get }
-    /// The event types it reads; nil for all.
+    /// The event types it reads; nil for all, none for a consumer that only ticks.
     var eventTypes: [EventType]? { get }
+    /// Whether a consumer without a saved cursor starts at the log's head rather than its beginning
+    /// (one that acts on what happens from now on, added to a server with history).
+    var startsAtHead: Bool { get }
     var batchSize: Int { get }
     /// How long to wait after a wake-up before reading, so that a burst is handled in one batch.
     var coalesceSeconds: Double { get }
@@ -36,6 +39,7 @@ protocol EventConsumer: Sendable {
 extension EventConsumer {
     var placement: ConsumerPlacement { .oneReplica }
     var eventTypes: [EventType]? { nil }
+    var startsAtHead: Bool { false }
     var batchSize: Int { 5_000 }
     var coalesceSeconds: Double { 0 }
     var tickSeconds: Double? { nil }

@@ -21,7 +21,6 @@ enum AgentController {
                       mdm: body.mdm, platform: body.platform, mode: body.mode, agentVersion: body.agentVersion),
                 on: req.db)
             services.metrics.activations.increment()
-            await services.uemSync.kick()
             let response = ActivateResponse(
                 deviceId: activation.deviceID.uuidString.lowercased(), credential: activation.credential,
                 checkInIntervalSeconds: services.configuration.checkInIntervalSeconds, reactivated: activation.reactivated)
@@ -43,7 +42,6 @@ enum AgentController {
         let services = req.application.mtd
         let started = DispatchTime.now()
         let result = try await services.checkIns.checkIn(checkIn, deviceID: device.deviceID, enterpriseID: device.enterpriseID, snapshot: device.snapshot, on: req.db)
-        if result.changed { await services.uemSync.kick() }
         services.metrics.recordCheckIn(seconds: Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9, opened: result.opened, resolved: result.resolved)
         return CheckInResponse(
             nextCheckInSeconds: services.configuration.checkInIntervalSeconds, policyVersion: result.policyVersion,

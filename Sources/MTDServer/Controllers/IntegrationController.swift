@@ -49,18 +49,9 @@ enum IntegrationController {
                 ], enterpriseID: principal.enterpriseID, on: tx, now: Date())
             }
         }
-        await services.uemSync.activate(prepared)
-        // Every device is reconciled against the new mapping at once, not at the next drift repair.
-        let database = req.application.db
-        let logger = req.logger
-        services.background {
-            do {
-                try await services.uemSync.reconcile(devices: nil, on: database)
-            } catch {
-                await services.uemSync.recordFailure(error)
-                logger.warning("UEM reconciliation after a connection change failed; it will be retried", metadata: ["error": "\(error)"])
-            }
-        }
+        await services.uemSync.activate(prepared, settingsStamp: try await UEMConnectionLifecycle.savedStamp(app: req.application))
+        // The UEM_CONNECTION event makes UEM sync, in whichever replica holds its lease, reconnect
+        // and reconcile every device against the new mapping at once.
         return await status(settings, enterpriseID: principal.enterpriseID, services: services)
     }
 
@@ -92,7 +83,7 @@ enum IntegrationController {
     /// Device sync, tag and threat-level reconciliation now, instead of at the next interval.
     static func sync(_ req: Request) async throws -> UEMSyncResult {
         let principal = try req.admin
-        try principal.require(\.canActOnThreats, "start a UEM sync")
+        try principal.require(\.canRunUEMSync, "start a UEM sync")
         try await requireSyncedEnterprise(principal.enterpriseID, on: req)
         let sync = req.application.mtd.uemSync
         guard await sync.isConnected else {

@@ -51,6 +51,7 @@ enum OperationsController {
         metrics.uemLastSuccess.set(Double(sync.lastSuccess?.timeIntervalSince1970 ?? 0))
         metrics.uemErrors.set(Double(sync.errors))
         metrics.uemCalls.set(Double(sync.callsMade))
+        metrics.recordConsumers(try await req.application.mtd.consumers.status(on: req.db))
         var headers = HTTPHeaders()
         headers.contentType = HTTPMediaType(type: "text", subType: "plain", parameters: ["version": "0.0.4"])
         return Response(status: .ok, headers: headers, body: .init(string: metrics.exposition()))

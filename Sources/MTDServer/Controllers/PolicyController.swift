@@ -23,25 +23,11 @@ enum PolicyController {
         return PolicyResponse(version: saved.version, policy: saved.policy)
     }
 
-    /// Saves a policy and re-evaluates the fleet in the background (the admin API and the console).
+    /// Saves a policy (the admin API and the console). Its CLASSIFICATION_POLICY event makes
+    /// PolicyReevaluationConsumer evaluate the fleet again; the response does not wait for that.
     static func save(_ policy: Policy, principal: AdminPrincipal, on req: Request) async throws -> PolicyService.Current {
         try principal.require(\.canEditPolicy, "change the policy")
-        let services = req.application.mtd
-        let saved = try await services.policies.save(policy, for: principal.enterpriseID, by: principal.email, on: req.db)
-        // Re-evaluate in the background: the response must not wait for the whole fleet.
-        let database = req.application.db
-        let logger = req.logger
-        let enterpriseID = principal.enterpriseID
-        services.background {
-            do {
-                let count = try await services.reevaluator.reevaluate(enterpriseID: enterpriseID, on: database)
-                logger.info("re-evaluated devices after policy change", metadata: ["devices": "\(count)", "version": "\(saved.version)"])
-            } catch {
-                logger.error("re-evaluation after policy change failed", metadata: ["error": "\(error)"])
-            }
-            await services.uemSync.kick()
-        }
-        return saved
+        return try await req.application.mtd.policies.save(policy, for: principal.enterpriseID, by: principal.email, on: req.db)
     }
 
     static func versions(_ req: Request) async throws -> [PolicyVersionSummary] {

@@ -8,8 +8,8 @@ import UEMClient
 /// Keeps the UEM in step with the MTD. Device sync brings UEM devices in as PENDING; tag sync is
 /// reconciliation: the tags a device should carry are a function of its state and the mapping, they
 /// are diffed against what the UEM confirmed, sent in bulk calls of at most 500 ids per tag, and
-/// recorded only when accepted. The event log (cursor `uem-tags`) says which devices to look at;
-/// drift repair re-reads the UEM periodically.
+/// recorded only when accepted. UEMSyncConsumer runs it on the event log (cursor `uem-tags`): the
+/// log says which devices to look at; drift repair re-reads the UEM periodically.
 actor UEMSync {
     struct Connection: Sendable {
         var connector: any UEMConnector
@@ -41,10 +41,6 @@ actor UEMSync {
     private(set) var pendingChanges = 0
     private(set) var callsMade = 0
     private(set) var lastDeviceSync: (at: Date, seen: Int, created: Int, deleted: Int)?
-    /// When false the event-log loop leaves the UEM alone (maintenance, or tests that drive sync themselves).
-    private(set) var automatic = true
-    private var wakeUp: CheckedContinuation<Void, Never>?
-    private var kicked = false
 
     init(writes: WriteGate, logger: Logger) {
         self.writes = writes
@@ -81,14 +77,20 @@ actor UEMSync {
 
     /// Makes a prepared connection the one in use. A different mapping means every device's tags
     /// are reconciled again on the next pass.
-    func activate(_ prepared: Connection) {
+    func activate(_ prepared: Connection, settingsStamp stamp: Date? = nil) {
         connection = prepared
+        settingsStamp = stamp
         lastError = nil
     }
 
-    func disconnect() {
+    /// Drops the connection; with a stamp, these saved settings are not tried again until they change.
+    func disconnect(settingsStamp stamp: Date? = nil) {
         connection = nil
+        settingsStamp = stamp
     }
+
+    /// When the saved settings the connection was made from changed last (see UEMConnectionLifecycle).
+    private(set) var settingsStamp: Date?
 
     /// Connects to a UEM: validates the mapping against its tags, creating missing ones if asked.
     /// Returns the mapping problems; nothing is connected while there are problems.
@@ -325,75 +327,6 @@ actor UEMSync {
             }
         }
         try await reconcile(devices: nil, on: database)
-    }
-
-    func setAutomatic(_ enabled: Bool) {
-        automatic = enabled
-    }
-
-    /// Wakes the loop now (a check-in changed something).
-    func kick() {
-        kicked = true
-        wakeUp?.resume()
-        wakeUp = nil
-    }
-
-    /// Follows the event log until cancelled: devices named by new DEVICE events are reconciled at
-    /// once; everything is repaired every `repairEvery` seconds. A failure keeps the cursor, so the
-    /// same events are tried again (delivery is at-least-once and reconciliation is idempotent).
-    func run(database: @escaping @Sendable () -> any Database, pollSeconds: Double = 1, repairEvery: Double = 300, coalesceSeconds: Double = 0.05) async {
-        var lastRepair = Date()
-        while !Task.isCancelled {
-            if connection != nil, automatic {
-                do {
-                    let db = database()
-                    let position = try await ConsumerCursors.position(of: Self.cursorName, on: db)
-                    let events = try await EventLog.read(after: position, enterpriseID: connection?.enterpriseID, types: [.device], limit: 5000, on: db)
-                    if let last = events.last?.id {
-                        let ids = Set(events.compactMap { UUID(uuidString: $0.targetID) })
-                        try await reconcile(devices: Array(ids), on: db)
-                        try await writes.run(priority: .urgent) { try await ConsumerCursors.save(Self.cursorName, position: last, on: db) }
-                    }
-                    if Date().timeIntervalSince(lastRepair) >= repairEvery {
-                        try await repairDrift(on: db)
-                        lastRepair = Date()
-                    }
-                } catch {
-                    recordFailure(error)
-                    logger.error("UEM tag sync failed; will retry", metadata: ["error": "\(error)"])
-                }
-            }
-            await sleep(seconds: pollSeconds)
-            // Changes come in bursts (a thousand devices at once): a short wait after the first one
-            // lets a pass carry many devices per bulk call instead of a call per device.
-            if coalesceSeconds > 0 { try? await Task.sleep(nanoseconds: UInt64(coalesceSeconds * 1e9)) }
-        }
-    }
-
-    private func sleep(seconds: Double) async {
-        if kicked {
-            kicked = false
-            return
-        }
-        guard !Task.isCancelled else { return }
-        // Shutdown cancels the loop: the wait ends at once instead of after the poll interval.
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                wakeUp = continuation
-                Task { [weak self] in
-                    try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-                    await self?.timeout()
-                }
-            }
-        } onCancel: {
-            Task { [weak self] in await self?.timeout() }
-        }
-        kicked = false
-    }
-
-    private func timeout() {
-        wakeUp?.resume()
-        wakeUp = nil
     }
 }
 

@@ -1,4 +1,5 @@
 import FluentSQLiteDriver
+import MTDStore
 
 /// SQLite allows one writer at a time; taking turns in the process avoids busy-waiting inside
 /// SQLite when several check-ins commit at once. PostgreSQL needs no serializer.
@@ -55,6 +56,13 @@ actor WriteSerializer {
 /// so clients never see "database is locked".
 struct WriteGate: Sendable {
     let serializer: WriteSerializer?
+    /// Woken after a write that appended events commits, so consumers act at once.
+    var committed: EventSignal?
+
+    init(serializer: WriteSerializer?, committed: EventSignal? = nil) {
+        self.serializer = serializer
+        self.committed = committed
+    }
 
     @TaskLocal static var holdsTurn = false
 
@@ -62,6 +70,17 @@ struct WriteGate: Sendable {
     static let busyAttempts = 8
 
     func run<T: Sendable>(priority: WriteSerializer.Priority = .normal, _ body: @Sendable () async throws -> T) async throws -> T {
+        guard let committed else { return try await turn(priority: priority, body) }
+        // Any append in this process moves the counter; a write that saw it move wakes the consumers
+        // after it returned, that is after its transaction committed. A concurrent writer's append
+        // may cause a spare wake-up, never a missed one: that writer signals after its own commit.
+        let before = EventLog.appends.load(ordering: .relaxed)
+        let result = try await turn(priority: priority, body)
+        if EventLog.appends.load(ordering: .relaxed) != before { committed.signal() }
+        return result
+    }
+
+    private func turn<T: Sendable>(priority: WriteSerializer.Priority, _ body: @Sendable () async throws -> T) async throws -> T {
         guard let serializer, !Self.holdsTurn else { return try await body() }
         return try await serializer.run(priority: priority) {
             try await Self.$holdsTurn.withValue(true) {

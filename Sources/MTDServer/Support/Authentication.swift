@@ -5,12 +5,16 @@ import MTDStore
 import Vapor
 
 /// Admin roles: owners manage everything, analysts work threats and policy, read-only users look.
+/// This is the one permission table: the admin API and the console check the same properties, in
+/// the domain functions they share.
 enum AdminRole: String, Codable, Sendable, CaseIterable {
     case owner
     case analyst
     case readOnly = "read-only"
 
     var canActOnThreats: Bool { self != .readOnly }
+    /// Starting a UEM sync pushes threat changes an analyst just made; it changes no settings.
+    var canRunUEMSync: Bool { self != .readOnly }
     var canEditPolicy: Bool { self != .readOnly }
     var canManageEnterprise: Bool { self == .owner }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Prometheus
 import Vapor
 
@@ -42,6 +43,45 @@ final class ServerMetrics: Sendable {
         uemLastSuccess = registry.makeGauge(descriptor: Self.name("uem_last_success", "timestamp_seconds", "When UEM sync last succeeded (Unix time; 0 never)"))
         uemErrors = registry.makeGauge(descriptor: Self.name("uem_sync_errors", "total", "UEM sync passes that failed since start"))
         uemCalls = registry.makeGauge(descriptor: Self.name("uem_calls", "total", "Bulk UEM calls made by sync since start"))
+    }
+
+    /// Lease holders last exported per consumer, so a holder that changed is set back to 0.
+    private let exportedHolders = NIOLockedValueBox<[String: String]>([:])
+
+    private func gauge(descriptor: MetricNameDescriptor, labels: [(String, String)]) -> Gauge {
+        registry.makeGauge(descriptor: descriptor, labels: labels)
+    }
+
+    func recordConsumers(_ statuses: [ConsumerRunner.Status]) {
+        for status in statuses {
+            let labels = [("consumer", status.name)]
+            gauge(descriptor: Self.name("consumer_lag", "events", "Log positions between a consumer's cursor and the head"), labels: labels)
+                .set(Double(status.lagEvents))
+            gauge(descriptor: Self.name("consumer_lag", "seconds", "Age of the oldest event a consumer has not processed"), labels: labels)
+                .set(status.lagSeconds)
+            gauge(
+                descriptor: Self.name("consumer_last_success", "timestamp_seconds", "When a consumer's last pass succeeded in this replica (Unix time; 0 never)"),
+                labels: labels
+            ).set(status.lastSuccessAt?.timeIntervalSince1970 ?? 0)
+            gauge(descriptor: Self.name("consumer_errors", "total", "Failed passes of a consumer in this replica since start"), labels: labels)
+                .set(Double(status.errors))
+            gauge(descriptor: Self.name("consumer_processed_events", "total", "Events a consumer processed in this replica since start"), labels: labels)
+                .set(Double(status.processedEvents))
+            gauge(descriptor: Self.name("consumer_lease", "held", "1 when this replica holds the consumer's lease"), labels: labels)
+                .set(status.holdsLease ? 1.0 : 0.0)
+            let holder = status.leaseHolder ?? ""
+            let previous = exportedHolders.withLockedValue { holders in
+                defer { holders[status.name] = holder }
+                return holders[status.name]
+            }
+            let holderName = Self.name("consumer_lease", "holder", "1 for the replica that holds the consumer's lease, as the database says")
+            if let previous, previous != holder, !previous.isEmpty {
+                gauge(descriptor: holderName, labels: [("consumer", status.name), ("holder", previous)]).set(0.0)
+            }
+            if !holder.isEmpty {
+                gauge(descriptor: holderName, labels: [("consumer", status.name), ("holder", holder)]).set(1.0)
+            }
+        }
     }
 
     func recordCheckIn(seconds: Double, opened: Int, resolved: Int) {
