@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import FluentKit
 import Foundation
 @testable import MTDServer
 import MTDStore
@@ -26,6 +27,41 @@ import UEMClient
 
     func error(_ reply: UEMServer.Reply) -> [String: Any] {
         reply.json["error"] as? [String: Any] ?? [:]
+    }
+
+    /// A new mapping on a connected UEM takes the old tags off every device and puts the new ones
+    /// on: a device must not stay in a smart group (and out of Tunnel) for a tag nobody maps anymore.
+    @Test(arguments: UEMTestDatabase.available) func changingTheMappingMovesEveryDeviceToTheNewTags(_ database: UEMTestDatabase) async throws {
+        let uem = try await UEMServer.start(database)
+        do {
+            _ = try await story.prepare(uem)
+            var reply = try await uem.sendMTD(.POST, "/api/v1/auth/login", json: ["email": "admin@openmtd.local", "password": "owner-password-1234"])
+            let token = try #require(reply.json["token"] as? String)
+            reply = try await admin(uem, .PUT, "/api/v1/integrations/uem", token: token, json: ["kind": "builtin", "createMissingTags": true])
+            #expect(reply.status == 200, "\(reply.text)")
+            #expect(try await uem.app.mtd.uemSync.syncDevices(on: uem.app.db).created == 1)
+            let device = try #require(try await DeviceModel.query(on: uem.app.db).filter(\.$udid == "story-udid").first())
+            let uemID = try #require(device.uemDeviceID)
+            _ = try await story.waitUntil("the device carries the Pending tag") { try await story.uemTags(uem, deviceID: uemID) == ["MTD – Pending"] }
+
+            var mapping = try #require(reply.json["tagMapping"] as? [String: Any])
+            mapping["pending"] = "Corp – Awaiting MTD"
+            reply = try await admin(uem, .PUT, "/api/v1/integrations/uem", token: token, json: ["kind": "builtin", "createMissingTags": true, "tagMapping": mapping])
+            #expect(reply.status == 200, "\(reply.text)")
+            _ = try await story.waitUntil("the old tag is gone and the new one applied") {
+                try await story.uemTags(uem, deviceID: uemID) == ["Corp – Awaiting MTD"]
+            }
+            _ = try await story.waitUntil("no change is pending") {
+                let status = try await admin(uem, .GET, "/api/v1/integrations/uem", token: token)
+                return (status.json["sync"] as? [String: Any])?["pendingChanges"] as? Int == 0
+            }
+            let applied = try await AppliedTagModel.query(on: uem.app.db).all().map(\.tagName)
+            #expect(applied == ["Corp – Awaiting MTD"])
+        } catch {
+            try await uem.stop()
+            throw error
+        }
+        try await uem.stop()
     }
 
     @Test(arguments: UEMTestDatabase.available) func savingTheConnectionValidatesItAgainstTheUEM(_ database: UEMTestDatabase) async throws {

@@ -16,6 +16,9 @@ actor UEMSync {
         var enterpriseID: UUID
         var mapping: TagMapping
         var tagIDs: [String: Int]
+        /// Every tag the UEM had when connecting, by normalized name: tags an earlier mapping
+        /// applied are removed through these ids once the mapping no longer names them.
+        var knownTagIDs: [String: Int] = [:]
         var info: UEMSystemInfo
         /// Compliance sync: report each device's threat level (UEMs with the MTDThreatLevel capability).
         var reportsThreatLevel: Bool { info.supportsThreatLevel }
@@ -65,7 +68,7 @@ actor UEMSync {
             var ids: [String: Int] = [:]
             let byName = Dictionary(existing.map { (TagMapping.normalized($0.name), $0.id) }, uniquingKeysWith: { first, _ in first })
             for (_, tag) in mapping.entries { ids[tag] = byName[TagMapping.normalized(tag)] }
-            return Connection(connector: connector, enterpriseID: enterpriseID, mapping: mapping, tagIDs: ids, info: info)
+            return Connection(connector: connector, enterpriseID: enterpriseID, mapping: mapping, tagIDs: ids, knownTagIDs: byName, info: info)
         } catch let failure as ConnectFailure {
             throw failure
         } catch let error as UEMClientError {
@@ -277,9 +280,21 @@ actor UEMSync {
             guard let tagID = connection.tagIDs[tag] else { continue }
             for chunk in items.chunked(Self.bulkLimit) { jobs.append(.addTag(tag, tagID, Array(chunk))) }
         }
+        var vanished: [String: [UUID]] = [:]
         for (tag, items) in removes {
-            guard let tagID = connection.tagIDs[tag] else { continue }
+            // A tag the mapping no longer names (the mapping changed) is removed all the same; one
+            // the UEM no longer has at all cannot be on any device there, so only our record goes.
+            guard let tagID = connection.tagIDs[tag] ?? connection.knownTagIDs[TagMapping.normalized(tag)] else {
+                vanished[tag] = items.map(\.0)
+                continue
+            }
             for chunk in items.chunked(Self.bulkLimit) { jobs.append(.removeTag(tag, tagID, Array(chunk))) }
+        }
+        for (tag, deviceIDs) in vanished {
+            try await writes.run(priority: .urgent) {
+                try await AppliedTagModel.query(on: database).filter(\.$device.$id ~~ deviceIDs).filter(\.$tagName == tag).delete()
+            }
+            pendingChanges -= deviceIDs.count
         }
         let connector = connection.connector
         let writes = writes
