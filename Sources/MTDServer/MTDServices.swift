@@ -1,4 +1,5 @@
 import BuiltinUEM
+import MTDCore
 import FluentKit
 import Foundation
 import Logging
@@ -21,6 +22,8 @@ final class MTDServices: Sendable {
     /// Failed admin logins per client address (admin API and console): passwords cannot be guessed at speed.
     let loginLimiter: RateLimiter
     let metrics: ServerMetrics
+    /// Load balancers whose X-Forwarded-For is believed (see Request.clientAddress).
+    let trustedProxies: [IPNetwork]
     let uemSync: UEMSync
     /// Woken when events commit (in this process, and in others through PostgreSQL).
     let eventSignal: EventSignal
@@ -44,8 +47,10 @@ final class MTDServices: Sendable {
         reevaluator = Reevaluator(policies: policies, writes: writes, clock: clock)
         sweeper = ConnectionSweeper(thresholds: configuration.connection, writes: writes)
         threatActions = ThreatActions(writes: writes)
-        activationLimiter = RateLimiter(capacity: configuration.activationAttemptsPerMinute, perMinute: configuration.activationAttemptsPerMinute)
-        loginLimiter = RateLimiter(capacity: 10, perMinute: 10)
+        activationLimiter = RateLimiter(
+            scope: "activation", capacity: configuration.activationAttemptsPerMinute, perMinute: configuration.activationAttemptsPerMinute, writes: writes)
+        loginLimiter = RateLimiter(scope: "login", capacity: 10, perMinute: 10, writes: writes)
+        trustedProxies = configuration.trustedProxies.compactMap(IPNetwork.parse)
         metrics = ServerMetrics()
         uemSync = UEMSync(writes: writes, logger: Logger(label: "openmtd.uem-sync"))
         loopbackHTTP = configuration.tlsCertificatePath.map(TLSSetup.loopbackClient(trusting:))

@@ -30,6 +30,10 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     public var uemRepairSeconds: Int = 300
     /// How long tag sync waits after a change for more to arrive, in milliseconds: batching against latency.
     public var uemCoalesceMilliseconds: Int = 50
+    /// Load balancers in front of this server (addresses or networks such as `10.0.0.0/8`): for
+    /// requests from them, the client is the nearest untrusted address in X-Forwarded-For. Empty:
+    /// the peer is the client. Rate limits per client depend on it behind a load balancer.
+    public var trustedProxies: [String] = []
     /// The longest an event-log consumer sleeps between looks at the log when nothing wakes it
     /// (commits wake it at once; this only bounds what a lost notification costs).
     public var consumerPollSeconds: Double = 1

@@ -41,6 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("tls-key"), help: "PEM private key of the certificate.") var tlsKey: String?
     @Option(name: .customLong("egress-allow"), help: "Network or host the server may connect to for admin-supplied addresses (UEM URL, OAuth token URL); repeatable, e.g. --egress-allow '*.awmdm.com'. Default: anywhere but the deny list.") var egressAllow: [String] = []
     @Option(name: .customLong("egress-deny"), help: "Network or host never to connect to, on top of link-local and cloud metadata addresses; repeatable.") var egressDeny: [String] = []
+    @Option(name: .customLong("trusted-proxy"), help: "Address or network of a load balancer whose X-Forwarded-For names the client (rate limits per client); repeatable, e.g. --trusted-proxy 127.0.0.1.") var trustedProxies: [String] = []
     @Flag(name: .customLong("demo"), help: "Also run a simulated fleet against this server and its built-in UEM, so the console has life in it.") var demo = false
     @Option(name: .customLong("demo-devices"), help: "Devices in the --demo fleet.") var demoDevices = 50
 
@@ -52,7 +53,8 @@ struct ServeCommand: AsyncParsableCommand {
                 flags: .init(host: host, port: port, databaseURL: databaseURL, dataDirectory: dataDirectory,
                              checkInInterval: checkInInterval, unreachableAfter: unreachableAfter, disconnectedAfter: disconnectedAfter,
                              uemURL: uemURL, uemTenantCode: uemTenantCode, uemUsername: uemUsername, uemPassword: uemPassword, uemCreateTags: uemCreateTags,
-                             tlsCertificate: tlsCertificate, tlsKey: tlsKey, egressAllow: egressAllow, egressDeny: egressDeny))
+                             tlsCertificate: tlsCertificate, tlsKey: tlsKey, egressAllow: egressAllow, egressDeny: egressDeny,
+                             trustedProxies: trustedProxies))
         } catch {
             throw Terminal.badInput("\(error)")
         }
@@ -106,6 +108,7 @@ enum ServerConfigurationLoader {
         var tlsKey: String? = nil
         var egressAllow: [String] = []
         var egressDeny: [String] = []
+        var trustedProxies: [String] = []
     }
 
     struct ConfigError: Error, CustomStringConvertible {
@@ -135,6 +138,7 @@ enum ServerConfigurationLoader {
         var uemCoalesceMilliseconds: Int?
         var egressAllow: [String]?
         var egressDeny: [String]?
+        var trustedProxies: [String]?
     }
 
     /// Egress entries, each checked; the error names where the bad one came from.
@@ -142,6 +146,15 @@ enum ServerConfigurationLoader {
         let trimmed = entries.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         for entry in trimmed where EgressRule.parse(entry) == nil {
             throw ConfigError(description: "\(source): \(EgressRuleError(entry: entry))")
+        }
+        return trimmed
+    }
+
+    /// Trusted proxy entries, each an address or a network; the error names where the bad one came from.
+    static func proxyNetworks(_ entries: [String], source: String) throws -> [String] {
+        let trimmed = entries.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        for entry in trimmed where IPNetwork.parse(entry) == nil {
+            throw ConfigError(description: "\(source): \"\(entry)\" is not an IP address or network such as 10.0.0.0/8")
         }
         return trimmed
     }
@@ -177,6 +190,7 @@ enum ServerConfigurationLoader {
             configuration.tlsKeyPath = settings.tlsKeyPath ?? configuration.tlsKeyPath
             configuration.egressAllow = try egressRules(settings.egressAllow ?? [], source: "\(file): egressAllow")
             configuration.egressDeny = try egressRules(settings.egressDeny ?? [], source: "\(file): egressDeny")
+            configuration.trustedProxies = try proxyNetworks(settings.trustedProxies ?? [], source: "\(file): trustedProxies")
         }
         func integer(_ name: String) throws -> Int? {
             guard let text = environment[name], !text.isEmpty else { return nil }
@@ -201,6 +215,10 @@ enum ServerConfigurationLoader {
         }
         if !flags.egressAllow.isEmpty { configuration.egressAllow = try egressRules(flags.egressAllow, source: "--egress-allow") }
         if !flags.egressDeny.isEmpty { configuration.egressDeny = try egressRules(flags.egressDeny, source: "--egress-deny") }
+        if let text = environment["OPENMTD_TRUSTED_PROXIES"], !text.isEmpty {
+            configuration.trustedProxies = try proxyNetworks(text.split(separator: ",").map(String.init), source: "environment OPENMTD_TRUSTED_PROXIES")
+        }
+        if !flags.trustedProxies.isEmpty { configuration.trustedProxies = try proxyNetworks(flags.trustedProxies, source: "--trusted-proxy") }
 
         configuration.hostname = flags.host ?? configuration.hostname
         configuration.port = flags.port ?? configuration.port

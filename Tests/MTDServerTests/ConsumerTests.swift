@@ -134,6 +134,43 @@ import TestSupport
         try await second.stop()
     }
 
+    /// Failed activations count against the client on every replica, and behind a trusted proxy
+    /// the client is the address in X-Forwarded-For, not the proxy.
+    @Test func rateLimitsHoldAcrossReplicasAndSeeThroughTheProxy() async throws {
+        let database: TestDatabase = TestDatabase.available.contains(.postgres) ? .postgres : .sqlite
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("openmtd-limits-\(UUID().uuidString)").path
+        let limits: (inout ServerConfiguration) -> Void = { configuration in
+            configuration.activationAttemptsPerMinute = 4
+            configuration.trustedProxies = ["127.0.0.1"]
+        }
+        let first = try await TestServer.start(database, dataDirectory: folder, adjust: limits)
+        let second: TestServer
+        do {
+            second = try await TestServer.start(database, dataDirectory: folder, keepData: true, adjust: limits)
+        } catch {
+            try await first.stop()
+            throw error
+        }
+        do {
+            func guess(_ server: TestServer, from client: String) async throws -> Int {
+                let body = Data(#"{"enrollmentCode":"GUES-SING-XXXX","platform":"IOS","mode":"EMBEDDED","udid":"guesser"}"#.utf8)
+                return try await server.sendRaw(.POST, "/agent/v1/activate", headers: ["Content-Type": "application/json", "X-Forwarded-For": client], body: body).status
+            }
+            // Four failures spread over two replicas use up the client's four attempts.
+            for server in [first, second, first, second] { #expect(try await guess(server, from: "198.51.100.7") == 403) }
+            #expect(try await guess(first, from: "198.51.100.7") == 429)
+            #expect(try await guess(second, from: "198.51.100.7") == 429)
+            // Another client behind the same proxy is not affected.
+            #expect(try await guess(second, from: "198.51.100.8") == 403)
+        } catch {
+            try await second.stop()
+            try await first.stop()
+            throw error
+        }
+        try await second.stop()
+        try await first.stop()
+    }
+
     @Test func theConsoleShowsEachConsumerAndItsLeaseHolder() async throws {
         try await withServer(.sqlite) { server in
             _ = try await Self.waitUntil("UEM sync holds its lease", within: 10) { server.app.mtd.consumers.holdsLease("uem-tags") }

@@ -32,15 +32,15 @@ enum ConsoleController {
             return loginPage(req, csrf: cookie, next: next, message: "The login form expired; reload the page and try again.", status: .forbidden)
         }
         let limiter = req.application.mtd.loginLimiter
-        let client = req.remoteAddress?.ipAddress ?? "unknown"
-        if let wait = await limiter.wait(client) {
+        let client = req.clientAddress
+        if let wait = try await limiter.wait(client, on: req.db) {
             return loginPage(req, csrf: cookie, next: next, message: "Too many failed logins from this address; try again in \(wait) seconds.", status: .tooManyRequests)
         }
         let email = (form.email ?? "").lowercased().trimmingCharacters(in: .whitespaces)
         guard let admin = try await AdminModel.query(on: req.db).filter(\.$email == email).first(),
               try Bcrypt.verify(form.password ?? "", created: admin.passwordHash)
         else {
-            await limiter.take(client)
+            try await limiter.take(client, on: req.db)
             return loginPage(req, csrf: cookie, next: next, message: "Wrong e-mail or password.", status: .unauthorized)
         }
         let token = Secrets.token(prefix: "mtdc_")

@@ -6,8 +6,8 @@ import Vapor
 enum AgentController {
     static func activate(_ req: Request) async throws -> Response {
         let services = req.application.mtd
-        let client = req.remoteAddress?.ipAddress ?? "unknown"
-        if let wait = await services.activationLimiter.wait(client) {
+        let client = req.clientAddress
+        if let wait = try await services.activationLimiter.wait(client, on: req.db) {
             throw APIError(status: .tooManyRequests, code: "rate_limited", message: "too many activation attempts; retry in \(wait) s", retryAfterSeconds: wait)
         }
         let body = try req.content.decode(ActivateRequest.self)
@@ -26,11 +26,11 @@ enum AgentController {
                 checkInIntervalSeconds: services.configuration.checkInIntervalSeconds, reactivated: activation.reactivated)
             return try await response.encodeResponse(status: .created, for: req)
         } catch ActivationService.Failure.unknownCode {
-            await services.activationLimiter.take(client)
+            try await services.activationLimiter.take(client, on: req.db)
             req.logger.warning("activation with an unknown enrollment code", metadata: ["client": "\(client)"])
             throw APIError(status: .forbidden, code: "invalid_enrollment_code", message: "unknown enrollment code; check GLOBAL_ENROLLMENT_CODE or the Hub mtdSettings")
         } catch ActivationService.Failure.unusableCode(_, let reason) {
-            await services.activationLimiter.take(client)
+            try await services.activationLimiter.take(client, on: req.db)
             throw APIError(status: .forbidden, code: "invalid_enrollment_code", message: "this enrollment code is \(reason); ask the admin for the current one")
         }
     }

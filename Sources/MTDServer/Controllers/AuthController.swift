@@ -11,15 +11,15 @@ enum AuthController {
     static func login(_ req: Request) async throws -> TokenResponse {
         let body = try req.content.decode(LoginRequest.self)
         let limiter = req.application.mtd.loginLimiter
-        let client = req.remoteAddress?.ipAddress ?? "unknown"
-        if let wait = await limiter.wait(client) {
+        let client = req.clientAddress
+        if let wait = try await limiter.wait(client, on: req.db) {
             throw APIError(status: .tooManyRequests, code: "rate_limited", message: "too many failed logins from this address; retry in \(wait) s", retryAfterSeconds: wait)
         }
         let email = body.email.lowercased().trimmingCharacters(in: .whitespaces)
         guard let admin = try await AdminModel.query(on: req.db).filter(\.$email == email).first(),
               try Bcrypt.verify(body.password, created: admin.passwordHash)
         else {
-            await limiter.take(client)
+            try await limiter.take(client, on: req.db)
             throw APIError.unauthorized("wrong email or password")
         }
         let token = Secrets.token(prefix: "mtds_")

@@ -18,5 +18,6 @@ public enum StoreMigrations {
         M013_IndexAppInventory(),
         M014_UniqueDeviceIdentity(),
         M015_CreateConsumerLeases(),
+        M016_CreateRateLimitBuckets(),
     ]
 }
