@@ -102,10 +102,10 @@ enum UEMTagController {
         let now = Date()
         // The tag change and the profiles and compliance it causes are one transaction: were they
         // not, a failure in between would leave a retry finding the tag applied and skipping the rest.
-        try await req.db.uemChange { tx in
+        let unchanged = try await req.db.uemChange { tx in
             let existing = Set(try await UEMDeviceTag.query(on: tx).filter(\.$tagID == tagID).filter(\.$deviceID ~~ known).all().map(\.deviceID))
             let changed = known.filter { adding != existing.contains($0) }
-            guard !changed.isEmpty else { return }
+            guard !changed.isEmpty else { return known.count }
             // Few statements for hundreds of devices: the bulk call must not hold the database long.
             guard let sql = tx as? any SQLDatabase else { throw UEMError(status: .internalServerError, errorCode: 500, message: "The built-in UEM needs an SQL database.") }
             if adding {
@@ -119,6 +119,14 @@ enum UEMTagController {
             for id in changed { events = events.values([SQLBind(adding ? "TagAdded" : "TagRemoved"), SQLBind(id), SQLBind(tag.name), SQLBind(now)]) }
             try await events.run()
             try await EffectiveState.reconcile(devices: changed, on: tx, now: now)
+            return known.count - changed.count
+        }
+        // A client that keeps asking for what is already so (a sync that lost track of what it sent)
+        // shows here; the replica tests count these lines.
+        if unchanged > 0 {
+            req.logger.notice("bulk tag call asked for changes already in effect", metadata: [
+                "tag": "\(tag.name)", "unchanged": "\(unchanged)", "adding": "\(adding)",
+            ])
         }
         return WS1BulkResponse(
             TotalItems: values.count, AcceptedItems: values.count - faults.count, FailedItems: faults.count, Faults: .init(Fault: faults))

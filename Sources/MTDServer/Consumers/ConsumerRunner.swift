@@ -11,8 +11,10 @@ import NIOConcurrencyHelpers
 /// and a lease whose holder died expires after `leaseSeconds`, when another replica takes it.
 final class ConsumerRunner: Sendable {
     struct Timing: Sendable {
-        var leaseSeconds: Double = 6
-        var renewSeconds: Double = 2
+        /// A dead holder's lease is taken over between `leaseSeconds - renewSeconds` and
+        /// `leaseSeconds + renewSeconds` after its last renewal: under 10 s with these.
+        var leaseSeconds: Double = 5
+        var renewSeconds: Double = 1
         var pollSeconds: Double = 1
         var maximumBackoffSeconds: Double = 30
         /// How often a consumer that only skipped events of other types saves its position: a
