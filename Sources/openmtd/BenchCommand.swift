@@ -3,15 +3,16 @@ import Foundation
 import MTDCore
 import MTDDetection
 import MTDIntel
+import MTDServer
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure detection (evaluate: intelligence load, decoding, evaluations per second) or the agent (agent: bytes per check-in, memory per agent).",
+        abstract: "Measure detection (evaluate: intelligence load, decoding, evaluations per second), the agent (agent: bytes per check-in, memory per agent) or event-log wake-ups (wakeup: commit to consumer woken, in one process and across replicas).",
         discussion: "Build with -c release for meaningful figures: swift run -c release openmtd bench evaluate"
     )
 
-    @Argument(help: "What to measure: evaluate or agent.")
+    @Argument(help: "What to measure: evaluate, agent or wakeup.")
     var target: String = "evaluate"
 
     @Option(name: .customLong("rounds"), help: "Timed rounds; the median is reported.")
@@ -26,16 +27,43 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(name: .customLong("skip-decoding"), help: "Measure evaluation only (useful under a profiler).")
     var skipDecoding = false
 
+    @Option(name: .customLong("database-url"), help: "wakeup: PostgreSQL URL (also measures the cross-replica path); omit for SQLite in a temporary folder.")
+    var databaseURL: String?
+
+    @Option(name: .customLong("events"), help: "wakeup: events to commit.")
+    var events = 500
+
     @OptionGroup var intel: IntelOptions
 
     func validate() throws {
-        guard ["evaluate", "agent"].contains(target) else { throw ValidationError("unknown benchmark \"\(target)\"; available: evaluate, agent") }
+        guard ["evaluate", "agent", "wakeup"].contains(target) else { throw ValidationError("unknown benchmark \"\(target)\"; available: evaluate, agent, wakeup") }
+        guard (1...100_000).contains(events) else { throw ValidationError("--events must be between 1 and 100000") }
         guard rounds >= 1, seconds > 0 else { throw ValidationError("--rounds must be 1 or more and --seconds above 0") }
     }
 
     func run() async throws {
         if target == "agent" {
             try await AgentBench.run(json: json)
+            return
+        }
+        if target == "wakeup" {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("openmtd-wakeup-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let figures: [WakeupBenchmark.Figures]
+            do {
+                figures = try await WakeupBenchmark.run(databaseURL: databaseURL, dataDirectory: folder, events: events, spacingMilliseconds: 20,
+                                                        progress: { Terminal.progress($0) })
+            } catch {
+                throw Terminal.failure("wake-up benchmark failed: \(error); check --database-url")
+            }
+            for figure in figures {
+                if json {
+                    let data = try JSONEncoder().encode(figure)
+                    print(String(decoding: data, as: UTF8.self))
+                } else {
+                    print("\(figure.path): \(figure.woken)/\(figure.events) woken; p50 \(figure.p50ms) ms, p99 \(figure.p99ms) ms, max \(figure.maxms) ms")
+                }
+            }
             return
         }
         let rssBefore = ProcessMemory.residentBytes()
