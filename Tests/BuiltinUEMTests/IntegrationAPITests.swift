@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+@testable import BuiltinUEM
 import FluentKit
 import Foundation
 @testable import MTDServer
@@ -62,6 +63,73 @@ import UEMClient
             throw error
         }
         try await uem.stop()
+    }
+
+    /// Another UEM is another connection: the device ids, tags and threat levels recorded against
+    /// the first never reach the second, whose ids mean other phones.
+    @Test(arguments: UEMTestDatabase.available) func switchingUEMsSendsNothingOfTheOldOneToTheNewOne(_ database: UEMTestDatabase) async throws {
+        let first = try await UEMServer.start(database)
+        let second: UEMServer
+        do {
+            second = try await UEMServer.start(database)
+        } catch {
+            try await first.stop()
+            throw error
+        }
+        do {
+            // In the second UEM, another phone enrols first: it has the id the story phone has in the first.
+            var reply = try await second.send(.POST, "/API/mdm/devices/enroll", json: ["Udid": "other-udid", "Platform": "Android", "UserName": "al"])
+            #expect(reply.status == 201)
+            let otherID = try await firstDeviceID(second, udid: "other-udid")
+            let firstStory = try await story.prepare(first)
+            let secondStory = try await story.prepare(second)
+            reply = try await first.sendMTD(.POST, "/api/v1/auth/login", json: ["email": "admin@openmtd.local", "password": "owner-password-1234"])
+            let token = try #require(reply.json["token"] as? String)
+            reply = try await admin(first, .PUT, "/api/v1/integrations/uem", token: token, json: ["kind": "builtin", "createMissingTags": true])
+            #expect(reply.status == 200, "\(reply.text)")
+            _ = try await first.app.mtd.uemSync.syncDevices(on: first.app.db)
+            reply = try await first.sendMTD(.POST, "/agent/v1/activate", json: [
+                "enrollmentCode": firstStory.enrollmentCode, "platform": "ANDROID", "mode": "EMBEDDED", "udid": "story-udid",
+            ])
+            #expect(reply.status == 201, "\(reply.text)")
+            let firstID = try await firstDeviceID(first, udid: "story-udid")
+            #expect(firstID == otherID, "the ids collide, which is the point")
+            _ = try await story.waitUntil("the first UEM tags the phone") {
+                try await story.uemTags(first, deviceID: firstID) == ["MTD – Activated", "MTD – Secured"]
+            }
+
+            // The admin switches to the second UEM (a Workspace ONE tenant as far as the MTD knows).
+            reply = try await admin(first, .PUT, "/api/v1/integrations/uem", token: token, json: [
+                "kind": "workspace-one", "baseURL": secondStory.settings.baseURL, "tenantCode": secondStory.settings.tenantCode,
+                "username": "mtd_api", "password": secondStory.settings.password, "createMissingTags": true,
+            ])
+            #expect(reply.status == 200, "\(reply.text)")
+            _ = try await first.app.mtd.uemSync.syncDevices(on: first.app.db)
+            let storyInSecond = try await firstDeviceID(second, udid: "story-udid")
+            _ = try await story.waitUntil("the second UEM tags the story phone by its own id") {
+                try await story.uemTags(second, deviceID: storyInSecond) == ["MTD – Activated", "MTD – Secured"]
+            }
+            _ = try await story.waitUntil("the other phone carries only its own state") {
+                try await story.uemTags(second, deviceID: otherID) == ["MTD – Pending"]
+            }
+            let added = try await UEMEvent.query(on: second.app.db).filter(\.$deviceID == otherID).filter(\.$eventType == "TagAdded").all().compactMap(\.detail)
+            #expect(added == ["MTD – Pending"], "nothing meant for the story phone reached the phone with its old id")
+            let device = try #require(try await DeviceModel.query(on: first.app.db).filter(\.$udid == "story-udid").first())
+            reply = try await admin(first, .GET, "/api/v1/devices/\(try device.requireID().uuidString.lowercased())", token: token)
+            let link = try #require((reply.json["device"] as? [String: Any])?["uem"] as? [String: Any])
+            #expect(link["deviceId"] as? Int == storyInSecond)
+            #expect((link["connection"] as? String)?.hasPrefix("workspace-one ") == true)
+        } catch {
+            try await second.stop()
+            try await first.stop()
+            throw error
+        }
+        try await second.stop()
+        try await first.stop()
+    }
+
+    func firstDeviceID(_ uem: UEMServer, udid: String) async throws -> Int {
+        try #require(try await UEMDevice.query(on: uem.app.db).filter(\.$udid == udid).first()?.id)
     }
 
     @Test(arguments: UEMTestDatabase.available) func savingTheConnectionValidatesItAgainstTheUEM(_ database: UEMTestDatabase) async throws {

@@ -33,7 +33,8 @@ enum IntegrationController {
         }
         let prepared: UEMSync.Connection
         do {
-            prepared = try await services.uemSync.prepare(connector, enterpriseID: principal.enterpriseID, mapping: settings.mapping, createMissingTags: settings.createMissingTags)
+            prepared = try await services.uemSync.prepare(
+                connector, key: settings.connectionKey, enterpriseID: principal.enterpriseID, mapping: settings.mapping, createMissingTags: settings.createMissingTags)
         } catch {
             throw apiError(error)
         }
@@ -43,7 +44,7 @@ enum IntegrationController {
                 try await EventLog.append([
                     .init(type: .audit, change: .updated, actor: principal.actor, target: .init(type: "ENTERPRISE", guid: principal.enterpriseID.uuidString.lowercased()),
                           payload: AuditPayload(type: "UEM_CONNECTION", changes: [
-                              .init(name: "kind", to: settings.kind), .init(name: "uem", to: connector.settings.baseURL),
+                              .init(name: "kind", to: settings.kind), .init(name: "uem", to: settings.address),
                               .init(name: "tag_mapping", to: StoredJSON.text(settings.mapping)),
                           ]))
                 ], enterpriseID: principal.enterpriseID, on: tx, now: Date())

@@ -65,6 +65,17 @@ struct DeviceSummary: Content {
     var securityStatus: String
     var lastCheckInAt: Date?
     var policyVersion: Int?
+    /// The device in the UEM it was last linked with; absent when not linked.
+    var uem: UEMLink?
+
+    struct UEMLink: Content {
+        /// The UEM's numeric device id.
+        var deviceId: Int
+        /// The UEM's device UUID.
+        var uuid: String?
+        /// Which UEM connection the link belongs to (`builtin`, or `workspace-one <URL> <tenant code>`).
+        var connection: String
+    }
 
     init(_ device: DeviceModel) {
         id = device.id?.uuidString.lowercased() ?? ""
@@ -80,6 +91,9 @@ struct DeviceSummary: Content {
         securityStatus = device.securityStatus.rawValue
         lastCheckInAt = device.lastCheckInAt
         policyVersion = device.policyVersion
+        if let uemID = device.uemDeviceID, let connection = device.uemConnection {
+            uem = UEMLink(deviceId: uemID, uuid: device.externalID, connection: connection)
+        }
     }
 }
 

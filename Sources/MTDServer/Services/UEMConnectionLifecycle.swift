@@ -41,7 +41,7 @@ enum UEMConnectionLifecycle {
         let settings = try await UEMIntegrationSettings.load(enterpriseID: enterpriseID, configuration: services.configuration, on: app.db)
         guard let connector = try await settings.connector(app: app, services: services) else { return false }
         do {
-            let prepared = try await services.uemSync.prepare(connector, enterpriseID: enterpriseID, mapping: settings.mapping, createMissingTags: settings.createMissingTags)
+            let prepared = try await services.uemSync.prepare(connector, key: settings.connectionKey, enterpriseID: enterpriseID, mapping: settings.mapping, createMissingTags: settings.createMissingTags)
             await services.uemSync.activate(prepared, settingsStamp: stamp)
         } catch {
             switch error {
@@ -55,7 +55,7 @@ enum UEMConnectionLifecycle {
             }
             return false
         }
-        app.logger.notice("UEM sync connected", metadata: ["uem": "\(connector.settings.baseURL)"])
+        app.logger.notice("UEM sync connected", metadata: ["uem": "\(settings.address)"])
         return true
     }
 }

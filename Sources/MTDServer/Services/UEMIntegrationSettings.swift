@@ -54,9 +54,27 @@ struct UEMIntegrationSettings: Sendable, Equatable {
         saved = true
     }
 
-    /// The connector for these settings. The built-in UEM is reached over this server's own REST API
-    /// with its MTD service account, exactly as an external tenant would be.
-    func connector(app: Application, services: MTDServices) async throws -> WorkspaceOneClient? {
+    /// Which UEM these settings reach, as per-device UEM state is keyed (device ids, confirmed tags,
+    /// reported threat levels): another tenant or another kind is another connection and starts clean.
+    var connectionKey: String {
+        switch target {
+        case .builtin: "builtin"
+        case .workspaceOne(let settings):
+            "workspace-one \(settings.baseURL.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "/"))) \(settings.tenantCode)"
+        }
+    }
+
+    /// Where the UEM is, for logs and audit events.
+    var address: String {
+        switch target {
+        case .builtin: "built-in UEM"
+        case .workspaceOne(let settings): settings.baseURL
+        }
+    }
+
+    /// The connector for these settings, chosen by kind. The built-in UEM is reached over this
+    /// server's own REST API with its MTD service account, exactly as an external tenant would be.
+    func connector(app: Application, services: MTDServices) async throws -> (any UEMConnector)? {
         switch target {
         case .workspaceOne(let settings):
             // An admin-supplied address: every connection passes the egress policy.

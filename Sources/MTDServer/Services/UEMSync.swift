@@ -13,6 +13,8 @@ import UEMClient
 actor UEMSync {
     struct Connection: Sendable {
         var connector: any UEMConnector
+        /// The connection's key (UEMIntegrationSettings.connectionKey): per-device UEM state carries it.
+        var key: String
         var enterpriseID: UUID
         var mapping: TagMapping
         var tagIDs: [String: Int]
@@ -52,7 +54,7 @@ actor UEMSync {
 
     /// Checks a UEM without connecting to it: the credentials (system info), then the mapping
     /// against its tags, creating missing ones if asked. Throws what an admin must fix.
-    func prepare(_ connector: any UEMConnector, enterpriseID: UUID, mapping: TagMapping, createMissingTags: Bool) async throws(ConnectFailure) -> Connection {
+    func prepare(_ connector: any UEMConnector, key: String, enterpriseID: UUID, mapping: TagMapping, createMissingTags: Bool) async throws(ConnectFailure) -> Connection {
         do {
             let info = try await connector.systemInfo()
             var existing = try await connector.tags()
@@ -68,7 +70,7 @@ actor UEMSync {
             var ids: [String: Int] = [:]
             let byName = Dictionary(existing.map { (TagMapping.normalized($0.name), $0.id) }, uniquingKeysWith: { first, _ in first })
             for (_, tag) in mapping.entries { ids[tag] = byName[TagMapping.normalized(tag)] }
-            return Connection(connector: connector, enterpriseID: enterpriseID, mapping: mapping, tagIDs: ids, knownTagIDs: byName, info: info)
+            return Connection(connector: connector, key: key, enterpriseID: enterpriseID, mapping: mapping, tagIDs: ids, knownTagIDs: byName, info: info)
         } catch let failure as ConnectFailure {
             throw failure
         } catch let error as UEMClientError {
@@ -92,14 +94,19 @@ actor UEMSync {
         settingsStamp = stamp
     }
 
+    /// The connection whose key unkeyed records (from before migration M017) were last adopted into.
+    private var adoptedUnkeyed: String?
+
     /// When the saved settings the connection was made from changed last (see UEMConnectionLifecycle).
     private(set) var settingsStamp: Date?
 
     /// Connects to a UEM: validates the mapping against its tags, creating missing ones if asked.
     /// Returns the mapping problems; nothing is connected while there are problems.
-    func connect(_ connector: any UEMConnector, enterpriseID: UUID, mapping: TagMapping, createMissingTags: Bool) async throws(UEMClientError) -> [TagMapping.Problem] {
+    func connect(
+        _ connector: any UEMConnector, key: String = "builtin", enterpriseID: UUID, mapping: TagMapping, createMissingTags: Bool
+    ) async throws(UEMClientError) -> [TagMapping.Problem] {
         do {
-            activate(try await prepare(connector, enterpriseID: enterpriseID, mapping: mapping, createMissingTags: createMissingTags))
+            activate(try await prepare(connector, key: key, enterpriseID: enterpriseID, mapping: mapping, createMissingTags: createMissingTags))
             return []
         } catch {
             switch error {
@@ -168,7 +175,8 @@ actor UEMSync {
         let byExternalID = Dictionary(known.compactMap { device in device.externalID.map { ($0, device) } }, uniquingKeysWith: { first, _ in first })
         var created = 0
         for record in records {
-            if let device = byExternalID[record.uuid], device.uemDeviceID == record.id, device.activationStatus != .deleted {
+            if let device = byExternalID[record.uuid], device.uemDeviceID == record.id, device.uemConnection == connection.key,
+               device.activationStatus != .deleted {
                 continue
             }
             created += try await writes.run {
@@ -178,8 +186,10 @@ actor UEMSync {
                     var existing = try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == connection.enterpriseID)
                         .filter(\.$externalID == record.uuid).first()
                     if existing == nil, !record.udid.isEmpty {
+                        // The phone by its UDID: never linked, linked in another UEM (whose UUID it
+                        // still carries), or enrolled again in this one under a new UUID.
                         existing = try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == connection.enterpriseID)
-                            .filter(\.$udid == record.udid).filter(\.$externalID == nil).first()
+                            .filter(\.$udid == record.udid).first()
                     }
                     if let existing, let id = existing.id { try await RowLocks.lockDevice(id, on: tx) }
                     let device = existing ?? DeviceModel()
@@ -187,6 +197,9 @@ actor UEMSync {
                     let event = try await DeviceLedger.record(device, actor: .system, on: tx) { device in
                         device.$enterprise.id = connection.enterpriseID
                         device.externalID = record.uuid
+                        // A link made in another UEM says nothing about this one.
+                        if device.uemConnection != connection.key { device.uemThreatLevel = nil }
+                        device.uemConnection = connection.key
                         device.uemDeviceID = record.id
                         if device.udid == nil, !record.udid.isEmpty { device.udid = record.udid }
                         device.email = device.email ?? record.email
@@ -210,7 +223,7 @@ actor UEMSync {
         }
         let present = Set(records.map(\.uuid))
         let gone = try await DeviceModel.query(on: database).filter(\.$enterprise.$id == connection.enterpriseID)
-            .filter(\.$externalID != nil).filter(\.$activationStatus != .deleted).all()
+            .filter(\.$externalID != nil).filter(\.$uemConnection == connection.key).filter(\.$activationStatus != .deleted).all()
             .filter { !present.contains($0.externalID ?? "") }
         for gone in gone {
             guard let deviceID = gone.id else { continue }
@@ -242,11 +255,16 @@ actor UEMSync {
 
     private func reconcileNow(devices deviceIDs: [UUID]?, on database: any Database, now: Date) async throws -> Int {
         guard let connection else { return 0 }
-        var query = DeviceModel.query(on: database).filter(\.$enterprise.$id == connection.enterpriseID).filter(\.$uemDeviceID != nil)
+        if adoptedUnkeyed != connection.key {
+            try await writes.run(priority: .urgent) { try await AppliedTags.adoptUnkeyed(into: connection.key, on: database) }
+            adoptedUnkeyed = connection.key
+        }
+        var query = DeviceModel.query(on: database).filter(\.$enterprise.$id == connection.enterpriseID)
+            .filter(\.$uemConnection == connection.key).filter(\.$uemDeviceID != nil)
         if let deviceIDs { query = query.filter(\.$id ~~ deviceIDs) }
         let devices = try await query.all()
         let ids = devices.compactMap(\.id)
-        let applied = try await AppliedTagModel.query(on: database).filter(\.$device.$id ~~ ids).all()
+        let applied = try await AppliedTagModel.query(on: database).filter(\.$connection == connection.key).filter(\.$device.$id ~~ ids).all()
         var appliedByDevice: [UUID: Set<String>] = [:]
         for tag in applied { appliedByDevice[tag.$device.id, default: []].insert(tag.tagName) }
         var adds: [String: [(UUID, Int)]] = [:]
@@ -292,11 +310,13 @@ actor UEMSync {
         }
         for (tag, deviceIDs) in vanished {
             try await writes.run(priority: .urgent) {
-                try await AppliedTagModel.query(on: database).filter(\.$device.$id ~~ deviceIDs).filter(\.$tagName == tag).delete()
+                try await AppliedTagModel.query(on: database).filter(\.$connection == connection.key).filter(\.$device.$id ~~ deviceIDs)
+                    .filter(\.$tagName == tag).delete()
             }
             pendingChanges -= deviceIDs.count
         }
         let connector = connection.connector
+        let key = connection.key
         let writes = writes
         let logger = logger
         var calls = 0
@@ -307,7 +327,7 @@ actor UEMSync {
                 guard next < jobs.count else { return }
                 let job = jobs[next]
                 next += 1
-                group.addTask { try await job.run(connector: connector, writes: writes, database: database, now: now, logger: logger) }
+                group.addTask { try await job.run(connector: connector, key: key, writes: writes, database: database, now: now, logger: logger) }
             }
             for _ in 0..<min(Self.concurrentCalls, jobs.count) { start() }
             while let result = await group.nextResult() {
@@ -335,8 +355,11 @@ actor UEMSync {
         guard let connection else { return }
         for (tag, tagID) in connection.tagIDs {
             let holders = Set(try await connection.connector.devices(withTag: tagID))
-            let applied = try await AppliedTagModel.query(on: database).filter(\.$tagName == tag).with(\.$device).all()
-            let lost = applied.filter { $0.device.uemDeviceID.map { !holders.contains($0) } ?? true }
+            let applied = try await AppliedTagModel.query(on: database).filter(\.$connection == connection.key).filter(\.$tagName == tag).with(\.$device).all()
+            let lost = applied.filter { record in
+                guard record.device.uemConnection == connection.key, let uemID = record.device.uemDeviceID else { return true }
+                return !holders.contains(uemID)
+            }
             if !lost.isEmpty {
                 try await writes.run { for tag in lost { try await tag.delete(on: database) } }
             }
@@ -358,7 +381,7 @@ enum BulkJob: Sendable {
     case removeTag(String, Int, [(UUID, Int)])
 
     /// Returns how many changes the UEM accepted.
-    func run(connector: any UEMConnector, writes: WriteGate, database: any Database, now: Date, logger: Logger) async throws -> Int {
+    func run(connector: any UEMConnector, key: String, writes: WriteGate, database: any Database, now: Date, logger: Logger) async throws -> Int {
         switch self {
         case .threatLevel(let level, let chunk):
             let result = try await connector.reportThreatLevel(level, devices: chunk.map(\.1))
@@ -366,7 +389,7 @@ enum BulkJob: Sendable {
             let deviceIDs = chunk.filter { accepted.contains($0.1) }.map(\.0)
             if !deviceIDs.isEmpty {
                 try await writes.run(priority: .urgent) {
-                    try await DeviceModel.query(on: database).filter(\.$id ~~ deviceIDs).set(\.$uemThreatLevel, to: level == .unknown ? nil : level.rawValue).update()
+                    try await DeviceModel.query(on: database).filter(\.$id ~~ deviceIDs).filter(\.$uemConnection == key).set(\.$uemThreatLevel, to: level == .unknown ? nil : level.rawValue).update()
                 }
             }
             return deviceIDs.count
@@ -375,7 +398,7 @@ enum BulkJob: Sendable {
             let accepted = Set(result.accepted)
             let deviceIDs = chunk.filter { accepted.contains($0.1) }.map(\.0)
             if !deviceIDs.isEmpty {
-                try await writes.run(priority: .urgent) { try await AppliedTags.record(deviceIDs, tag: tag, at: now, on: database) }
+                try await writes.run(priority: .urgent) { try await AppliedTags.record(deviceIDs, tag: tag, connection: key, at: now, on: database) }
             }
             if !result.faults.isEmpty { logger.warning("UEM refused some tag additions; retrying later", metadata: ["tag": "\(tag)", "faults": "\(result.faults)"]) }
             return deviceIDs.count
@@ -385,7 +408,7 @@ enum BulkJob: Sendable {
             let deviceIDs = chunk.filter { accepted.contains($0.1) }.map(\.0)
             if !deviceIDs.isEmpty {
                 try await writes.run(priority: .urgent) {
-                    try await AppliedTagModel.query(on: database).filter(\.$device.$id ~~ deviceIDs).filter(\.$tagName == tag).delete()
+                    try await AppliedTagModel.query(on: database).filter(\.$connection == key).filter(\.$device.$id ~~ deviceIDs).filter(\.$tagName == tag).delete()
                 }
             }
             return deviceIDs.count

@@ -6,7 +6,7 @@ struct M011_AddUEMLinks: AsyncMigration {
     func prepare(on database: any Database) async throws {
         guard let sql = database as? any SQLDatabase else { return }
         try await sql.raw("ALTER TABLE devices ADD COLUMN uem_device_id INTEGER").run()
-        try await database.schema(AppliedTagModel.schema)
+        try await database.schema("uem_applied_tags")
             .id()
             .field("device_id", .uuid, .required, .references(DeviceModel.schema, .id, onDelete: .cascade))
             .field("tag_name", .string, .required)
@@ -16,7 +16,7 @@ struct M011_AddUEMLinks: AsyncMigration {
     }
 
     func revert(on database: any Database) async throws {
-        try await database.schema(AppliedTagModel.schema).delete()
+        try await database.schema("uem_applied_tags").delete()
         try await database.schema(DeviceModel.schema).deleteField("uem_device_id").update()
     }
 }

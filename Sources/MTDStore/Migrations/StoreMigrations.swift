@@ -19,5 +19,6 @@ public enum StoreMigrations {
         M014_UniqueDeviceIdentity(),
         M015_CreateConsumerLeases(),
         M016_CreateRateLimitBuckets(),
+        M017_KeyUEMStateByConnection(),
     ]
 }

@@ -35,8 +35,11 @@ public final class DeviceModel: Model, @unchecked Sendable {
     @OptionalField(key: "last_check_in_at") public var lastCheckInAt: Date?
     @OptionalField(key: "activated_at") public var activatedAt: Date?
     @OptionalField(key: "policy_version") public var policyVersion: Int?
-    /// The UEM's numeric device id, from device sync.
+    /// The UEM's numeric device id, from device sync, in the UEM connection `uemConnection`.
     @OptionalField(key: "uem_device_id") public var uemDeviceID: Int?
+    /// The UEM connection (UEMConnectionKey) the UEM id and threat level belong to; for another
+    /// connection the device is not linked.
+    @OptionalField(key: "uem_connection") public var uemConnection: String?
     /// The threat level the UEM confirmed it holds for the device (compliance sync); nil when none was reported.
     @OptionalField(key: "uem_threat_level") public var uemThreatLevel: String?
     /// Bumped by every change to the device's state or threats (see `HotQueries.touchIfUnchanged`).

@@ -1,0 +1,121 @@
+import Foundation
+import MTDCore
+
+/// A UEM held in memory: enrolled devices, tags and their members, reported threat levels, and a
+/// count of the calls made. It answers the way a Workspace ONE tenant does (unknown device ids are
+/// faults, not failures), so UEM sync can be tested, and demonstrated, without HTTP or a database
+/// of its own.
+public actor InMemoryUEMConnector: UEMConnector {
+    public private(set) var enrolled: [UEMDeviceRecord] = []
+    public private(set) var tagNames: [Int: String] = [:]
+    public private(set) var members: [Int: Set<Int>] = [:]
+    public private(set) var threatLevels: [Int: UEMThreatLevel] = [:]
+    /// Bulk calls by kind: `add`, `remove`, `threat-level`.
+    public private(set) var calls: [String: Int] = [:]
+    /// Bulk items that asked for what was already so.
+    public private(set) var unchangedItems = 0
+    public var info = UEMSystemInfo(product: "In-memory UEM", version: "1", capabilities: ["MTDThreatLevel"])
+    private var nextID = 1
+
+    public init() {}
+
+    /// Enrols a phone; returns its numeric id.
+    @discardableResult
+    public func enroll(udid: String, platform: String = "Android", email: String? = nil) -> Int {
+        let id = nextID
+        nextID += 1
+        enrolled.append(UEMDeviceRecord(
+            id: id, uuid: "uuid-\(id)-\(udid)", udid: udid, serialNumber: nil, email: email, userName: nil, platform: platform,
+            operatingSystem: nil, model: nil))
+        return id
+    }
+
+    /// Removes a phone, as when it leaves the UEM.
+    public func unenroll(id: Int) {
+        enrolled.removeAll { $0.id == id }
+        for tag in members.keys { members[tag]?.remove(id) }
+        threatLevels[id] = nil
+    }
+
+    /// The names of the tags a device carries.
+    public func tags(of deviceID: Int) -> Set<String> {
+        Set(members.filter { $0.value.contains(deviceID) }.compactMap { tagNames[$0.key] })
+    }
+
+    /// Takes a tag off a device behind the MTD's back (drift).
+    public func removeByHand(_ tagName: String, from deviceID: Int) {
+        guard let tagID = tagNames.first(where: { $0.value == tagName })?.key else { return }
+        members[tagID]?.remove(deviceID)
+    }
+
+    public func devices(page: Int, pageSize: Int) async throws(UEMClientError) -> UEMDevicePage {
+        guard page >= 0, pageSize > 0 else { throw .unexpected("page \(page) of size \(pageSize)") }
+        let (start, overflow) = page.multipliedReportingOverflow(by: pageSize)
+        guard !overflow, start < enrolled.count else { return UEMDevicePage(devices: [], total: enrolled.count) }
+        return UEMDevicePage(devices: Array(enrolled[start..<min(start + pageSize, enrolled.count)]), total: enrolled.count)
+    }
+
+    public func tags() async throws(UEMClientError) -> [UEMTagInfo] {
+        tagNames.map { UEMTagInfo(id: $0.key, name: $0.value) }.sorted { $0.id < $1.id }
+    }
+
+    public func createTag(named name: String) async throws(UEMClientError) -> Int {
+        if let existing = tagNames.first(where: { $0.value == name }) { return existing.key }
+        let id = 1000 + tagNames.count
+        tagNames[id] = name
+        return id
+    }
+
+    public func addDevices(_ deviceIDs: [Int], toTag tagID: Int) async throws(UEMClientError) -> UEMBulkResult {
+        try change(deviceIDs, tag: tagID, adding: true)
+    }
+
+    public func removeDevices(_ deviceIDs: [Int], fromTag tagID: Int) async throws(UEMClientError) -> UEMBulkResult {
+        try change(deviceIDs, tag: tagID, adding: false)
+    }
+
+    public func devices(withTag tagID: Int) async throws(UEMClientError) -> [Int] {
+        guard tagNames[tagID] != nil else { throw .notFound("tag \(tagID)") }
+        return (members[tagID] ?? []).sorted()
+    }
+
+    public func systemInfo() async throws(UEMClientError) -> UEMSystemInfo {
+        info
+    }
+
+    public func reportThreatLevel(_ level: UEMThreatLevel, devices deviceIDs: [Int]) async throws(UEMClientError) -> UEMBulkResult {
+        calls["threat-level", default: 0] += 1
+        let known = Set(enrolled.map(\.id))
+        var accepted: [Int] = []
+        var faults: [Int: String] = [:]
+        for id in deviceIDs {
+            guard known.contains(id) else {
+                faults[id] = "Device not found for this request."
+                continue
+            }
+            if threatLevels[id] == level { unchangedItems += 1 }
+            threatLevels[id] = level
+            accepted.append(id)
+        }
+        return UEMBulkResult(accepted: accepted, faults: faults)
+    }
+
+    private func change(_ deviceIDs: [Int], tag tagID: Int, adding: Bool) throws(UEMClientError) -> UEMBulkResult {
+        guard tagNames[tagID] != nil else { throw .notFound("tag \(tagID)") }
+        calls[adding ? "add" : "remove", default: 0] += 1
+        let known = Set(enrolled.map(\.id))
+        var accepted: [Int] = []
+        var faults: [Int: String] = [:]
+        for id in deviceIDs {
+            guard known.contains(id) else {
+                faults[id] = "Device not found for this request."
+                continue
+            }
+            let had = members[tagID, default: []].contains(id)
+            if had == adding { unchangedItems += 1 }
+            if adding { members[tagID, default: []].insert(id) } else { members[tagID]?.remove(id) }
+            accepted.append(id)
+        }
+        return UEMBulkResult(accepted: accepted, faults: faults)
+    }
+}
