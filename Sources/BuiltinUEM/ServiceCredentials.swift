@@ -10,20 +10,25 @@ enum ServiceCredentials {
 
     static func password(for username: String, on database: any Database) async throws -> String {
         guard let sql = database as? any SQLDatabase else { throw UEMError.invalid("The built-in UEM needs an SQL database.") }
-        struct Row: Decodable { var password: String }
-        func stored() async throws -> String? {
-            try await sql.select().column("password").from(schema).where("username", .equal, username).first(decoding: Row.self)?.password
-        }
-        if let password = try await stored() { return password }
+        if let password = try await stored(username, on: sql) { return password }
         let fresh = UUID().uuidString + UUID().uuidString
         do {
             try await sql.insert(into: schema).columns("username", "password").values(SQLBind(username), SQLBind(fresh)).run()
             return fresh
         } catch {
             // Another replica stored one first: use it.
-            guard (error as? any DatabaseError)?.isConstraintFailure == true, let password = try await stored() else { throw error }
+            guard (error as? any DatabaseError)?.isConstraintFailure == true, let password = try await stored(username, on: sql) else { throw error }
             return password
         }
+    }
+
+    private struct Row: Decodable {
+        var password: String
+    }
+
+    private static func stored(_ username: String, on sql: any SQLDatabase) async throws -> String? {
+        let row = try await sql.select().column("password").from(schema).where("username", .equal, username).first(decoding: Row.self)
+        return row?.password
     }
 
     /// The account's stored hash is brought in line with the shared password (cheap when it already is).

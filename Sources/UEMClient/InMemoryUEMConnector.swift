@@ -85,24 +85,25 @@ public actor InMemoryUEMConnector: UEMConnector {
 
     public func reportThreatLevel(_ level: UEMThreatLevel, devices deviceIDs: [Int]) async throws(UEMClientError) -> UEMBulkResult {
         calls["threat-level", default: 0] += 1
-        let known = Set(enrolled.map(\.id))
-        var accepted: [Int] = []
-        var faults: [Int: String] = [:]
-        for id in deviceIDs {
-            guard known.contains(id) else {
-                faults[id] = "Device not found for this request."
-                continue
-            }
-            if threatLevels[id] == level { unchangedItems += 1 }
-            threatLevels[id] = level
-            accepted.append(id)
+        return apply(to: deviceIDs) { id in
+            defer { threatLevels[id] = level }
+            return threatLevels[id] != level
         }
-        return UEMBulkResult(accepted: accepted, faults: faults)
     }
 
     private func change(_ deviceIDs: [Int], tag tagID: Int, adding: Bool) throws(UEMClientError) -> UEMBulkResult {
         guard tagNames[tagID] != nil else { throw .notFound("tag \(tagID)") }
         calls[adding ? "add" : "remove", default: 0] += 1
+        return apply(to: deviceIDs) { id in
+            let had = members[tagID, default: []].contains(id)
+            if adding { members[tagID, default: []].insert(id) } else { members[tagID]?.remove(id) }
+            return had != adding
+        }
+    }
+
+    /// Accepts the enrolled devices among `deviceIDs` (unknown ids are faults, as in Workspace ONE);
+    /// `change` applies the call to one device and says whether anything changed.
+    private func apply(to deviceIDs: [Int], _ change: (Int) -> Bool) -> UEMBulkResult {
         let known = Set(enrolled.map(\.id))
         var accepted: [Int] = []
         var faults: [Int: String] = [:]
@@ -111,9 +112,7 @@ public actor InMemoryUEMConnector: UEMConnector {
                 faults[id] = "Device not found for this request."
                 continue
             }
-            let had = members[tagID, default: []].contains(id)
-            if had == adding { unchangedItems += 1 }
-            if adding { members[tagID, default: []].insert(id) } else { members[tagID]?.remove(id) }
+            if !change(id) { unchangedItems += 1 }
             accepted.append(id)
         }
         return UEMBulkResult(accepted: accepted, faults: faults)

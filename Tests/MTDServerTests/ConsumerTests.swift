@@ -20,19 +20,13 @@ import TestSupport
         return try #require(list.first { $0["name"] as? String == name }, "consumer \(name) is listed")
     }
 
-    /// Waits until `condition` holds, checking every 20 ms; returns the seconds it took.
+    /// Waits until `condition` holds; returns the seconds it took (`seconds` when it did not happen).
     static func waitUntil(_ what: String, within seconds: Double, _ condition: () async throws -> Bool) async throws -> Double {
-        let started = ContinuousClock.now
-        while try await !condition() {
-            let elapsed = ContinuousClock.now - started
-            if elapsed > .milliseconds(Int64(seconds * 1000)) {
-                Issue.record("\(what) did not happen within \(seconds) s")
-                return seconds
-            }
-            try await Task.sleep(nanoseconds: 20_000_000)
+        guard let took = try await Wait.until(within: seconds, condition) else {
+            Issue.record("\(what) did not happen within \(seconds) s")
+            return seconds
         }
-        let elapsed = ContinuousClock.now - started
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return took
     }
 
     /// The consumer's position as the replica holding its lease knows it.

@@ -3,20 +3,14 @@ import Foundation
 @testable import MTDServer
 import MTDStore
 import Testing
+import TestSupport
 import UEMClient
 
 /// UEM sync over the in-memory connector: the whole path from device state to tags and threat
 /// levels, without HTTP, in a few seconds.
 @Suite struct InMemoryUEMSyncTests {
     static func waitUntil(_ what: String, within seconds: Double = 10, _ condition: () async throws -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while try await !condition() {
-            guard Date() < deadline else {
-                Issue.record("\(what) did not happen within \(seconds) s")
-                return
-            }
-            try await Task.sleep(nanoseconds: 20_000_000)
-        }
+        if try await Wait.until(within: seconds, condition) == nil { Issue.record("\(what) did not happen within \(seconds) s") }
     }
 
     @Test func tagsAndThreatLevelsFollowTheDevicesAndNothingIsSentTwice() async throws {
