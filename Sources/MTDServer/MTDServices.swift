@@ -18,6 +18,7 @@ final class MTDServices: Sendable {
     let reevaluator: Reevaluator
     let sweeper: ConnectionSweeper
     let threatActions: ThreatActions
+    let enrollmentCodes: EnrollmentCodeService
     let activationLimiter: RateLimiter
     /// Failed admin logins per client address (admin API and console): passwords cannot be guessed at speed.
     let loginLimiter: RateLimiter
@@ -47,6 +48,7 @@ final class MTDServices: Sendable {
         reevaluator = Reevaluator(policies: policies, writes: writes, clock: clock)
         sweeper = ConnectionSweeper(thresholds: configuration.connection, writes: writes)
         threatActions = ThreatActions(writes: writes)
+        enrollmentCodes = EnrollmentCodeService(writes: writes)
         activationLimiter = RateLimiter(
             scope: "activation", capacity: configuration.activationAttemptsPerMinute, perMinute: configuration.activationAttemptsPerMinute, writes: writes)
         loginLimiter = RateLimiter(scope: "login", capacity: 10, perMinute: 10, writes: writes)

@@ -24,7 +24,7 @@ enum ConsoleIntegrationsPage {
         let context = try req.console
         let services = req.application.mtd
         let settings = try await UEMIntegrationSettings.load(enterpriseID: context.principal.enterpriseID, configuration: services.configuration, on: req.db)
-        let state = await IntegrationController.status(settings, enterpriseID: context.principal.enterpriseID, services: services)
+        let state = await UEMIntegrationService.status(settings, enterpriseID: context.principal.enterpriseID, services: services)
         let canManage = context.principal.role.canManageEnterprise
         let mapping = form?.tagMapping ?? state.tagMapping
         let kind = form?.kind ?? state.kind
@@ -147,10 +147,10 @@ enum ConsoleIntegrationsPage {
             let current = try await UEMIntegrationSettings.load(enterpriseID: context.principal.enterpriseID, configuration: services.configuration, on: req.db)
             let settings = try IntegrationController.settings(from: form, current: current)
             if fields["intent"] == "test" {
-                let test = try await IntegrationController.test(settings, on: req)
+                let test = try await UEMIntegrationService.test(settings, principal: context.principal, app: req.application)
                 return try await render(req, form: form, outcome: Outcome(test: test))
             }
-            _ = try await IntegrationController.save(settings, principal: context.principal, on: req)
+            _ = try await UEMIntegrationService.save(settings, principal: context.principal, app: req.application)
         } catch let error as APIError {
             return try await render(req, form: form, outcome: Outcome(error: error))
         }
@@ -159,17 +159,18 @@ enum ConsoleIntegrationsPage {
 
     static func rotateCode(_ req: Request) async throws -> Response {
         let context = try req.console
-        guard context.principal.role.canManageEnterprise else {
+        let code: EnrollmentCodeModel
+        do {
+            code = try await req.application.mtd.enrollmentCodes.rotate(expiresAt: nil, principal: context.principal, on: req.db)
+        } catch let error as APIError where error.status == .forbidden {
             return ConsolePage.error(req, status: .forbidden, title: "Not allowed", message: "Only owners create enrollment codes.")
         }
-        let code = try await EnrollmentCodes.rotate(enterpriseID: context.principal.enterpriseID, expiresAt: nil, actor: context.principal.actor,
-                                                    writes: req.application.mtd.writes, on: req.db)
         return try await render(req, form: nil, outcome: Outcome(ok: "New enrollment code \(code.code); update the Hub custom settings and app configuration in the UEM."))
     }
 
     static func syncNow(_ req: Request) async throws -> Response {
         do {
-            _ = try await IntegrationController.sync(req)
+            _ = try await UEMIntegrationService.syncNow(principal: try req.console.principal, app: req.application)
         } catch let error as APIError where error.status == .forbidden {
             return ConsolePage.error(req, status: .forbidden, title: "Not allowed", message: error.message.prefix(1).uppercased() + error.message.dropFirst() + ".")
         } catch let error as APIError {

@@ -47,7 +47,7 @@ public enum EnterpriseProvisioning {
                 return id
             }
         }
-        let code = try await EnrollmentCodes.rotate(enterpriseID: enterpriseID, expiresAt: nil, actor: .system, writes: writes, on: database)
+        let code = try await EnrollmentCodeService.issue(enterpriseID: enterpriseID, expiresAt: nil, actor: .system, writes: writes, on: database)
         return Created(enterpriseID: enterpriseID, enrollmentCode: code.code)
     }
 }
