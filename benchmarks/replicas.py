@@ -91,11 +91,17 @@ def start_replica(index):
 
 
 def stop_all():
-    for replica in replicas.values():
-        if replica["process"].poll() is None:
-            replica["process"].terminate()
-    if nginx:
-        nginx.terminate()
+    processes = [r["process"] for r in replicas.values()] + ([nginx] if nginx else [])
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    # The next run reuses the ports: wait for every process to be gone.
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 nginx = None
