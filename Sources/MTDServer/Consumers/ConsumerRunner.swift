@@ -90,7 +90,14 @@ final class ConsumerRunner: Sendable {
             if consumer.placement == .oneReplica {
                 tasks.start { [self] in await heartbeat(consumer.name, database: database) }
             }
-            tasks.start { [self] in await loop(consumer, database: database) }
+            // Periodic work runs beside event processing, so a slow tick (a UEM device sync over a
+            // large fleet) never holds back the reconciliation of a threat that just committed.
+            if consumer.tickSeconds != nil {
+                tasks.start { [self] in await tickLoop(consumer, database: database) }
+            }
+            if consumer.eventTypes != [] {
+                tasks.start { [self] in await loop(consumer, database: database) }
+            }
         }
     }
 
@@ -173,9 +180,38 @@ final class ConsumerRunner: Sendable {
 
     // MARK: Loop
 
+    private func tickLoop(_ consumer: any EventConsumer, database: @escaping @Sendable () -> any Database) async {
+        guard let every = consumer.tickSeconds else { return }
+        var backoff = 0.5
+        while !Task.isCancelled {
+            guard mayRun(consumer.name) else {
+                try? await Task.sleep(nanoseconds: UInt64(timing.renewSeconds * 1e9))
+                continue
+            }
+            do {
+                try await consumer.tick(on: database(), now: Date())
+                if consumer.eventTypes == [] { states.withLockedValue { $0[consumer.name]?.lastSuccessAt = Date() } }
+                backoff = 0.5
+                try? await Task.sleep(nanoseconds: UInt64(every * 1e9))
+            } catch {
+                record(error, of: consumer.name, retryIn: backoff)
+                try? await Task.sleep(nanoseconds: UInt64(backoff * 1e9))
+                backoff = min(backoff * 2, timing.maximumBackoffSeconds)
+            }
+        }
+    }
+
+    private func record(_ error: any Error, of name: String, retryIn backoff: Double) {
+        states.withLockedValue { states in
+            states[name]?.errors += 1
+            states[name]?.lastError = "\(error)"
+            states[name]?.lastErrorAt = Date()
+        }
+        logger.error("consumer failed; retrying", metadata: ["consumer": "\(name)", "retry_in_s": "\(backoff)", "error": "\(error)"])
+    }
+
     private func loop(_ consumer: any EventConsumer, database: @escaping @Sendable () -> any Database) async {
         var backoff = 0.5
-        var nextTick = Date()
         while !Task.isCancelled {
             let seen = signal.generation
             guard mayRun(consumer.name) else {
@@ -184,29 +220,17 @@ final class ConsumerRunner: Sendable {
             }
             var more = false
             do {
-                more = try await pass(consumer, database: database(), nextTick: &nextTick)
+                more = try await pass(consumer, database: database())
                 states.withLockedValue { $0[consumer.name]?.lastSuccessAt = Date() }
                 backoff = 0.5
             } catch {
-                states.withLockedValue { states in
-                    states[consumer.name]?.errors += 1
-                    states[consumer.name]?.lastError = "\(error)"
-                    states[consumer.name]?.lastErrorAt = Date()
-                }
-                logger.error("consumer failed; retrying", metadata: ["consumer": "\(consumer.name)", "retry_in_s": "\(backoff)", "error": "\(error)"])
+                record(error, of: consumer.name, retryIn: backoff)
                 try? await Task.sleep(nanoseconds: UInt64(backoff * 1e9))
                 backoff = min(backoff * 2, timing.maximumBackoffSeconds)
                 continue
             }
             if more { continue }
-            var timeout = timing.pollSeconds
-            if consumer.tickSeconds != nil {
-                timeout = max(nextTick.timeIntervalSinceNow, 0.01)
-                if consumer.eventTypes != [] { timeout = min(timeout, timing.pollSeconds) }
-            }
-            // A consumer that only ticks has nothing to gain from commits.
-            let signalled = consumer.eventTypes == [] ? false : await signal.wait(after: seen, timeout: timeout)
-            if consumer.eventTypes == [] { try? await Task.sleep(nanoseconds: UInt64(timeout * 1e9)) }
+            let signalled = await signal.wait(after: seen, timeout: timing.pollSeconds)
             // A burst (a thousand devices at once) is better served by one batch than by many.
             if signalled, consumer.coalesceSeconds > 0 {
                 try? await Task.sleep(nanoseconds: UInt64(consumer.coalesceSeconds * 1e9))
@@ -214,13 +238,9 @@ final class ConsumerRunner: Sendable {
         }
     }
 
-    /// One pass: the periodic work when due, then one batch. Returns whether more events wait.
-    private func pass(_ consumer: any EventConsumer, database: any Database, nextTick: inout Date) async throws -> Bool {
-        if let every = consumer.tickSeconds, Date() >= nextTick {
-            try await consumer.tick(on: database, now: Date())
-            nextTick = Date().addingTimeInterval(every)
-        }
-        guard consumer.eventTypes != [], await consumer.isReady() else { return false }
+    /// One batch. Returns whether more events wait.
+    private func pass(_ consumer: any EventConsumer, database: any Database) async throws -> Bool {
+        guard await consumer.isReady() else { return false }
         let durable = consumer.placement == .oneReplica
         let head = try await EventLog.head(on: database)
         let state = states.withLockedValue { $0[consumer.name] } ?? State()
