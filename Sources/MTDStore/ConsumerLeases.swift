@@ -5,8 +5,8 @@ import SQLKit
 /// Database leases: at most one replica holds a consumer's lease at a time. The holder renews it
 /// before it expires; when the holder dies, the row expires and another replica takes it.
 ///
-/// Times come from the replicas' clocks, so replicas must keep their clocks in step (NTP); a skew
-/// of a second shortens or lengthens a lease by that second.
+/// On PostgreSQL lease times come from the database's clock, so replicas' clocks do not matter; on
+/// SQLite (one machine) from the process's.
 public enum ConsumerLeases {
     public struct Lease: Sendable, Equatable {
         public var name: String
@@ -18,9 +18,22 @@ public enum ConsumerLeases {
     /// Takes or renews the lease for `holder` until `now + seconds`. Returns whether `holder` holds it.
     public static func acquire(_ name: String, holder: String, seconds: Double, now: Date, on database: any Database) async throws -> Bool {
         let sql = try sqlDatabase(database)
-        let expires = now.addingTimeInterval(seconds)
         // One statement, so two replicas racing for an expired lease cannot both win: the row
         // changes hands only while it is expired, and renewals only succeed for the holder.
+        if sql.dialect.name == "postgresql" {
+            // The database's clock, not the replicas': a replica whose clock is off cannot take a
+            // lease early or keep one too long.
+            let rows = try await sql.raw("""
+                INSERT INTO consumer_leases (name, holder, expires_at, acquired_at)
+                VALUES (\(bind: name), \(bind: holder), now() + make_interval(secs => \(bind: seconds)), now())
+                ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at,
+                  acquired_at = CASE WHEN consumer_leases.holder = excluded.holder THEN consumer_leases.acquired_at ELSE excluded.acquired_at END
+                WHERE consumer_leases.holder = excluded.holder OR consumer_leases.expires_at < now()
+                RETURNING holder
+                """).all()
+            return rows.count == 1
+        }
+        let expires = now.addingTimeInterval(seconds)
         let rows = try await sql.raw("""
             INSERT INTO consumer_leases (name, holder, expires_at, acquired_at) VALUES (\(bind: name), \(bind: holder), \(bind: expires), \(bind: now))
             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at,
