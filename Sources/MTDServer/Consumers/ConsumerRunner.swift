@@ -188,11 +188,13 @@ final class ConsumerRunner: Sendable {
                 try? await Task.sleep(nanoseconds: UInt64(timing.renewSeconds * 1e9))
                 continue
             }
+            // The first tick comes one period after the lease is held, as every later one.
+            try? await Task.sleep(nanoseconds: UInt64(every * 1e9))
+            guard !Task.isCancelled, mayRun(consumer.name) else { continue }
             do {
                 try await consumer.tick(on: database(), now: Date())
                 if consumer.eventTypes == [] { states.withLockedValue { $0[consumer.name]?.lastSuccessAt = Date() } }
                 backoff = 0.5
-                try? await Task.sleep(nanoseconds: UInt64(every * 1e9))
             } catch {
                 record(error, of: consumer.name, retryIn: backoff)
                 try? await Task.sleep(nanoseconds: UInt64(backoff * 1e9))
