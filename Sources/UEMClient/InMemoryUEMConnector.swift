@@ -52,7 +52,8 @@ public actor InMemoryUEMConnector: UEMConnector {
         guard page >= 0, pageSize > 0 else { throw .unexpected("page \(page) of size \(pageSize)") }
         let (start, overflow) = page.multipliedReportingOverflow(by: pageSize)
         guard !overflow, start < enrolled.count else { return UEMDevicePage(devices: [], total: enrolled.count) }
-        return UEMDevicePage(devices: Array(enrolled[start..<min(start + pageSize, enrolled.count)]), total: enrolled.count)
+        // pageSize may be anything a caller passes: the end is bounded by what is left, never by a sum.
+        return UEMDevicePage(devices: Array(enrolled[start..<(start + min(pageSize, enrolled.count - start))]), total: enrolled.count)
     }
 
     public func tags() async throws(UEMClientError) -> [UEMTagInfo] {

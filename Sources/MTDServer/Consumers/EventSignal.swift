@@ -9,20 +9,15 @@ final class EventSignal: Sendable {
     private struct State {
         var generation: UInt64 = 0
         var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
-        var signalledAt: ContinuousClock.Instant?
     }
 
     private let state = NIOLockedValueBox(State())
 
     var generation: UInt64 { state.withLockedValue { $0.generation } }
 
-    /// When the newest signal came (for wake-up latency figures).
-    var signalledAt: ContinuousClock.Instant? { state.withLockedValue { $0.signalledAt } }
-
     func signal() {
         let waiters = state.withLockedValue { state in
             state.generation &+= 1
-            state.signalledAt = ContinuousClock.now
             defer { state.waiters = [:] }
             return Array(state.waiters.values)
         }

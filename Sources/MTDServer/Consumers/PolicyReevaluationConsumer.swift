@@ -18,13 +18,8 @@ struct PolicyReevaluationConsumer: EventConsumer {
 
     func process(_ events: [EventModel], on database: any Database) async throws {
         var enterprises: [UUID] = []
-        for event in events where event.payload.contains("\"CLASSIFICATION_POLICY\"") {
-            do {
-                let payload = try JSONDecoder().decode(AuditPayload.self, from: Data(event.payload.utf8))
-                if payload.type == "CLASSIFICATION_POLICY", !enterprises.contains(event.enterpriseID) { enterprises.append(event.enterpriseID) }
-            } catch {
-                logger.warning("an audit event's payload is not readable; skipped", metadata: ["event": "\(event.id ?? 0)", "error": "\(error)"])
-            }
+        for event in events where event.auditType == "CLASSIFICATION_POLICY" && !enterprises.contains(event.enterpriseID) {
+            enterprises.append(event.enterpriseID)
         }
         for enterpriseID in enterprises {
             let count = try await reevaluator.reevaluate(enterpriseID: enterpriseID, on: database)

@@ -49,7 +49,7 @@ struct UEMSyncConsumer: EventConsumer {
 
     private func reconcile(_ events: [EventModel], on database: any Database) async throws {
         let sync = services.uemSync
-        let reconnect = events.contains { $0.type == EventType.audit.rawValue && $0.payload.contains("\"UEM_CONNECTION\"") }
+        let reconnect = events.contains { $0.auditType == "UEM_CONNECTION" }
         if reconnect {
             if try await UEMConnectionLifecycle.connect(app: app, services: services) {
                 try await sync.reconcile(devices: nil, on: database)

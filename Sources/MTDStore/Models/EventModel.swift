@@ -21,3 +21,12 @@ public final class EventModel: Model, @unchecked Sendable {
 
     public init() {}
 }
+
+extension EventModel {
+    /// For an AUDIT event, what it audits (`CLASSIFICATION_POLICY`, `UEM_CONNECTION`, …); nil for
+    /// other events and for a payload that cannot be read.
+    public var auditType: String? {
+        guard type == EventType.audit.rawValue else { return nil }
+        return (try? JSONDecoder().decode(AuditPayload.self, from: Data(payload.utf8)))?.type
+    }
+}
