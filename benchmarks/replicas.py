@@ -313,11 +313,14 @@ http {{
         check(takeover_seconds is not None and takeover_seconds < 10, f"lease taken over within 10 s (took {takeover_seconds})")
     burst_thread.join()
     burst_seconds = time.time() - burst_started
-    converged = wait_for("every device tagged High Risk with Tunnel removed",
-                         lambda: tagged("MTD – High Risk") == count and int(psql("SELECT COUNT(*) FROM uem_installed_profiles")) == 0, 120)
+    # Adding High Risk and removing Secured are separate bulk calls that run side by side, so the
+    # end state is only checked as a whole: waiting on High Risk alone raced the removals.
+    converged = wait_for("every device tagged High Risk, none Secured, Tunnel removed",
+                         lambda: tagged("MTD – High Risk") == count and tagged("MTD – Secured") == 0
+                         and int(psql("SELECT COUNT(*) FROM uem_installed_profiles")) == 0, 120)
     convergence_seconds = time.time() - burst_started
-    secured_left = tagged("MTD – Secured")
-    check(secured_left == 0, f"{secured_left} devices still tagged Secured")
+    if not converged:
+        print(f"left: {tagged('MTD – Secured')} still Secured, {count - tagged('MTD – High Risk')} not High Risk", file=sys.stderr)
     pending = int(psql("SELECT COUNT(*) FROM devices d WHERE d.security_status = 'THREATS_HIGH'"))
     check(pending == count, f"{pending} MTD devices are THREATS_HIGH")
     print(json.dumps({
