@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Sustained check-in ingestion, measured by wrk from outside the server process.
-# Usage: benchmarks/ingest.sh [sqlite|postgres] [DEVICES] [SECONDS] [CONNECTIONS]
+# Usage: benchmarks/ingest.sh [sqlite|postgres] [DEVICES] [SECONDS] [CONNECTIONS] [steady|threats]
+#   steady (default) replays the steady-state delta check-in (nothing changes);
+#   threats alternately installs and removes a sideloaded stalkerware app on every device, so every
+#   check-in opens or resolves a HIGH threat (the transactional path).
 #   postgres uses $BENCH_POSTGRES_URL (default postgres://openmtd:openmtd@127.0.0.1:5432/openmtd_bench, recreated).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-database=${1:-sqlite}; devices=${2:-1000}; seconds=${3:-30}; connections=${4:-32}
+database=${1:-sqlite}; devices=${2:-1000}; seconds=${3:-30}; connections=${4:-32}; mode=${5:-steady}
 port=8097; out=benchmarks/out/ingest-$database; password=bench-password-123
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 swift build -c release --product openmtd >&2
@@ -21,6 +24,13 @@ trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 1; done
 python3 benchmarks/ingest/fleet.py "http://127.0.0.1:$port" "$password" "$devices" "$out"
 echo "server RSS after enrolment: $(grep VmRSS /proc/$server/status)"
+script=benchmarks/ingest/checkin.lua
+[ "$mode" = threats ] && script=benchmarks/ingest/threats.lua
 CREDENTIALS="$out/credentials.txt" BODY="$out/checkin-delta.json" THREADS=2 \
-  wrk -t2 -c"$connections" -d"${seconds}s" --latency -s benchmarks/ingest/checkin.lua "http://127.0.0.1:$port" | tee "$out/wrk.txt"
+  INSTALL_BODY="$out/checkin-install.json" REMOVE_BODY="$out/checkin-remove.json" \
+  wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$script" "http://127.0.0.1:$port" | tee "$out/wrk.txt"
+if [ "$mode" = threats ]; then
+  echo "threats opened / resolved by check-ins (server metrics):"
+  curl -s "http://127.0.0.1:$port/metrics" | grep -E '^openmtd_threats_(opened|resolved)' || true
+fi
 echo "server RSS after load: $(grep VmRSS /proc/$server/status)"

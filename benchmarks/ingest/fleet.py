@@ -50,8 +50,18 @@ def document(complete):
     }
 
 
+def threat_bodies():
+    """The delta check-ins of the threat-opening benchmark (threats.lua fills in the version)."""
+    for name, apps in (("install", {"installed": [{"id": "com.apspy.app", "name": "APSpy", "source": "SIDELOADED"}]}),
+                       ("remove", {"installed": [], "removed": ["com.apspy.app"]})):
+        body = document(False)
+        body["apps"] = {"inventoryVersion": "__VERSION__", "complete": False, **apps}
+        (out / f"checkin-{name}.json").write_text(json.dumps(body))
+
+
 if base is None:
     (out / "checkin-delta.json").write_text(json.dumps(document(False)))
+    threat_bodies()
     sys.exit(0)
 admin = call("POST", "/api/v1/auth/login", {"email": "admin@openmtd.local", "password": password})["token"]
 code = next(c["code"] for c in call("GET", "/api/v1/enrollment-codes", token=admin) if c["usable"])
@@ -73,4 +83,5 @@ with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
             print(f"activated {done}/{count}", file=sys.stderr, flush=True)
 (out / "credentials.txt").write_text("\n".join(credentials) + "\n")
 (out / "checkin-delta.json").write_text(json.dumps(document(False)))
+threat_bodies()
 print(f"delta check-in body: {len((out / 'checkin-delta.json').read_bytes())} bytes; full: {len(json.dumps(full))} bytes", file=sys.stderr)

@@ -4,13 +4,30 @@ import MTDCore
 import MTDDetection
 import MTDStore
 
-/// One check-in, in one transaction: store the facts and the inventory (delta-aware), run detection,
-/// reconcile threats, update device state and append the events.
+/// One check-in: store the facts and the inventory (delta-aware), run detection, reconcile threats,
+/// update device state and append the events, all in one transaction.
+///
+/// A check-in that changes something is read and worked out outside any transaction (device,
+/// inventory, threats; detection; the changes and their events), then committed by the
+/// CheckInWriter together with other check-ins of the moment, each guarded by its device's
+/// revision. A check-in whose device changed in between starts over; one that keeps losing that
+/// race runs inside one transaction that holds the device.
 struct CheckInService: Sendable {
     let policies: PolicyService
     let writes: WriteGate
+    let writer: CheckInWriter
     /// Today for policy evaluation (see EvaluationClock).
     var clock: EvaluationClock = .system
+
+    init(policies: PolicyService, writes: WriteGate, clock: EvaluationClock = .system) {
+        self.policies = policies
+        self.writes = writes
+        self.writer = CheckInWriter(writes: writes)
+        self.clock = clock
+    }
+
+    /// Optimistic attempts before a check-in takes the device's lock.
+    static let optimisticAttempts = 3
 
     struct Result: Sendable {
         var securityStatus: SecurityStatus
@@ -30,45 +47,78 @@ struct CheckInService: Sendable {
         if let result = try await steadyState(checkIn, deviceID: deviceID, snapshot: snapshot, policy: policy, on: database, now: now) {
             return result
         }
+        for _ in 0..<Self.optimisticAttempts {
+            let prepared = try await prepare(checkIn, deviceID: deviceID, policy: policy, on: database, now: now)
+            if try await writer.commit(prepared, on: database) { return prepared.result }
+        }
         return try await writes.run {
             try await database.transaction { tx in
                 try await RowLocks.lockDevice(deviceID, on: tx)
-                guard let device = try await DeviceModel.find(deviceID, on: tx) else { throw APIError.unauthorized("this device no longer exists; activate again") }
-                guard device.activationStatus == .activated else {
-                    throw APIError(status: .forbidden, code: "not_activated", message: "this device is \(device.activationStatus.rawValue.lowercased()); activate again")
+                let prepared = try await prepare(checkIn, deviceID: deviceID, policy: policy, on: tx, now: now)
+                guard try await CheckInWriter.write(prepared, on: tx) else {
+                    throw APIError(status: .conflict, code: "device_changed", message: "the device changed during the check-in; check in again")
                 }
-                let inventory = try await InventoryStore.apply(checkIn.apps, to: device, on: tx)
-                var facts = checkIn
-                facts.apps = AppInventory(inventoryVersion: device.inventoryVersion ?? 0, complete: true, installed: inventory.apps)
-                let evaluation = policy.engine.evaluate(facts, asOfDay: Timestamp.day(of: clock.now()))
-                let actor = EventParty(type: "DEVICE", guid: deviceID.uuidString.lowercased())
-                var outcome = try await ThreatLedger.apply(evaluation, to: device, actor: actor, on: tx, now: now)
-                let status = outcome.securityStatus
-                var stored = checkIn
-                stored.apps = nil
-                let factsText = StoredFacts.text(stored)
-                let deviceEvent = try await DeviceLedger.record(device, actor: actor, on: tx) { device in
-                    device.securityStatus = status
-                    device.connectionStatus = .connected
-                    // A fact the agent did not send keeps its stored value.
-                    device.osVersion = checkIn.device.osVersion
-                    if let value = checkIn.device.securityPatchLevel { device.securityPatchLevel = value }
-                    if let value = checkIn.device.model { device.model = value }
-                    if let value = checkIn.device.manufacturer { device.manufacturer = value }
-                    if let value = checkIn.agent.version { device.agentVersion = value }
-                    device.mode = checkIn.agent.mode.rawValue
-                    device.lastFacts = factsText
-                    device.lastCheckInAt = now
-                    device.policyVersion = policy.version
-                }
-                if let deviceEvent { outcome.events.append(deviceEvent) }
-                try await EventLog.append(outcome.events, enterpriseID: enterpriseID, on: tx, now: now)
-                return Result(
-                    securityStatus: status, policyVersion: policy.version, fullInventoryRequired: inventory.fullInventoryRequired,
-                    opened: outcome.opened, resolved: outcome.resolved, changed: !outcome.events.isEmpty)
+                try await EventLog.append(prepared.events, enterpriseID: prepared.enterpriseID, on: tx, now: now)
+                return prepared.result
             }
         }
     }
+
+    /// Reads the device, its inventory and threats and works out everything the check-in changes.
+    func prepare(_ checkIn: CheckIn, deviceID: UUID, policy: PolicyService.Current, on database: any Database, now: Date) async throws -> PreparedCheckIn {
+        guard let device = try await HotQueries.device(deviceID, on: database) else { throw APIError.unauthorized("this device no longer exists; activate again") }
+        guard device.activationStatus == .activated else {
+            throw APIError(status: .forbidden, code: "not_activated", message: "this device is \(device.activationStatus.rawValue.lowercased()); activate again")
+        }
+        let revision = device.revision
+        let storedApps = try await HotQueries.apps(of: deviceID, on: database)
+        let storedThreats = try await HotQueries.activeThreatModels(of: deviceID, on: database)
+        let inventory = InventoryStore.plan(checkIn.apps, stored: storedApps, storedVersion: device.inventoryVersion)
+        var facts = checkIn
+        facts.apps = AppInventory(inventoryVersion: inventory.inventoryVersion ?? 0, complete: true, installed: inventory.apps)
+        let evaluation = policy.engine.evaluate(facts, asOfDay: Timestamp.day(of: clock.now()))
+        let actor = EventParty(type: "DEVICE", guid: deviceID.uuidString.lowercased())
+        let threats = ThreatLedger.plan(evaluation, device: device, stored: storedThreats, actor: actor, now: now)
+        let status = threats.outcome.securityStatus
+        var stored = checkIn
+        stored.apps = nil
+        let deviceEvent = try DeviceLedger.apply(device, actor: actor) { device in
+            device.securityStatus = status
+            device.connectionStatus = .connected
+            // A fact the agent did not send keeps its stored value.
+            device.osVersion = checkIn.device.osVersion
+            if let value = checkIn.device.securityPatchLevel { device.securityPatchLevel = value }
+            if let value = checkIn.device.model { device.model = value }
+            if let value = checkIn.device.manufacturer { device.manufacturer = value }
+            if let value = checkIn.agent.version { device.agentVersion = value }
+            device.mode = checkIn.agent.mode.rawValue
+            device.inventoryVersion = inventory.inventoryVersion
+            device.lastCheckInAt = now
+            device.policyVersion = policy.version
+        }
+        var events = threats.outcome.events
+        if let deviceEvent { events.append(deviceEvent) }
+        return PreparedCheckIn(
+            device: device, expectedRevision: revision, enterpriseID: device.$enterprise.id, lastFacts: StoredFacts.text(stored), now: now,
+            inventory: inventory, threats: threats, events: events,
+            result: Result(
+                securityStatus: status, policyVersion: policy.version, fullInventoryRequired: inventory.fullInventoryRequired,
+                opened: threats.outcome.opened, resolved: threats.outcome.resolved, changed: !events.isEmpty))
+    }
+}
+
+/// Everything one check-in changes, worked out from what it read at `expectedRevision`.
+struct PreparedCheckIn: Sendable {
+    /// The device after the change (revision already bumped); an in-memory model.
+    var device: DeviceModel
+    var expectedRevision: Int
+    var enterpriseID: UUID
+    var lastFacts: String
+    var now: Date
+    var inventory: InventoryStore.Plan
+    var threats: ThreatLedger.Plan
+    var events: [EventLog.NewEvent]
+    var result: CheckInService.Result
 }
 
 extension CheckInService {

@@ -39,24 +39,30 @@ enum DeviceLedger {
     static func record(
         _ device: DeviceModel, actor: EventParty, on tx: any Database, change: (DeviceModel) throws -> Void
     ) async throws -> EventLog.NewEvent? {
-        let isNew = !device.$id.exists
-        // A new model's fields are unset until the change sets them; reading them would trap.
-        let before = isNew ? [] : reportedAttributes.map { $0.value(device) }
-        let wasDeleted = !isNew && device.activationStatus == .deleted
-        try change(device)
-        let changed = isNew ? [] : zip(reportedAttributes, before).compactMap { attribute, old in attribute.value(device) != old ? attribute.name : nil }
-        device.bumpRevision()
-        if isNew {
+        guard device.$id.exists else {
+            // A new model's fields are unset until the change sets them; reading them would trap.
+            try change(device)
+            device.bumpRevision()
             try await device.create(on: tx)
-        } else {
-            try await device.update(on: tx)
-        }
-        let deviceID = try device.requireID()
-        let target = EventParty(type: "DEVICE", guid: deviceID.uuidString.lowercased())
-        if isNew {
+            let target = EventParty(type: "DEVICE", guid: try device.requireID().uuidString.lowercased())
             return EventLog.NewEvent(type: .device, change: .created, actor: actor, target: target, payload: DevicePayload(device))
         }
-        guard !changed.isEmpty else { return nil }
+        let event = try apply(device, actor: actor, change: change)
+        try await device.update(on: tx)
+        return event
+    }
+
+    /// Applies `change` to an existing device in memory, bumps its revision and returns the event
+    /// describing what changed (nil when no reported attribute did). The caller stores the device:
+    /// `record` through Fluent, a check-in with one conditional UPDATE (HotQueries.writeCheckIn).
+    static func apply(_ device: DeviceModel, actor: EventParty, change: (DeviceModel) throws -> Void) throws -> EventLog.NewEvent? {
+        let before = reportedAttributes.map { $0.value(device) }
+        let wasDeleted = device.activationStatus == .deleted
+        try change(device)
+        let changed = zip(reportedAttributes, before).compactMap { attribute, old in attribute.value(device) != old ? attribute.name : nil }
+        device.bumpRevision()
+        guard !changed.isEmpty, let deviceID = device.id else { return nil }
+        let target = EventParty(type: "DEVICE", guid: deviceID.uuidString.lowercased())
         let kind: ChangeType = device.activationStatus == .deleted && !wasDeleted ? .deleted : .updated
         return EventLog.NewEvent(type: .device, change: kind, actor: actor, target: target, payload: DevicePayload(device, changed: changed))
     }

@@ -18,17 +18,40 @@ enum ThreatLedger {
     }
 
     /// Reconciles `evaluation` with the device's open and ignored threats and returns the events.
-    /// Threat rows are read with plain SQL; models are loaded only for the threats that change.
+    /// Threat rows are read and written with plain SQL.
     static func apply(_ evaluation: Evaluation, to device: DeviceModel, actor: EventParty, on tx: any Database, now: Date) async throws -> Outcome {
         guard let deviceID = device.id else { return Outcome() }
-        let stored = try await HotQueries.activeThreats(of: deviceID, on: tx)
-        let (known, byKey) = knownThreats(stored)
-        let changes = ThreatReconciliation.reconcile(findings: evaluation.findings, known: known)
+        let stored = try await HotQueries.activeThreatModels(of: deviceID, on: tx)
+        let plan = plan(evaluation, device: device, stored: stored, actor: actor, now: now)
+        try await write(plan, now: now, on: tx)
+        return plan.outcome
+    }
+
+    /// What reconciling `evaluation` with the stored open and ignored threats changes, worked out in
+    /// memory: the threats to create, the ones to update (`stored` models, changed in place) and the
+    /// outcome with one THREAT event per change.
+    struct Plan: Sendable {
         var outcome = Outcome()
+        var created: [ThreatModel] = []
+        var changed: [ThreatModel] = []
+    }
+
+    static func plan(_ evaluation: Evaluation, device: DeviceModel, stored: [ThreatModel], actor: EventParty, now: Date) -> Plan {
+        guard let deviceID = device.id else { return Plan() }
+        var known: [KnownThreat] = []
+        var byKey: [ThreatKey: ThreatModel] = [:]
+        for threat in stored {
+            guard let classification = ThreatClassification(rawValue: threat.classification) else { continue }
+            let key = ThreatKey(classification: classification, subject: threat.subject)
+            byKey[key] = threat
+            known.append(KnownThreat(
+                key: key, status: threat.status == .ignored ? .ignored : .open, severity: threat.severity, fingerprint: threat.fingerprint))
+        }
+        let changes = ThreatReconciliation.reconcile(findings: evaluation.findings, known: known)
+        var plan = Plan()
         // Severities that stay open, by threat key; updated below as threats change.
         var open: [ThreatKey: Severity] = [:]
         for threat in known where threat.status == .open { open[threat.key] = threat.severity }
-        var created: [ThreatModel] = []
         for finding in changes.opened {
             let threat = ThreatModel()
             threat.id = UUID()
@@ -42,14 +65,13 @@ enum ThreatLedger {
             threat.fingerprint = finding.evidence.fingerprint
             threat.evidence = evidenceText(finding.evidence)
             threat.detectedAt = now
-            created.append(threat)
-            outcome.opened += 1
+            plan.created.append(threat)
+            plan.outcome.opened += 1
             open[finding.key] = finding.severity
-            outcome.events.append(event(threat, .created, actor: actor))
+            plan.outcome.events.append(event(threat, .created, actor: actor))
         }
-        try await HotQueries.insert(threats: created, on: tx)
         for finding in changes.updated {
-            guard let row = byKey[finding.key], let threat = try await ThreatModel.find(row.id, on: tx) else { continue }
+            guard let threat = byKey[finding.key] else { continue }
             threat.severity = finding.severity
             threat.fingerprint = finding.evidence.fingerprint
             threat.evidence = evidenceText(finding.evidence)
@@ -57,23 +79,28 @@ enum ThreatLedger {
                 threat.status = .open
                 threat.statusReason = "evidence changed since it was ignored"
             }
-            try await threat.update(on: tx)
-            outcome.updated += 1
+            plan.changed.append(threat)
+            plan.outcome.updated += 1
             open[finding.key] = finding.severity
-            outcome.events.append(event(threat, .updated, actor: actor))
+            plan.outcome.events.append(event(threat, .updated, actor: actor))
         }
         for key in changes.resolved {
-            guard let row = byKey[key], let threat = try await ThreatModel.find(row.id, on: tx) else { continue }
+            guard let threat = byKey[key] else { continue }
             threat.status = .resolved
             threat.resolvedAt = now
             threat.statusReason = "no longer detected"
-            try await threat.update(on: tx)
-            outcome.resolved += 1
+            plan.changed.append(threat)
+            plan.outcome.resolved += 1
             open[key] = nil
-            outcome.events.append(event(threat, .updated, actor: actor))
+            plan.outcome.events.append(event(threat, .updated, actor: actor))
         }
-        outcome.securityStatus = DeviceLedger.securityStatus(openSeverities: open.values)
-        return outcome
+        plan.outcome.securityStatus = DeviceLedger.securityStatus(openSeverities: open.values)
+        return plan
+    }
+
+    static func write(_ plan: Plan, now: Date, on tx: any Database) async throws {
+        try await HotQueries.insert(threats: plan.created, on: tx)
+        try await HotQueries.update(threats: plan.changed, now: now, on: tx)
     }
 
     /// Stored threat rows as the reconciliation sees them, and by key.

@@ -1,0 +1,96 @@
+import FluentKit
+import Foundation
+import MTDStore
+
+/// Commits prepared check-ins in groups: the check-ins that arrive while a commit is running go
+/// together in the next transaction. On SQLite, where one writer holds the file at a time, that turns
+/// a transaction (and a turn of the write gate) per check-in into one per group; on PostgreSQL it
+/// saves commits and takes the event log's ordering lock once per group.
+///
+/// Each check-in in a group is guarded by its device's revision: one whose device changed since it
+/// was read (including by an earlier check-in of the same group) writes nothing and is answered
+/// `false`, and its caller prepares it again. If a group fails for another reason, its check-ins
+/// are committed one by one, so one bad check-in cannot fail its neighbours.
+actor CheckInWriter {
+    private let writes: WriteGate
+    private var pending: [Item] = []
+    private var draining = 0
+
+    /// At most this many check-ins per transaction: bounds how long a group holds SQLite's writer.
+    static let groupLimit = 64
+
+    private struct Item {
+        var prepared: PreparedCheckIn
+        var database: any Database
+        var continuation: CheckedContinuation<Bool, any Error>
+    }
+
+    init(writes: WriteGate) {
+        self.writes = writes
+    }
+
+    /// Commits `prepared`; false when its device changed since it was read.
+    func commit(_ prepared: PreparedCheckIn, on database: any Database) async throws -> Bool {
+        try await withCheckedThrowingContinuation { continuation in
+            pending.append(Item(prepared: prepared, database: database, continuation: continuation))
+            // SQLite commits one group at a time anyway (the write gate); PostgreSQL overlaps two.
+            let parallel = writes.serializer == nil ? 2 : 1
+            if draining < parallel {
+                draining += 1
+                Task { await self.drain() }
+            }
+        }
+    }
+
+    private func drain() async {
+        while !pending.isEmpty {
+            let group = Array(pending.prefix(Self.groupLimit))
+            pending.removeFirst(group.count)
+            await flush(group)
+        }
+        draining -= 1
+    }
+
+    private func flush(_ group: [Item]) async {
+        // Devices in one order in every group, so two groups on PostgreSQL never wait on each other's rows.
+        let ordered = group.sorted { ($0.prepared.device.id?.uuidString ?? "") < ($1.prepared.device.id?.uuidString ?? "") }
+        guard let database = ordered.first?.database else { return }
+        let items = ordered.map(\.prepared)
+        do {
+            let written = try await writes.run {
+                try await database.transaction { tx in
+                    var written: [Bool] = []
+                    var entries: [EventLog.Entry] = []
+                    for prepared in items {
+                        let ok = try await Self.write(prepared, on: tx)
+                        written.append(ok)
+                        if ok {
+                            entries += prepared.events.map { EventLog.Entry(enterpriseID: prepared.enterpriseID, createdAt: prepared.now, event: $0) }
+                        }
+                    }
+                    try await EventLog.append(entries, on: tx)
+                    return written
+                }
+            }
+            for (item, ok) in zip(ordered, written) { item.continuation.resume(returning: ok) }
+        } catch {
+            guard ordered.count > 1 else {
+                ordered.first?.continuation.resume(throwing: error)
+                return
+            }
+            for item in ordered { await flush([item]) }
+        }
+    }
+
+    /// Writes one prepared check-in in the caller's transaction, except its events; false (and
+    /// nothing written) when the device is no longer at the revision the check-in read.
+    static func write(_ prepared: PreparedCheckIn, on tx: any Database) async throws -> Bool {
+        guard let deviceID = prepared.device.id else { return false }
+        guard try await HotQueries.writeCheckIn(
+            prepared.device, expectedRevision: prepared.expectedRevision, lastFacts: prepared.lastFacts, now: prepared.now, on: tx)
+        else { return false }
+        try await InventoryStore.write(prepared.inventory, deviceID: deviceID, enterpriseID: prepared.enterpriseID, on: tx)
+        try await ThreatLedger.write(prepared.threats, now: prepared.now, on: tx)
+        return true
+    }
+}
