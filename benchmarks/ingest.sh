@@ -31,6 +31,6 @@ CREDENTIALS="$out/credentials.txt" BODY="$out/checkin-delta.json" THREADS=2 \
   wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$script" "http://127.0.0.1:$port" | tee "$out/wrk.txt"
 if [ "$mode" = threats ]; then
   echo "threats opened / resolved by check-ins (server metrics):"
-  curl -s "http://127.0.0.1:$port/metrics" | grep -E '^openmtd_threats_(opened|resolved)' || true
+  curl -s "http://127.0.0.1:$port/metrics" | grep -E '^openmtd_(threats_opened|threats_resolved|checkin_retries|checkin_locked)' || true
 fi
 echo "server RSS after load: $(grep VmRSS /proc/$server/status)"

@@ -42,7 +42,7 @@ enum AgentController {
         let services = req.application.mtd
         let started = DispatchTime.now()
         let result = try await services.checkIns.checkIn(checkIn, deviceID: device.deviceID, enterpriseID: device.enterpriseID, snapshot: device.snapshot, on: req.db)
-        services.metrics.recordCheckIn(seconds: Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9, opened: result.opened, resolved: result.resolved)
+        services.metrics.recordCheckIn(seconds: Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9, opened: result.opened, resolved: result.resolved, retries: result.retries, locked: result.locked)
         return CheckInResponse(
             nextCheckInSeconds: services.configuration.checkInIntervalSeconds, policyVersion: result.policyVersion,
             securityStatus: result.securityStatus, fullInventoryRequired: result.fullInventoryRequired, actions: [])

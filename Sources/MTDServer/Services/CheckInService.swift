@@ -37,6 +37,10 @@ struct CheckInService: Sendable {
         var resolved: Int
         /// Whether the device's state or threats changed (the UEM may need new tags).
         var changed: Bool
+        /// Optimistic attempts lost to a concurrent change of the device.
+        var retries = 0
+        /// Whether the check-in had to commit holding the device's lock.
+        var locked = false
     }
 
     /// `snapshot` is the device as its credential check read it; without one it is read here.
@@ -47,9 +51,13 @@ struct CheckInService: Sendable {
         if let result = try await steadyState(checkIn, deviceID: deviceID, snapshot: snapshot, policy: policy, on: database, now: now) {
             return result
         }
-        for _ in 0..<Self.optimisticAttempts {
+        for attempt in 0..<Self.optimisticAttempts {
             let prepared = try await prepare(checkIn, deviceID: deviceID, policy: policy, on: database, now: now)
-            if try await writer.commit(prepared, on: database) { return prepared.result }
+            if try await writer.commit(prepared, on: database) {
+                var result = prepared.result
+                result.retries = attempt
+                return result
+            }
         }
         return try await writes.run {
             try await database.transaction { tx in
@@ -59,7 +67,10 @@ struct CheckInService: Sendable {
                     throw APIError(status: .conflict, code: "device_changed", message: "the device changed during the check-in; check in again")
                 }
                 try await EventLog.append(prepared.events, enterpriseID: prepared.enterpriseID, on: tx, now: now)
-                return prepared.result
+                var result = prepared.result
+                result.retries = Self.optimisticAttempts
+                result.locked = true
+                return result
             }
         }
     }

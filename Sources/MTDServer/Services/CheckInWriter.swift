@@ -33,8 +33,8 @@ actor CheckInWriter {
     func commit(_ prepared: PreparedCheckIn, on database: any Database) async throws -> Bool {
         try await withCheckedThrowingContinuation { continuation in
             pending.append(Item(prepared: prepared, database: database, continuation: continuation))
-            // SQLite commits one group at a time anyway (the write gate); PostgreSQL overlaps two.
-            let parallel = writes.serializer == nil ? 2 : 1
+            // SQLite commits one group at a time anyway (the write gate); PostgreSQL overlaps four.
+            let parallel = writes.serializer == nil ? 4 : 1
             if draining < parallel {
                 draining += 1
                 Task { await self.drain() }

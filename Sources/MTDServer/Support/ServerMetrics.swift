@@ -10,6 +10,8 @@ final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     let checkIns: Counter
     let checkInSeconds: ValueHistogram
+    let checkInRetries: Counter
+    let checkInsLocked: Counter
     let threatsOpened: Counter
     let threatsResolved: Counter
     let activations: Counter
@@ -32,6 +34,10 @@ final class ServerMetrics: Sendable {
         checkIns = registry.makeCounter(descriptor: Self.name("checkins", "total", "Check-ins processed"))
         checkInSeconds = registry.makeValueHistogram(
             descriptor: Self.name("checkin", "seconds", "Time to process one check-in"), buckets: Self.durationBuckets)
+        checkInRetries = registry.makeCounter(
+            descriptor: Self.name("checkin_retries", "total", "Check-ins prepared again because their device changed before they committed"))
+        checkInsLocked = registry.makeCounter(
+            descriptor: Self.name("checkin_locked", "total", "Check-ins that kept losing that race and committed holding the device's lock"))
         threatsOpened = registry.makeCounter(descriptor: Self.name("threats_opened", "total", "Threats opened by check-ins"))
         threatsResolved = registry.makeCounter(descriptor: Self.name("threats_resolved", "total", "Threats resolved by check-ins"))
         activations = registry.makeCounter(descriptor: Self.name("activations", "total", "Successful device activations"))
@@ -84,8 +90,10 @@ final class ServerMetrics: Sendable {
         }
     }
 
-    func recordCheckIn(seconds: Double, opened: Int, resolved: Int) {
+    func recordCheckIn(seconds: Double, opened: Int, resolved: Int, retries: Int = 0, locked: Bool = false) {
         checkIns.increment()
+        if retries > 0 { checkInRetries.increment(by: Int64(retries)) }
+        if locked { checkInsLocked.increment() }
         checkInSeconds.record(seconds)
         if opened > 0 { threatsOpened.increment(by: Int64(opened)) }
         if resolved > 0 { threatsResolved.increment(by: Int64(resolved)) }
