@@ -68,6 +68,13 @@ struct BackgroundWorkLifecycle: LifecycleHandler {
             let logger = Logger(label: "openmtd.wakeups")
             services.background { await PostgresWakeups.run(databaseURL: url, eventLoop: eventLoop, signal: services.eventSignal, logger: logger) }
         }
+        if configuration.databaseURL?.isEmpty ?? true {
+            let path = configuration.sqlitePath
+            let threadPool = application.threadPool
+            let eventLoop = application.eventLoopGroup.any()
+            let logger = Logger(label: "openmtd.sqlite")
+            services.background { await SQLiteCheckpoints.run(path: path, threadPool: threadPool, eventLoop: eventLoop, logger: logger) }
+        }
         if configuration.connectUEMAtStart {
             services.background { await UEMConnectionLifecycle.run(app: application, services: services) }
         }

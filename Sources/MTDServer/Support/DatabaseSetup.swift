@@ -33,6 +33,8 @@ enum DatabaseSetup {
             guard let sql = app.databases.database(.sqlite, logger: app.logger, on: eventLoop) as? any SQLDatabase else { continue }
             try await sql.raw("PRAGMA journal_mode=WAL").run()
             try await sql.raw("PRAGMA synchronous=NORMAL").run()
+            // Checkpoints run beside the writers (SQLiteCheckpoints); this is only the backstop.
+            try await sql.raw("PRAGMA wal_autocheckpoint=\(unsafeRaw: String(SQLiteCheckpoints.backstopPages))").run()
         }
         return true
     }
