@@ -16,11 +16,105 @@ extension HotQueries {
         uem_threat_level, revision
         """
 
-    /// The device row as an in-memory model, without `last_facts` (a check-in replaces it).
-    public static func device(_ deviceID: UUID, on database: any Database) async throws -> DeviceModel? {
-        guard let row = try await sql(database).raw("SELECT \(unsafeRaw: deviceColumns) FROM devices WHERE id = \(bind: deviceID)").first() else {
-            return nil
+    /// What a check-in that changes something starts from: the device (without `last_facts`, which
+    /// the check-in replaces), its inventory and its open and ignored threats, as in-memory values.
+    public struct CheckInState: Sendable {
+        public var device: DeviceModel
+        public var apps: [InstalledApp]
+        public var threats: [ThreatModel]
+    }
+
+    /// Reads the check-in state in one round trip: the device row with its inventory and threats
+    /// aggregated into two JSON texts.
+    public static func checkInState(of deviceID: UUID, on database: any Database) async throws -> CheckInState? {
+        let sql = try sql(database)
+        guard let row = try await sql.raw("""
+            SELECT \(unsafeRaw: deviceColumns), \(appsAggregate(sql, deviceID: deviceID)) AS apps_json,
+                   \(threatsAggregate(sql, deviceID: deviceID)) AS threats_json
+            FROM devices WHERE id = \(bind: deviceID)
+            """).first()
+        else { return nil }
+        let device = try deviceModel(from: row)
+        let apps = try decodeApps(row.decode(column: "apps_json", as: String?.self))
+        let threats = try decodeThreats(row.decode(column: "threats_json", as: String?.self), deviceID: deviceID)
+        return CheckInState(device: device, apps: apps, threats: threats)
+    }
+
+    /// The open and ignored threats as one JSON text, an array per threat in `ThreatRow`'s order.
+    static func threatsAggregate(_ sql: any SQLDatabase, deviceID: UUID) -> SQLQueryString {
+        if sql.dialect.name == "postgresql" {
+            return """
+                (SELECT COALESCE(json_agg(json_build_array(id, enterprise_id, classification, subject, type, severity, status, fingerprint,
+                    evidence::text, status_reason, extract(epoch from detected_at))), '[]')::text
+                 FROM threats WHERE device_id = \(bind: deviceID) AND status IN ('OPEN', 'IGNORED'))
+                """
         }
+        return """
+            (SELECT json_group_array(json_array(id, enterprise_id, classification, subject, type, severity, status, fingerprint,
+                evidence, status_reason, detected_at))
+             FROM threats WHERE device_id = \(bind: deviceID) AND status IN ('OPEN', 'IGNORED'))
+            """
+    }
+
+    static func decodeThreats(_ text: String?, deviceID: UUID) throws -> [ThreatModel] {
+        guard let text, !text.isEmpty else { return [] }
+        return try JSONDecoder().decode([ThreatRow].self, from: Data(text.utf8)).map { row in
+            let threat = ThreatModel()
+            threat.id = row.id
+            threat.enterpriseID = row.enterpriseID
+            threat.$device.id = deviceID
+            threat.classification = row.classification
+            threat.subject = row.subject
+            threat.type = row.type
+            threat.severity = row.severity
+            threat.status = row.status
+            threat.fingerprint = row.fingerprint
+            threat.evidence = row.evidence
+            threat.statusReason = row.statusReason
+            threat.detectedAt = row.detectedAt
+            return threat
+        }
+    }
+
+    /// One threat of `threatsAggregate`.
+    struct ThreatRow: Decodable {
+        var id: UUID
+        var enterpriseID: UUID
+        var classification: String
+        var subject: String
+        var type: String
+        var severity: Severity
+        var status: ThreatStatus
+        var fingerprint: String
+        var evidence: String
+        var statusReason: String?
+        var detectedAt: Date
+
+        init(from decoder: any Decoder) throws {
+            var fields = try decoder.unkeyedContainer()
+            id = try Self.uuid(fields.decode(String.self), fields.codingPath)
+            enterpriseID = try Self.uuid(fields.decode(String.self), fields.codingPath)
+            classification = try fields.decode(String.self)
+            subject = try fields.decode(String.self)
+            type = try fields.decode(String.self)
+            severity = try fields.decode(Severity.self)
+            status = try fields.decode(ThreatStatus.self)
+            fingerprint = try fields.decode(String.self)
+            evidence = try fields.decode(String.self)
+            statusReason = try fields.decodeNil() ? nil : try fields.decode(String.self)
+            // Seconds since 1970: SQLite stores them so, PostgreSQL's extract(epoch …) gives them.
+            detectedAt = Date(timeIntervalSince1970: try fields.decode(Double.self))
+        }
+
+        static func uuid(_ text: String, _ path: [any CodingKey]) throws -> UUID {
+            guard let id = UUID(uuidString: text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: path, debugDescription: "not a UUID: \(text)"))
+            }
+            return id
+        }
+    }
+
+    static func deviceModel(from row: any SQLRow) throws -> DeviceModel {
         let device = DeviceModel()
         device.id = try row.decode(column: "id", as: UUID.self)
         device.$enterprise.id = try row.decode(column: "enterprise_id", as: UUID.self)
@@ -101,31 +195,48 @@ extension HotQueries {
         let sql = try sql(database)
         for threat in threats {
             guard let id = threat.id else { throw HotQueryError.missingID }
+            // A threat read for a check-in carries no resolution time; only a resolution writes one.
+            let resolved: SQLQueryString = threat.resolvedAt.map { ", resolved_at = \(bind: $0)" } ?? ""
             try await sql.raw("""
                 UPDATE threats SET severity = \(bind: threat.severity.rawValue), status = \(bind: threat.status.rawValue),
-                    fingerprint = \(bind: threat.fingerprint), evidence = \(bind: threat.evidence), resolved_at = \(bind: threat.resolvedAt),
-                    status_reason = \(bind: threat.statusReason), updated_at = \(bind: now)
+                    fingerprint = \(bind: threat.fingerprint), evidence = \(bind: threat.evidence),
+                    status_reason = \(bind: threat.statusReason), updated_at = \(bind: now)\(resolved)
                 WHERE id = \(bind: id)
                 """).run()
         }
     }
 
-    /// Replaces inventory rows: deletes the named apps, then inserts the given ones (one statement each).
-    public static func replaceApps(
-        deviceID: UUID, enterpriseID: UUID, deleting: [String], inserting: [InstalledApp], on database: any Database
-    ) async throws {
+    /// Deletes inventory rows: the named apps of each device, in as few statements as the bound
+    /// parameter limits allow.
+    public static func deleteApps(_ byDevice: [(deviceID: UUID, appIDs: [String])], on database: any Database) async throws {
         let sql = try sql(database)
-        // Bound parameters per statement stay well below SQLite's limit (32,766) and PostgreSQL's (65,535).
-        for chunk in deleting.chunked(500) {
-            try await sql.delete(from: DeviceAppModel.schema)
-                .where("device_id", .equal, SQLBind(deviceID))
-                .where("app_id", .in, SQLBind.group(Array(chunk)))
-                .run()
+        var clauses: [SQLQueryString] = []
+        var binds = 0
+        func flush() async throws {
+            guard !clauses.isEmpty else { return }
+            try await sql.raw("DELETE FROM device_apps WHERE \(clauses.joined(separator: " OR "))").run()
+            clauses = []
+            binds = 0
         }
-        for chunk in inserting.chunked(500) {
+        for (deviceID, appIDs) in byDevice {
+            for chunk in appIDs.chunked(400) {
+                let list = chunk.map { "\(bind: $0)" as SQLQueryString }.joined(separator: ", ")
+                clauses.append("(device_id = \(bind: deviceID) AND app_id IN (\(list)))")
+                binds += chunk.count + 1
+                if binds >= 400 { try await flush() }
+            }
+        }
+        try await flush()
+    }
+
+    /// Inserts inventory rows, 500 to a statement.
+    public static func insertApps(_ rows: [(deviceID: UUID, enterpriseID: UUID, app: InstalledApp)], on database: any Database) async throws {
+        let sql = try sql(database)
+        // 11 parameters a row: within SQLite's limit (32,766) and PostgreSQL's (65,535).
+        for chunk in rows.chunked(500) {
             var insert = sql.insert(into: DeviceAppModel.schema).columns(
                 "id", "device_id", "enterprise_id", "app_id", "name", "version", "source", "signer_sha1", "signer_sha256", "sha256", "permissions")
-            for app in chunk {
+            for (deviceID, enterpriseID, app) in chunk {
                 insert = insert.values([
                     SQLBind(UUID()), SQLBind(deviceID), SQLBind(enterpriseID), SQLBind(app.id), SQLBind(app.name), SQLBind(app.version),
                     SQLBind(app.source?.rawValue), SQLBind(app.signerSha1?.description), SQLBind(app.signerSha256?.description),

@@ -167,20 +167,24 @@ public enum HotQueries {
 }
 
 extension HotQueries {
-    /// Inserts new threats in one statement. The models must carry their ids.
+    /// Inserts new threats, 500 to a statement (11 parameters a row, within every database's limit).
+    /// The models must carry their ids.
     public static func insert(threats: [ThreatModel], on database: any Database) async throws {
         guard !threats.isEmpty else { return }
-        var insert = try sql(database).insert(into: ThreatModel.schema).columns(
-            "id", "enterprise_id", "device_id", "classification", "subject", "type", "severity", "status", "fingerprint", "evidence", "detected_at")
-        for threat in threats {
-            guard let id = threat.id else { throw HotQueryError.missingID }
-            insert = insert.values([
-                SQLBind(id), SQLBind(threat.enterpriseID), SQLBind(threat.$device.id), SQLBind(threat.classification), SQLBind(threat.subject),
-                SQLBind(threat.type), SQLBind(threat.severity.rawValue), SQLBind(threat.status.rawValue), SQLBind(threat.fingerprint), SQLBind(threat.evidence),
-                SQLBind(threat.detectedAt),
-            ])
+        let sql = try sql(database)
+        for chunk in threats.chunked(500) {
+            var insert = sql.insert(into: ThreatModel.schema).columns(
+                "id", "enterprise_id", "device_id", "classification", "subject", "type", "severity", "status", "fingerprint", "evidence", "detected_at")
+            for threat in chunk {
+                guard let id = threat.id else { throw HotQueryError.missingID }
+                insert = insert.values([
+                    SQLBind(id), SQLBind(threat.enterpriseID), SQLBind(threat.$device.id), SQLBind(threat.classification), SQLBind(threat.subject),
+                    SQLBind(threat.type), SQLBind(threat.severity.rawValue), SQLBind(threat.status.rawValue), SQLBind(threat.fingerprint),
+                    SQLBind(threat.evidence), SQLBind(threat.detectedAt),
+                ])
+            }
+            try await insert.run()
         }
-        try await insert.run()
     }
 }
 

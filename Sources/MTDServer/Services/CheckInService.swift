@@ -66,7 +66,6 @@ struct CheckInService: Sendable {
                 guard try await CheckInWriter.write(prepared, on: tx) else {
                     throw APIError(status: .conflict, code: "device_changed", message: "the device changed during the check-in; check in again")
                 }
-                try await EventLog.append(prepared.events, enterpriseID: prepared.enterpriseID, on: tx, now: now)
                 var result = prepared.result
                 result.retries = Self.optimisticAttempts
                 result.locked = true
@@ -77,13 +76,16 @@ struct CheckInService: Sendable {
 
     /// Reads the device, its inventory and threats and works out everything the check-in changes.
     func prepare(_ checkIn: CheckIn, deviceID: UUID, policy: PolicyService.Current, on database: any Database, now: Date) async throws -> PreparedCheckIn {
-        guard let device = try await HotQueries.device(deviceID, on: database) else { throw APIError.unauthorized("this device no longer exists; activate again") }
+        guard let state = try await HotQueries.checkInState(of: deviceID, on: database) else {
+            throw APIError.unauthorized("this device no longer exists; activate again")
+        }
+        let device = state.device
         guard device.activationStatus == .activated else {
             throw APIError(status: .forbidden, code: "not_activated", message: "this device is \(device.activationStatus.rawValue.lowercased()); activate again")
         }
         let revision = device.revision
-        let storedApps = try await HotQueries.apps(of: deviceID, on: database)
-        let storedThreats = try await HotQueries.activeThreatModels(of: deviceID, on: database)
+        let storedApps = state.apps
+        let storedThreats = state.threats
         let inventory = InventoryStore.plan(checkIn.apps, stored: storedApps, storedVersion: device.inventoryVersion)
         var facts = checkIn
         facts.apps = AppInventory(inventoryVersion: inventory.inventoryVersion ?? 0, complete: true, installed: inventory.apps)

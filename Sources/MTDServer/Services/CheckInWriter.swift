@@ -59,16 +59,14 @@ actor CheckInWriter {
         do {
             let written = try await writes.run {
                 try await database.transaction { tx in
+                    // Each device first: the revision guard decides which check-ins of the group
+                    // write; then their inventories, threats and events together.
                     var written: [Bool] = []
-                    var entries: [EventLog.Entry] = []
                     for prepared in items {
-                        let ok = try await Self.write(prepared, on: tx)
-                        written.append(ok)
-                        if ok {
-                            entries += prepared.events.map { EventLog.Entry(enterpriseID: prepared.enterpriseID, createdAt: prepared.now, event: $0) }
-                        }
+                        written.append(try await Self.writeDevice(prepared, on: tx))
                     }
-                    try await EventLog.append(entries, on: tx)
+                    let committed = zip(items, written).filter(\.1).map(\.0)
+                    try await Self.writeChanges(committed, on: tx)
                     return written
                 }
             }
@@ -82,15 +80,28 @@ actor CheckInWriter {
         }
     }
 
-    /// Writes one prepared check-in in the caller's transaction, except its events; false (and
+    /// Writes one prepared check-in in the caller's transaction, events included; false (and
     /// nothing written) when the device is no longer at the revision the check-in read.
     static func write(_ prepared: PreparedCheckIn, on tx: any Database) async throws -> Bool {
-        guard let deviceID = prepared.device.id else { return false }
-        guard try await HotQueries.writeCheckIn(
-            prepared.device, expectedRevision: prepared.expectedRevision, lastFacts: prepared.lastFacts, now: prepared.now, on: tx)
-        else { return false }
-        try await InventoryStore.write(prepared.inventory, deviceID: deviceID, enterpriseID: prepared.enterpriseID, on: tx)
-        try await ThreatLedger.write(prepared.threats, now: prepared.now, on: tx)
+        guard try await writeDevice(prepared, on: tx) else { return false }
+        try await writeChanges([prepared], on: tx)
         return true
+    }
+
+    /// The device row, only if it is still at the revision the check-in read.
+    static func writeDevice(_ prepared: PreparedCheckIn, on tx: any Database) async throws -> Bool {
+        try await HotQueries.writeCheckIn(
+            prepared.device, expectedRevision: prepared.expectedRevision, lastFacts: prepared.lastFacts, now: prepared.now, on: tx)
+    }
+
+    /// Inventories, threats and events of check-ins whose device rows were written.
+    static func writeChanges(_ committed: [PreparedCheckIn], on tx: any Database) async throws {
+        try await InventoryStore.write(committed.compactMap { prepared in
+            prepared.device.id.map { (deviceID: $0, enterpriseID: prepared.enterpriseID, plan: prepared.inventory) }
+        }, on: tx)
+        try await ThreatLedger.write(committed.map { (plan: $0.threats, now: $0.now) }, on: tx)
+        try await EventLog.append(committed.flatMap { prepared in
+            prepared.events.map { EventLog.Entry(enterpriseID: prepared.enterpriseID, createdAt: prepared.now, event: $0) }
+        }, on: tx)
     }
 }

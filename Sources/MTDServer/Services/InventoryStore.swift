@@ -57,8 +57,11 @@ enum InventoryStore {
             deleting: deleting.sorted(), inserting: inserting.values.sorted { $0.id < $1.id })
     }
 
-    static func write(_ plan: Plan, deviceID: UUID, enterpriseID: UUID, on tx: any Database) async throws {
-        guard plan.changed else { return }
-        try await HotQueries.replaceApps(deviceID: deviceID, enterpriseID: enterpriseID, deleting: plan.deleting, inserting: plan.inserting, on: tx)
+    /// Writes the plans of several devices (a group of check-ins): one DELETE and one INSERT for all.
+    static func write(_ plans: [(deviceID: UUID, enterpriseID: UUID, plan: Plan)], on tx: any Database) async throws {
+        let deletions = plans.filter { !$0.plan.deleting.isEmpty }.map { (deviceID: $0.deviceID, appIDs: $0.plan.deleting) }
+        if !deletions.isEmpty { try await HotQueries.deleteApps(deletions, on: tx) }
+        let rows = plans.flatMap { entry in entry.plan.inserting.map { (deviceID: entry.deviceID, enterpriseID: entry.enterpriseID, app: $0) } }
+        if !rows.isEmpty { try await HotQueries.insertApps(rows, on: tx) }
     }
 }

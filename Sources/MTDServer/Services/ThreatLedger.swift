@@ -99,8 +99,15 @@ enum ThreatLedger {
     }
 
     static func write(_ plan: Plan, now: Date, on tx: any Database) async throws {
-        try await HotQueries.insert(threats: plan.created, on: tx)
-        try await HotQueries.update(threats: plan.changed, now: now, on: tx)
+        try await write([(plan, now)], on: tx)
+    }
+
+    /// Writes the plans of several devices (a group of check-ins): new threats in one INSERT.
+    static func write(_ plans: [(plan: Plan, now: Date)], on tx: any Database) async throws {
+        try await HotQueries.insert(threats: plans.flatMap(\.plan.created), on: tx)
+        for (plan, now) in plans where !plan.changed.isEmpty {
+            try await HotQueries.update(threats: plan.changed, now: now, on: tx)
+        }
     }
 
     /// Stored threat rows as the reconciliation sees them, and by key.

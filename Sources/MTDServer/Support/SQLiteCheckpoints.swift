@@ -19,9 +19,13 @@ enum SQLiteCheckpoints {
     static let backstopPages = 10_000
 
     static func run(path: String, threadPool: NIOThreadPool, eventLoop: any EventLoop, logger: Logger) async {
+        // The future-based calls throughout: the async ones give up on a cancelled task, and a
+        // connection left open when the task is cancelled at shutdown trips SQLiteNIO's assertion.
         let connection: SQLiteConnection
         do {
-            connection = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
+            let opening: EventLoopFuture<SQLiteConnection> = SQLiteConnection.open(
+                storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
+            connection = try await opening.get()
         } catch {
             logger.warning("cannot open SQLite for checkpoints; the writers will checkpoint themselves", metadata: ["error": "\(error)"])
             return
@@ -34,7 +38,7 @@ enum SQLiteCheckpoints {
                 break
             }
             do {
-                try await connection.query("PRAGMA wal_checkpoint(PASSIVE)", []) { _ in }
+                try await connection.query("PRAGMA wal_checkpoint(PASSIVE)", [], logger: logger) { _ in }.get()
                 if failing { logger.notice("SQLite checkpoints work again") }
                 failing = false
             } catch {
@@ -44,7 +48,8 @@ enum SQLiteCheckpoints {
             }
         }
         do {
-            try await connection.close()
+            let closing: EventLoopFuture<Void> = connection.close()
+            try await closing.get()
         } catch {
             logger.debug("closing the checkpoint connection failed", metadata: ["error": "\(error)"])
         }
