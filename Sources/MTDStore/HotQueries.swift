@@ -64,7 +64,7 @@ public enum HotQueries {
 
     static func decodeApps(_ text: String?) throws -> [InstalledApp] {
         guard let text, !text.isEmpty else { return [] }
-        let rows = try JSONDecoder().decode([[String?]].self, from: Data(text.utf8))
+        let rows = try JSONStringRows.parse(text)
         return try rows.map { fields in
             guard fields.count == 8, let id = fields[0] else { throw HotQueryError.badInventoryRow }
             return InstalledApp(
