@@ -156,7 +156,7 @@ extension HotQueries {
                 security_patch_level = \(bind: device.securityPatchLevel), model = \(bind: device.model),
                 manufacturer = \(bind: device.manufacturer), agent_version = \(bind: device.agentVersion), mode = \(bind: device.mode),
                 inventory_version = \(bind: device.inventoryVersion), last_facts = \(bind: lastFacts),
-                last_check_in_at = \(bind: device.lastCheckInAt), policy_version = \(bind: device.policyVersion),
+                last_check_in_at = \(bind: device.lastCheckInAt), last_check_in_hour = \(bind: device.lastCheckInHour), policy_version = \(bind: device.policyVersion),
                 revision = \(bind: device.revision), updated_at = \(bind: now)
             WHERE id = \(bind: id) AND revision = \(bind: expectedRevision) AND activation_status = 'ACTIVATED'
             RETURNING id

@@ -159,7 +159,8 @@ public enum HotQueries {
         deviceID: UUID, revision: Int, at date: Date, facts: String, policyVersion: Int, on database: any Database
     ) async throws -> Bool {
         let rows = try await sql(database).raw("""
-            UPDATE devices SET last_check_in_at = \(bind: date), last_facts = \(bind: facts), policy_version = \(bind: policyVersion)
+            UPDATE devices SET last_check_in_at = \(bind: date), last_check_in_hour = \(bind: DeviceModel.checkInHour(date)),
+                last_facts = \(bind: facts), policy_version = \(bind: policyVersion)
             WHERE id = \(bind: deviceID) AND revision = \(bind: revision) RETURNING id
             """).all()
         return rows.count == 1

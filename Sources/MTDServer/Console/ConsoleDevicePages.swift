@@ -12,7 +12,7 @@ enum ConsoleDevicePages {
         let window = try PageWindow(page: filters.page, size: filters.pageSize, sizeParameter: "pageSize", defaultSize: 50, maximumSize: 200)
         let (page, pageSize) = (window.page, window.size)
         let total = try await query.copy().count()
-        let devices = try await query.sort(\.$lastCheckInAt, .descending).sort(\.$id).range(window.range).all()
+        let devices = try await query.sort(\.$lastCheckInHour, .descending).sort(\.$lastCheckInAt, .descending).sort(\.$id).range(window.range).all()
         let rows: [HTML] = devices.map { device in
             """
             <tr><td><a href="/console/devices/\(device.id?.uuidString.lowercased() ?? "")">\(device.email ?? device.udid ?? device.id?.uuidString ?? "device")</a></td>\

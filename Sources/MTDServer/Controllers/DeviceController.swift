@@ -48,7 +48,7 @@ enum DeviceController {
         let (query, filters) = try await filteredQuery(req, enterpriseID: principal.enterpriseID)
         let window = try PageWindow(page: filters.page, size: filters.pageSize, sizeParameter: "pageSize", defaultSize: 50, maximumSize: 500)
         let total = try await query.copy().count()
-        let devices = try await query.sort(\.$lastCheckInAt, .descending).sort(\.$id).range(window.range).all()
+        let devices = try await query.sort(\.$lastCheckInHour, .descending).sort(\.$lastCheckInAt, .descending).sort(\.$id).range(window.range).all()
         return Page(items: devices.map(DeviceSummary.init), page: window.page, pageSize: window.size, total: total)
     }
 

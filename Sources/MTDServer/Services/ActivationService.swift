@@ -117,7 +117,7 @@ struct ActivationService: Sendable {
                     }
                     device.credentialHash = Secrets.hash(credential)
                     device.activatedAt = now
-                    device.lastCheckInAt = now
+                    device.recordCheckIn(at: now)
                 }
                 try await EventLog.append(event.map { [$0] } ?? [], enterpriseID: enterpriseID, on: tx, now: now)
                 return Activation(deviceID: deviceID, enterpriseID: enterpriseID, credential: credential, reactivated: existing != nil)

@@ -106,7 +106,7 @@ struct CheckInService: Sendable {
             if let value = checkIn.agent.version { device.agentVersion = value }
             device.mode = checkIn.agent.mode.rawValue
             device.inventoryVersion = inventory.inventoryVersion
-            device.lastCheckInAt = now
+            device.recordCheckIn(at: now)
             device.policyVersion = policy.version
         }
         var events = threats.outcome.events

@@ -14,10 +14,12 @@ struct ConnectionSweeper: Sendable {
     @discardableResult
     func sweep(on database: any Database, now: Date = Date()) async throws -> Int {
         let unreachableBefore = now.addingTimeInterval(-Double(thresholds.unreachableAfterSeconds))
+        // By the indexed hour (M018), up to and including the threshold's hour; the exact age is
+        // checked below, so devices of that hour that are not yet due are left alone.
         let candidates = try await DeviceModel.query(on: database)
             .filter(\.$activationStatus == .activated)
             .group(.or) { group in
-                group.filter(\.$lastCheckInAt < unreachableBefore)
+                group.filter(\.$lastCheckInHour <= DeviceModel.checkInHour(unreachableBefore))
                     .filter(\.$connectionStatus != .connected)
             }
             .all()

@@ -20,5 +20,6 @@ public enum StoreMigrations {
         M015_CreateConsumerLeases(),
         M016_CreateRateLimitBuckets(),
         M017_KeyUEMStateByConnection(),
+        M018_IndexCheckInHour(),
     ]
 }

@@ -33,6 +33,9 @@ public final class DeviceModel: Model, @unchecked Sendable {
     /// The last check-in document, minus the app inventory (which lives in `device_apps`).
     @OptionalField(key: "last_facts") public var lastFacts: String?
     @OptionalField(key: "last_check_in_at") public var lastCheckInAt: Date?
+    /// The hour (since 1970) of `lastCheckInAt`: what the check-in indexes hold (M018), so that a
+    /// check-in changes an indexed column only once an hour. Set both through `recordCheckIn(at:)`.
+    @OptionalField(key: "last_check_in_hour") public var lastCheckInHour: Int?
     @OptionalField(key: "activated_at") public var activatedAt: Date?
     @OptionalField(key: "policy_version") public var policyVersion: Int?
     /// The UEM's numeric device id, from device sync, in the UEM connection `uemConnection`.
@@ -49,6 +52,19 @@ public final class DeviceModel: Model, @unchecked Sendable {
 
     public init() {
         revision = 0
+    }
+
+    /// Records a check-in time and its hour.
+    public func recordCheckIn(at date: Date) {
+        lastCheckInAt = date
+        lastCheckInHour = Self.checkInHour(date)
+    }
+
+    /// Whole hours since 1970 (0 for a time no clock gives).
+    public static func checkInHour(_ date: Date) -> Int {
+        let hours = (date.timeIntervalSince1970 / 3600).rounded(.down)
+        guard hours.isFinite, abs(hours) < 1e12 else { return 0 }
+        return Int(hours)
     }
 
     /// Marks a change, so that concurrent steady-state check-ins re-read before committing.
