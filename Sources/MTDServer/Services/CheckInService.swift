@@ -165,10 +165,8 @@ extension CheckInService {
         var stored = checkIn
         stored.apps = nil
         let factsText = StoredFacts.text(stored)
-        let committed = try await writes.run {
-            try await HotQueries.touchIfUnchanged(
-                deviceID: deviceID, revision: snapshot.revision, at: now, facts: factsText, policyVersion: policy.version, on: database)
-        }
+        let committed = try await writer.commit(
+            .touch(.init(deviceID: deviceID, revision: snapshot.revision, now: now, facts: factsText, policyVersion: policy.version)), on: database)
         guard committed else { return nil }
         return Result(
             securityStatus: status, policyVersion: policy.version, fullInventoryRequired: snapshot.inventoryVersion == nil, opened: 0, resolved: 0,

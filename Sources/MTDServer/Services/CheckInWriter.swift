@@ -7,6 +7,9 @@ import MTDStore
 /// a transaction (and a turn of the write gate) per check-in into one per group; on PostgreSQL it
 /// saves commits and takes the event log's ordering lock once per group.
 ///
+/// Steady-state check-ins (nothing changed: only the check-in time and facts are recorded) join the
+/// same groups, so a thousand of them a second cost tens of commits, not a thousand.
+///
 /// Each check-in in a group is guarded by its device's revision: one whose device changed since it
 /// was read (including by an earlier check-in of the same group) writes nothing and is answered
 /// `false`, and its caller prepares it again. If a group fails for another reason, its check-ins
@@ -19,8 +22,31 @@ actor CheckInWriter {
     /// At most this many check-ins per transaction: bounds how long a group holds SQLite's writer.
     static let groupLimit = 64
 
+    /// What one check-in writes.
+    enum Work: Sendable {
+        /// A check-in that changes the device, its inventory or its threats.
+        case change(PreparedCheckIn)
+        /// A steady-state check-in: the time, facts and policy version, if the device is still at `revision`.
+        case touch(Touch)
+
+        var deviceID: UUID? {
+            switch self {
+            case .change(let prepared): prepared.device.id
+            case .touch(let touch): touch.deviceID
+            }
+        }
+    }
+
+    struct Touch: Sendable {
+        var deviceID: UUID
+        var revision: Int
+        var now: Date
+        var facts: String
+        var policyVersion: Int
+    }
+
     private struct Item {
-        var prepared: PreparedCheckIn
+        var work: Work
         var database: any Database
         var continuation: CheckedContinuation<Bool, any Error>
     }
@@ -31,8 +57,13 @@ actor CheckInWriter {
 
     /// Commits `prepared`; false when its device changed since it was read.
     func commit(_ prepared: PreparedCheckIn, on database: any Database) async throws -> Bool {
+        try await commit(.change(prepared), on: database)
+    }
+
+    /// Commits `work`; false when its device changed since it was read.
+    func commit(_ work: Work, on database: any Database) async throws -> Bool {
         try await withCheckedThrowingContinuation { continuation in
-            pending.append(Item(prepared: prepared, database: database, continuation: continuation))
+            pending.append(Item(work: work, database: database, continuation: continuation))
             // SQLite commits one group at a time anyway (the write gate); PostgreSQL overlaps four.
             let parallel = writes.serializer == nil ? 4 : 1
             if draining < parallel {
@@ -53,19 +84,28 @@ actor CheckInWriter {
 
     private func flush(_ group: [Item]) async {
         // Devices in one order in every group, so two groups on PostgreSQL never wait on each other's rows.
-        let ordered = group.sorted { ($0.prepared.device.id?.uuidString ?? "") < ($1.prepared.device.id?.uuidString ?? "") }
+        let ordered = group.sorted { ($0.work.deviceID?.uuidString ?? "") < ($1.work.deviceID?.uuidString ?? "") }
         guard let database = ordered.first?.database else { return }
-        let items = ordered.map(\.prepared)
+        let items = ordered.map(\.work)
         do {
             let written = try await writes.run {
                 try await database.transaction { tx in
                     // Each device first: the revision guard decides which check-ins of the group
                     // write; then their inventories, threats and events together.
                     var written: [Bool] = []
-                    for prepared in items {
-                        written.append(try await Self.writeDevice(prepared, on: tx))
+                    var committed: [PreparedCheckIn] = []
+                    for work in items {
+                        switch work {
+                        case .change(let prepared):
+                            let ok = try await Self.writeDevice(prepared, on: tx)
+                            if ok { committed.append(prepared) }
+                            written.append(ok)
+                        case .touch(let touch):
+                            written.append(try await HotQueries.touchIfUnchanged(
+                                deviceID: touch.deviceID, revision: touch.revision, at: touch.now, facts: touch.facts,
+                                policyVersion: touch.policyVersion, on: tx))
+                        }
                     }
-                    let committed = zip(items, written).filter(\.1).map(\.0)
                     try await Self.writeChanges(committed, on: tx)
                     return written
                 }
