@@ -55,6 +55,7 @@ let package = Package(
             dependencies: [
                 "MTDCore", "MTDIntel", "MTDDetection",
                 .product(name: "FluentKit", package: "fluent-kit"),
+                .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -29,6 +29,7 @@ public enum HotQueries {
 
     /// The inventory and the open and ignored threats in one round trip (the steady-state check-in).
     public static func appsAndThreats(of deviceID: UUID, on database: any Database) async throws -> ([InstalledApp], [StoredThreat]) {
+        if let prepared = try await PostgresHotQueries.appsAndThreats(of: deviceID, on: database) { return prepared }
         let sql = try sql(database)
         let rows = try await sql.raw("""
             SELECT 'a' AS kind, NULL AS id, \(appsAggregate(sql, deviceID: deviceID)) AS c1, NULL AS c2, NULL AS c3, NULL AS c4, NULL AS c5
@@ -133,7 +134,8 @@ public enum HotQueries {
     /// The device a credential belongs to, with its snapshot: authentication and the steady-state
     /// check-in share one query.
     public static func snapshot(withCredentialHash hash: String, on database: any Database) async throws -> DeviceSnapshot? {
-        try await sql(database).raw("SELECT \(unsafeRaw: snapshotColumns) FROM devices WHERE credential_hash = \(bind: hash)").first().map(snapshot)
+        if let prepared = try await PostgresHotQueries.snapshot(withCredentialHash: hash, on: database) { return prepared }
+        return try await sql(database).raw("SELECT \(unsafeRaw: snapshotColumns) FROM devices WHERE credential_hash = \(bind: hash)").first().map(snapshot)
     }
 
     static func snapshot(_ row: any SQLRow) throws -> DeviceSnapshot {
@@ -158,6 +160,10 @@ public enum HotQueries {
     public static func touchIfUnchanged(
         deviceID: UUID, revision: Int, at date: Date, facts: String, policyVersion: Int, on database: any Database
     ) async throws -> Bool {
+        if let prepared = try await PostgresHotQueries.touchIfUnchanged(
+            deviceID: deviceID, revision: revision, at: date, facts: facts, policyVersion: policyVersion, on: database) {
+            return prepared
+        }
         let rows = try await sql(database).raw("""
             UPDATE devices SET last_check_in_at = \(bind: date), last_check_in_hour = \(bind: DeviceModel.checkInHour(date)),
                 last_facts = \(bind: facts), policy_version = \(bind: policyVersion)
@@ -193,11 +199,13 @@ enum HotQueryError: Error, CustomStringConvertible {
     case notSQL
     case missingID
     case badInventoryRow
+    case badStatus
     var description: String {
         switch self {
         case .notSQL: "the database does not speak SQL"
         case .missingID: "a new row has no id"
         case .badInventoryRow: "a stored app row could not be read (no app id)"
+        case .badStatus: "a stored device or threat has a status or severity this version does not know"
         }
     }
 }

@@ -7,8 +7,9 @@ import MTDStore
 /// a transaction (and a turn of the write gate) per check-in into one per group; on PostgreSQL it
 /// saves commits and takes the event log's ordering lock once per group.
 ///
-/// Steady-state check-ins (nothing changed: only the check-in time and facts are recorded) join the
-/// same groups, so a thousand of them a second cost tens of commits, not a thousand.
+/// On SQLite, steady-state check-ins (nothing changed: only the check-in time and facts are
+/// recorded) join the same groups, so a thousand of them a second take tens of write turns, not a
+/// thousand.
 ///
 /// Each check-in in a group is guarded by its device's revision: one whose device changed since it
 /// was read (including by an earlier check-in of the same group) writes nothing and is answered
