@@ -38,10 +38,11 @@ enum AgentController {
     static func checkIn(_ req: Request) async throws -> CheckInResponse {
         let device = try req.agentDevice
         guard let buffer = req.body.data else { throw APIError.badRequest("empty body; send a check-in document", field: "$") }
-        let checkIn = try CheckInDecoder().decode(Data(buffer: buffer))
+        let body = Data(buffer: buffer)
+        let checkIn = try CheckInDecoder().decode(body)
         let services = req.application.mtd
         let started = DispatchTime.now()
-        let result = try await services.checkIns.checkIn(checkIn, deviceID: device.deviceID, enterpriseID: device.enterpriseID, snapshot: device.snapshot, on: req.db)
+        let result = try await services.checkIns.checkIn(checkIn, deviceID: device.deviceID, enterpriseID: device.enterpriseID, snapshot: device.snapshot, body: body, on: req.db)
         services.metrics.recordCheckIn(seconds: Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9, opened: result.opened, resolved: result.resolved, retries: result.retries, locked: result.locked)
         return CheckInResponse(
             nextCheckInSeconds: services.configuration.checkInIntervalSeconds, policyVersion: result.policyVersion,

@@ -45,10 +45,11 @@ struct CheckInService: Sendable {
 
     /// `snapshot` is the device as its credential check read it; without one it is read here.
     func checkIn(
-        _ checkIn: CheckIn, deviceID: UUID, enterpriseID: UUID, snapshot: HotQueries.DeviceSnapshot? = nil, on database: any Database, now: Date = Date()
+        _ checkIn: CheckIn, deviceID: UUID, enterpriseID: UUID, snapshot: HotQueries.DeviceSnapshot? = nil, body: Data? = nil,
+        on database: any Database, now: Date = Date()
     ) async throws -> Result {
         let policy = try await policies.current(for: enterpriseID, on: database, now: now)
-        if let result = try await steadyState(checkIn, deviceID: deviceID, snapshot: snapshot, policy: policy, on: database, now: now) {
+        if let result = try await steadyState(checkIn, deviceID: deviceID, snapshot: snapshot, body: body, policy: policy, on: database, now: now) {
             return result
         }
         for attempt in 0..<Self.optimisticAttempts {
@@ -140,7 +141,8 @@ extension CheckInService {
     /// update; if the device changed meanwhile (its revision moved) or anything would change, nil
     /// sends the check-in down the transactional path.
     func steadyState(
-        _ checkIn: CheckIn, deviceID: UUID, snapshot known: HotQueries.DeviceSnapshot?, policy: PolicyService.Current, on database: any Database, now: Date
+        _ checkIn: CheckIn, deviceID: UUID, snapshot known: HotQueries.DeviceSnapshot?, body: Data? = nil, policy: PolicyService.Current,
+        on database: any Database, now: Date
     ) async throws -> Result? {
         var snapshot = known
         if snapshot == nil { snapshot = try await HotQueries.snapshot(of: deviceID, on: database) }
@@ -164,7 +166,7 @@ extension CheckInService {
         guard status == snapshot.securityStatus else { return nil }
         var stored = checkIn
         stored.apps = nil
-        let factsText = StoredFacts.text(stored)
+        let factsText = StoredFacts.text(stored, body: body)
         let touch = CheckInWriter.Touch(deviceID: deviceID, revision: snapshot.revision, now: now, facts: factsText, policyVersion: policy.version)
         let committed: Bool
         if writes.serializer != nil {
