@@ -27,6 +27,7 @@ extension HotQueries {
     /// Reads the check-in state in one round trip: the device row with its inventory and threats
     /// aggregated into two JSON texts.
     public static func checkInState(of deviceID: UUID, on database: any Database) async throws -> CheckInState? {
+        if let prepared = try await PostgresHotQueries.checkInState(of: deviceID, on: database) { return prepared }
         let sql = try sql(database)
         guard let row = try await sql.raw("""
             SELECT \(unsafeRaw: deviceColumns), \(appsAggregate(sql, deviceID: deviceID)) AS apps_json,
@@ -150,6 +151,10 @@ extension HotQueries {
         _ device: DeviceModel, expectedRevision: Int, lastFacts: String, now: Date, on database: any Database
     ) async throws -> Bool {
         guard let id = device.id else { throw HotQueryError.missingID }
+        if let prepared = try await PostgresHotQueries.writeCheckIn(
+            device, deviceID: id, expectedRevision: expectedRevision, lastFacts: lastFacts, now: now, on: database) {
+            return prepared
+        }
         let rows = try await sql(database).raw("""
             UPDATE devices SET security_status = \(bind: device.securityStatus.rawValue),
                 connection_status = \(bind: device.connectionStatus.rawValue), os_version = \(bind: device.osVersion),

@@ -144,3 +144,128 @@ enum PostgresHotQueries {
         }
     }
 }
+
+/// The changing check-in's own two statements, prepared the same way.
+extension PostgresHotQueries {
+    struct CheckInStateStatement: PostgresPreparedStatement {
+        static let sql = """
+            SELECT \(HotQueries.deviceColumns),
+                (SELECT COALESCE(json_agg(json_build_array(\(HotQueries.appColumns))), '[]')::text
+                 FROM device_apps WHERE device_id = $1) AS apps_json,
+                (SELECT COALESCE(json_agg(json_build_array(id, enterprise_id, classification, subject, type, severity, status, fingerprint,
+                    evidence::text, status_reason, extract(epoch from detected_at))), '[]')::text
+                 FROM threats WHERE device_id = $1 AND status IN ('OPEN', 'IGNORED')) AS threats_json
+            FROM devices WHERE id = $1
+            """
+        typealias Row = (
+            UUID, UUID, String?, String?, String?, String?, String, String?, String, String, String, String?, String?, String?, String?,
+            String?, String?, Int?, Date?, Date?, Int?, Int?, String?, String?, Int, String?, String?
+        )
+
+        var deviceID: UUID
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 1)
+            bindings.append(deviceID)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row {
+            try row.decode(Row.self)
+        }
+    }
+
+    static func checkInState(of deviceID: UUID, on database: any Database) async throws -> HotQueries.CheckInState?? {
+        try await onConnection(database) { connection in
+            var state: HotQueries.CheckInState?
+            for try await row in try await connection.execute(CheckInStateStatement(deviceID: deviceID), logger: logger) {
+                guard let activation = ActivationStatus(rawValue: row.8), let connectionStatus = ConnectionStatus(rawValue: row.9),
+                      let security = SecurityStatus(rawValue: row.10)
+                else { throw HotQueryError.badStatus }
+                let device = DeviceModel()
+                device.id = row.0
+                device.$enterprise.id = row.1
+                device.externalID = row.2
+                device.udid = row.3
+                device.email = row.4
+                device.mdm = row.5
+                device.platform = row.6
+                device.mode = row.7
+                device.activationStatus = activation
+                device.connectionStatus = connectionStatus
+                device.securityStatus = security
+                device.credentialHash = row.11
+                device.osVersion = row.12
+                device.model = row.13
+                device.manufacturer = row.14
+                device.securityPatchLevel = row.15
+                device.agentVersion = row.16
+                device.inventoryVersion = row.17
+                device.lastCheckInAt = row.18
+                device.activatedAt = row.19
+                device.policyVersion = row.20
+                device.uemDeviceID = row.21
+                device.uemConnection = row.22
+                device.uemThreatLevel = row.23
+                device.revision = row.24
+                state = HotQueries.CheckInState(
+                    device: device, apps: try HotQueries.decodeApps(row.25), threats: try HotQueries.decodeThreats(row.26, deviceID: deviceID))
+            }
+            return state
+        }
+    }
+
+    struct WriteCheckInStatement: PostgresPreparedStatement {
+        static let sql = """
+            UPDATE devices SET security_status = $1, connection_status = $2, os_version = $3, security_patch_level = $4, model = $5,
+                manufacturer = $6, agent_version = $7, mode = $8, inventory_version = $9, last_facts = $10, last_check_in_at = $11,
+                last_check_in_hour = $12, policy_version = $13, revision = $14, updated_at = $15
+            WHERE id = $16 AND revision = $17 AND activation_status = 'ACTIVATED'
+            RETURNING id
+            """
+        typealias Row = UUID
+
+        var device: DeviceModel
+        var deviceID: UUID
+        var expectedRevision: Int
+        var lastFacts: String
+        var now: Date
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 17)
+            bindings.append(device.securityStatus.rawValue)
+            bindings.append(device.connectionStatus.rawValue)
+            bindings.append(device.osVersion)
+            bindings.append(device.securityPatchLevel)
+            bindings.append(device.model)
+            bindings.append(device.manufacturer)
+            bindings.append(device.agentVersion)
+            bindings.append(device.mode)
+            bindings.append(device.inventoryVersion)
+            bindings.append(lastFacts)
+            bindings.append(device.lastCheckInAt)
+            bindings.append(device.lastCheckInHour)
+            bindings.append(device.policyVersion)
+            bindings.append(device.revision)
+            bindings.append(now)
+            bindings.append(deviceID)
+            bindings.append(expectedRevision)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row {
+            try row.decode(UUID.self)
+        }
+    }
+
+    static func writeCheckIn(
+        _ device: DeviceModel, deviceID: UUID, expectedRevision: Int, lastFacts: String, now: Date, on database: any Database
+    ) async throws -> Bool? {
+        let statement = WriteCheckInStatement(device: device, deviceID: deviceID, expectedRevision: expectedRevision, lastFacts: lastFacts, now: now)
+        return try await onConnection(database) { connection in
+            var updated = 0
+            for try await _ in try await connection.execute(statement, logger: logger) { updated += 1 }
+            return updated == 1
+        }
+    }
+}
