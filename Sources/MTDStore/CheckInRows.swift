@@ -25,13 +25,12 @@ extension HotQueries {
     }
 
     /// Reads the check-in state in one round trip: the device row with its inventory and threats
-    /// aggregated into two JSON texts.
+    /// aggregated into two JSON texts (on PostgreSQL as a prepared statement).
     public static func checkInState(of deviceID: UUID, on database: any Database) async throws -> CheckInState? {
         if let prepared = try await PostgresHotQueries.checkInState(of: deviceID, on: database) { return prepared }
-        let sql = try sql(database)
-        guard let row = try await sql.raw("""
-            SELECT \(unsafeRaw: deviceColumns), \(appsAggregate(sql, deviceID: deviceID)) AS apps_json,
-                   \(threatsAggregate(sql, deviceID: deviceID)) AS threats_json
+        guard let row = try await sql(database).raw("""
+            SELECT \(unsafeRaw: deviceColumns), \(sqliteAppsAggregate(deviceID)) AS apps_json,
+                   \(sqliteThreatsAggregate(deviceID)) AS threats_json
             FROM devices WHERE id = \(bind: deviceID)
             """).first()
         else { return nil }
@@ -41,20 +40,14 @@ extension HotQueries {
         return CheckInState(device: device, apps: apps, threats: threats)
     }
 
-    /// The open and ignored threats as one JSON text, an array per threat in `ThreatRow`'s order.
-    static func threatsAggregate(_ sql: any SQLDatabase, deviceID: UUID) -> SQLQueryString {
-        if sql.dialect.name == "postgresql" {
-            return """
-                (SELECT COALESCE(json_agg(json_build_array(id, enterprise_id, classification, subject, type, severity, status, fingerprint,
-                    evidence::text, status_reason, extract(epoch from detected_at))), '[]')::text
-                 FROM threats WHERE device_id = \(bind: deviceID) AND status IN ('OPEN', 'IGNORED'))
-                """
-        }
-        return """
-            (SELECT json_group_array(json_array(id, enterprise_id, classification, subject, type, severity, status, fingerprint,
-                evidence, status_reason, detected_at))
-             FROM threats WHERE device_id = \(bind: deviceID) AND status IN ('OPEN', 'IGNORED'))
-            """
+    /// SQLite: the open and ignored threats as one JSON text, an array per threat in `ThreatRow`'s
+    /// order. (PostgreSQL builds the same text in PostgresHotQueries.CheckInStateStatement.)
+    static func sqliteThreatsAggregate(_ deviceID: UUID) -> SQLQueryString {
+        """
+        (SELECT json_group_array(json_array(id, enterprise_id, classification, subject, type, severity, status, fingerprint,
+            evidence, status_reason, detected_at))
+         FROM threats WHERE device_id = \(bind: deviceID) AND status IN ('OPEN', 'IGNORED'))
+        """
     }
 
     static func decodeThreats(_ text: String?, deviceID: UUID) throws -> [ThreatModel] {
@@ -77,7 +70,7 @@ extension HotQueries {
         }
     }
 
-    /// One threat of `threatsAggregate`.
+    /// One threat of the threats aggregate (SQLite's or PostgreSQL's).
     struct ThreatRow: Decodable {
         var id: UUID
         var enterpriseID: UUID

@@ -22,17 +22,16 @@ public enum HotQueries {
 
     /// The device's stored inventory, ordered by app id.
     public static func apps(of deviceID: UUID, on database: any Database) async throws -> [InstalledApp] {
-        let sql = try sql(database)
-        let row = try await sql.raw("SELECT \(appsAggregate(sql, deviceID: deviceID)) AS apps").first()
+        if let prepared = try await PostgresHotQueries.appsAndThreats(of: deviceID, on: database) { return prepared.0 }
+        let row = try await sql(database).raw("SELECT \(sqliteAppsAggregate(deviceID)) AS apps").first()
         return try decodeApps(row?.decode(column: "apps", as: String?.self))
     }
 
     /// The inventory and the open and ignored threats in one round trip (the steady-state check-in).
     public static func appsAndThreats(of deviceID: UUID, on database: any Database) async throws -> ([InstalledApp], [StoredThreat]) {
         if let prepared = try await PostgresHotQueries.appsAndThreats(of: deviceID, on: database) { return prepared }
-        let sql = try sql(database)
-        let rows = try await sql.raw("""
-            SELECT 'a' AS kind, NULL AS id, \(appsAggregate(sql, deviceID: deviceID)) AS c1, NULL AS c2, NULL AS c3, NULL AS c4, NULL AS c5
+        let rows = try await sql(database).raw("""
+            SELECT 'a' AS kind, NULL AS id, \(sqliteAppsAggregate(deviceID)) AS c1, NULL AS c2, NULL AS c3, NULL AS c4, NULL AS c5
             UNION ALL
             SELECT 't' AS kind, id, classification, subject, severity, status, fingerprint
             FROM threats WHERE device_id = \(bind: deviceID) AND status IN ('OPEN', 'IGNORED')
@@ -49,31 +48,30 @@ public enum HotQueries {
         return (apps, threats)
     }
 
-    /// The columns of an app, in the order of each app's array in `appsAggregate`.
+    /// The columns of an app, in the order `installedApp(_:)` reads them.
     static let appColumns = "app_id, name, version, source, signer_sha1, signer_sha256, sha256, permissions"
 
-    /// A scalar subquery that returns the device's whole inventory as one JSON text: an array of
-    /// one array per app. Decoding fifty rows of eight columns by name through the database
-    /// drivers cost more than all of a steady-state check-in's other work; one text and one JSON
-    /// decode cost a fraction of it.
-    static func appsAggregate(_ sql: any SQLDatabase, deviceID: UUID) -> SQLQueryString {
-        if sql.dialect.name == "postgresql" {
-            return "(SELECT COALESCE(json_agg(json_build_array(\(unsafeRaw: appColumns))), '[]')::text FROM device_apps WHERE device_id = \(bind: deviceID))"
-        }
-        return "(SELECT json_group_array(json_array(\(unsafeRaw: appColumns))) FROM device_apps WHERE device_id = \(bind: deviceID))"
+    /// SQLite: a scalar subquery that returns the device's whole inventory as one JSON text, an
+    /// array of one array per app. Decoding fifty rows of eight columns by name through SQLKit cost
+    /// more than all of a steady-state check-in's other work; one text read by `JSONStringRows`
+    /// costs a fraction of it. (PostgreSQL reads through prepared statements, PostgresHotQueries.)
+    static func sqliteAppsAggregate(_ deviceID: UUID) -> SQLQueryString {
+        "(SELECT json_group_array(json_array(\(unsafeRaw: appColumns))) FROM device_apps WHERE device_id = \(bind: deviceID))"
     }
 
     static func decodeApps(_ text: String?) throws -> [InstalledApp] {
         guard let text, !text.isEmpty else { return [] }
-        let rows = try JSONStringRows.parse(text)
-        return try rows.map { fields in
-            guard fields.count == 8, let id = fields[0] else { throw HotQueryError.badInventoryRow }
-            return InstalledApp(
-                id: id, name: fields[1], version: fields[2], source: fields[3].flatMap { AppSource(rawValue: $0) },
-                signerSha1: fields[4].flatMap { HexDigest($0) }, signerSha256: fields[5].flatMap { HexDigest($0) },
-                sha256: fields[6].flatMap { HexDigest($0) },
-                permissions: fields[7].flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) })
-        }.sorted { $0.id < $1.id }
+        return try JSONStringRows.parse(text).map(installedApp).sorted { $0.id < $1.id }
+    }
+
+    /// An app from its stored columns, in `appColumns` order.
+    static func installedApp(_ fields: [String?]) throws -> InstalledApp {
+        guard fields.count == 8, let id = fields[0] else { throw HotQueryError.badInventoryRow }
+        return InstalledApp(
+            id: id, name: fields[1], version: fields[2], source: fields[3].flatMap { AppSource(rawValue: $0) },
+            signerSha1: fields[4].flatMap { HexDigest($0) }, signerSha256: fields[5].flatMap { HexDigest($0) },
+            sha256: fields[6].flatMap { HexDigest($0) },
+            permissions: fields[7].flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) })
     }
 
     /// Open and ignored threats of a device.

@@ -13,13 +13,18 @@ import MTDCore
 enum PostgresHotQueries {
     static let logger = Logger(label: "openmtd.store.postgres")
 
-    /// Runs `body` on the PostgreSQL connection behind `database`; nil when it is not PostgreSQL.
-    static func onConnection<T: Sendable>(
-        _ database: any Database, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
-    ) async throws -> T? {
+    /// Every row of `statement`, run on the PostgreSQL connection behind `database` (prepared on
+    /// that connection the first time); nil when the database is not PostgreSQL.
+    static func rows<Statement: PostgresPreparedStatement>(
+        _ statement: Statement, on database: any Database
+    ) async throws -> [Statement.Row]? where Statement.Row: Sendable {
         guard let postgres = database as? any PostgresDatabase else { return nil }
         return try await postgres.withConnection { connection in
-            connection.eventLoop.makeFutureWithTask { try await body(connection) }
+            connection.eventLoop.makeFutureWithTask {
+                var rows: [Statement.Row] = []
+                for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
+                return rows
+            }
         }.get()
     }
 
@@ -40,20 +45,17 @@ enum PostgresHotQueries {
         }
     }
 
+    /// The outer nil: not PostgreSQL; the inner one: no such credential.
     static func snapshot(withCredentialHash hash: String, on database: any Database) async throws -> HotQueries.DeviceSnapshot?? {
-        try await onConnection(database) { connection in
-            var snapshot: HotQueries.DeviceSnapshot?
-            for try await row in try await connection.execute(SnapshotByCredential(hash: hash), logger: logger) {
-                guard let activation = ActivationStatus(rawValue: row.2), let connectionStatus = ConnectionStatus(rawValue: row.3),
-                      let security = SecurityStatus(rawValue: row.4)
-                else { throw HotQueryError.badStatus }
-                snapshot = HotQueries.DeviceSnapshot(
-                    id: row.0, enterpriseID: row.1, activationStatus: activation, connectionStatus: connectionStatus, securityStatus: security,
-                    inventoryVersion: row.5, revision: row.6, osVersion: row.7, securityPatchLevel: row.8, model: row.9, manufacturer: row.10,
-                    agentVersion: row.11, mode: row.12)
-            }
-            return snapshot
-        }
+        guard let rows = try await rows(SnapshotByCredential(hash: hash), on: database) else { return nil }
+        guard let row = rows.first else { return .some(nil) }
+        guard let activation = ActivationStatus(rawValue: row.2), let connectionStatus = ConnectionStatus(rawValue: row.3),
+              let security = SecurityStatus(rawValue: row.4)
+        else { throw HotQueryError.badStatus }
+        return HotQueries.DeviceSnapshot(
+            id: row.0, enterpriseID: row.1, activationStatus: activation, connectionStatus: connectionStatus, securityStatus: security,
+            inventoryVersion: row.5, revision: row.6, osVersion: row.7, securityPatchLevel: row.8, model: row.9, manufacturer: row.10,
+            agentVersion: row.11, mode: row.12)
     }
 
     /// Inventory rows and open or ignored threat rows, told apart by the first column.
@@ -82,26 +84,20 @@ enum PostgresHotQueries {
     }
 
     static func appsAndThreats(of deviceID: UUID, on database: any Database) async throws -> ([InstalledApp], [HotQueries.StoredThreat])? {
-        try await onConnection(database) { connection in
-            var apps: [InstalledApp] = []
-            var threats: [HotQueries.StoredThreat] = []
-            for try await row in try await connection.execute(AppsAndThreats(deviceID: deviceID), logger: logger) {
-                if row.0 == "t" {
-                    guard let id = row.1, let classification = row.2, let subject = row.3, let severity = row.4.flatMap(Severity.init(rawValue:)),
-                          let status = row.5.flatMap(ThreatStatus.init(rawValue:)), let fingerprint = row.6
-                    else { throw HotQueryError.badStatus }
-                    threats.append(.init(id: id, classification: classification, subject: subject, severity: severity, status: status, fingerprint: fingerprint))
-                } else {
-                    guard let appID = row.2 else { throw HotQueryError.badInventoryRow }
-                    apps.append(InstalledApp(
-                        id: appID, name: row.3, version: row.4, source: row.5.flatMap { AppSource(rawValue: $0) },
-                        signerSha1: row.6.flatMap { HexDigest($0) }, signerSha256: row.7.flatMap { HexDigest($0) },
-                        sha256: row.8.flatMap { HexDigest($0) },
-                        permissions: row.9.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) }))
-                }
+        guard let rows = try await rows(AppsAndThreats(deviceID: deviceID), on: database) else { return nil }
+        var apps: [InstalledApp] = []
+        var threats: [HotQueries.StoredThreat] = []
+        for row in rows {
+            if row.0 == "t" {
+                guard let id = row.1, let classification = row.2, let subject = row.3, let severity = row.4.flatMap(Severity.init(rawValue:)),
+                      let status = row.5.flatMap(ThreatStatus.init(rawValue:)), let fingerprint = row.6
+                else { throw HotQueryError.badStatus }
+                threats.append(.init(id: id, classification: classification, subject: subject, severity: severity, status: status, fingerprint: fingerprint))
+            } else {
+                apps.append(try HotQueries.installedApp([row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9]))
             }
-            return (apps.sorted { $0.id < $1.id }, threats)
         }
+        return (apps.sorted { $0.id < $1.id }, threats)
     }
 
     struct TouchIfUnchanged: PostgresPreparedStatement {
@@ -136,12 +132,8 @@ enum PostgresHotQueries {
     static func touchIfUnchanged(
         deviceID: UUID, revision: Int, at date: Date, facts: String, policyVersion: Int, on database: any Database
     ) async throws -> Bool? {
-        try await onConnection(database) { connection in
-            var updated = 0
-            let statement = TouchIfUnchanged(date: date, facts: facts, policyVersion: policyVersion, deviceID: deviceID, revision: revision)
-            for try await _ in try await connection.execute(statement, logger: logger) { updated += 1 }
-            return updated == 1
-        }
+        let statement = TouchIfUnchanged(date: date, facts: facts, policyVersion: policyVersion, deviceID: deviceID, revision: revision)
+        return try await rows(statement, on: database).map { $0.count == 1 }
     }
 }
 
@@ -175,44 +167,44 @@ extension PostgresHotQueries {
         }
     }
 
+    /// The outer nil: not PostgreSQL; the inner one: no such device.
     static func checkInState(of deviceID: UUID, on database: any Database) async throws -> HotQueries.CheckInState?? {
-        try await onConnection(database) { connection in
-            var state: HotQueries.CheckInState?
-            for try await row in try await connection.execute(CheckInStateStatement(deviceID: deviceID), logger: logger) {
-                guard let activation = ActivationStatus(rawValue: row.8), let connectionStatus = ConnectionStatus(rawValue: row.9),
-                      let security = SecurityStatus(rawValue: row.10)
-                else { throw HotQueryError.badStatus }
-                let device = DeviceModel()
-                device.id = row.0
-                device.$enterprise.id = row.1
-                device.externalID = row.2
-                device.udid = row.3
-                device.email = row.4
-                device.mdm = row.5
-                device.platform = row.6
-                device.mode = row.7
-                device.activationStatus = activation
-                device.connectionStatus = connectionStatus
-                device.securityStatus = security
-                device.credentialHash = row.11
-                device.osVersion = row.12
-                device.model = row.13
-                device.manufacturer = row.14
-                device.securityPatchLevel = row.15
-                device.agentVersion = row.16
-                device.inventoryVersion = row.17
-                device.lastCheckInAt = row.18
-                device.activatedAt = row.19
-                device.policyVersion = row.20
-                device.uemDeviceID = row.21
-                device.uemConnection = row.22
-                device.uemThreatLevel = row.23
-                device.revision = row.24
-                state = HotQueries.CheckInState(
-                    device: device, apps: try HotQueries.decodeApps(row.25), threats: try HotQueries.decodeThreats(row.26, deviceID: deviceID))
-            }
-            return state
+        guard let rows = try await rows(CheckInStateStatement(deviceID: deviceID), on: database) else { return nil }
+        var state: HotQueries.CheckInState?
+        for row in rows {
+            guard let activation = ActivationStatus(rawValue: row.8), let connectionStatus = ConnectionStatus(rawValue: row.9),
+                  let security = SecurityStatus(rawValue: row.10)
+            else { throw HotQueryError.badStatus }
+            let device = DeviceModel()
+            device.id = row.0
+            device.$enterprise.id = row.1
+            device.externalID = row.2
+            device.udid = row.3
+            device.email = row.4
+            device.mdm = row.5
+            device.platform = row.6
+            device.mode = row.7
+            device.activationStatus = activation
+            device.connectionStatus = connectionStatus
+            device.securityStatus = security
+            device.credentialHash = row.11
+            device.osVersion = row.12
+            device.model = row.13
+            device.manufacturer = row.14
+            device.securityPatchLevel = row.15
+            device.agentVersion = row.16
+            device.inventoryVersion = row.17
+            device.lastCheckInAt = row.18
+            device.activatedAt = row.19
+            device.policyVersion = row.20
+            device.uemDeviceID = row.21
+            device.uemConnection = row.22
+            device.uemThreatLevel = row.23
+            device.revision = row.24
+            state = HotQueries.CheckInState(
+                device: device, apps: try HotQueries.decodeApps(row.25), threats: try HotQueries.decodeThreats(row.26, deviceID: deviceID))
         }
+        return state
     }
 
     struct WriteCheckInStatement: PostgresPreparedStatement {
@@ -262,10 +254,6 @@ extension PostgresHotQueries {
         _ device: DeviceModel, deviceID: UUID, expectedRevision: Int, lastFacts: String, now: Date, on database: any Database
     ) async throws -> Bool? {
         let statement = WriteCheckInStatement(device: device, deviceID: deviceID, expectedRevision: expectedRevision, lastFacts: lastFacts, now: now)
-        return try await onConnection(database) { connection in
-            var updated = 0
-            for try await _ in try await connection.execute(statement, logger: logger) { updated += 1 }
-            return updated == 1
-        }
+        return try await rows(statement, on: database).map { $0.count == 1 }
     }
 }

@@ -74,6 +74,21 @@ import Testing
     }
 
     @Test(arguments: TestDatabase.available)
+    func inventoryAtTheLargestVersionDoesNotStopTheServer(_ database: TestDatabase) async throws {
+        try await withServer(database) { server in
+            let agent = try await server.activate(udid: "udid-max")
+            var reply = try await server.checkIn(agent, Documents.android(inventoryVersion: Int.max))
+            #expect(reply.status == 200, "\(reply.text)")
+            // There is no version after Int.max: a delta cannot follow it, and a full inventory is asked for.
+            reply = try await server.checkIn(agent, Documents.android(apps: [Documents.stalkerware], inventoryVersion: 0, complete: false))
+            #expect(reply.status == 200, "\(reply.text)")
+            #expect(reply.json["fullInventoryRequired"] as? Bool == true)
+            reply = try await server.checkIn(agent, Documents.android(apps: [Documents.stalkerware], inventoryVersion: 1))
+            #expect(reply.json["securityStatus"] as? String == "THREATS_HIGH")
+        }
+    }
+
+    @Test(arguments: TestDatabase.available)
     func reactivationRotatesTheCredentialAndDeactivationRevokesIt(_ database: TestDatabase) async throws {
         try await withServer(database) { server in
             let admin = try await server.login()

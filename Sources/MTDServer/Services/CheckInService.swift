@@ -167,17 +167,8 @@ extension CheckInService {
         var stored = checkIn
         stored.apps = nil
         let factsText = StoredFacts.text(stored, body: body)
-        let touch = CheckInWriter.Touch(deviceID: deviceID, revision: snapshot.revision, now: now, facts: factsText, policyVersion: policy.version)
-        let committed: Bool
-        if writes.serializer != nil {
-            // SQLite: one write turn and one commit for many (measured 880–940/s alone, 1,216–1,299/s grouped).
-            committed = try await writer.commit(.touch(touch), on: database)
-        } else {
-            // PostgreSQL: a statement of its own. Grouped, these held pooled connections across
-            // round trips and cost more than the commits they saved (582–670/s against 695–826/s).
-            committed = try await HotQueries.touchIfUnchanged(
-                deviceID: deviceID, revision: touch.revision, at: now, facts: factsText, policyVersion: policy.version, on: database)
-        }
+        let committed = try await writer.touch(
+            .init(deviceID: deviceID, revision: snapshot.revision, now: now, facts: factsText, policyVersion: policy.version), on: database)
         guard committed else { return nil }
         return Result(
             securityStatus: status, policyVersion: policy.version, fullInventoryRequired: snapshot.inventoryVersion == nil, opened: 0, resolved: 0,

@@ -61,8 +61,23 @@ actor CheckInWriter {
         try await commit(.change(prepared), on: database)
     }
 
+    /// Records a steady-state check-in; false when its device changed since it was read.
+    ///
+    /// On SQLite it joins a group: one write turn and one commit for many (880–940/s alone,
+    /// 1,216–1,299/s grouped). On PostgreSQL it is a statement of its own: grouped, these held pooled
+    /// connections across round trips and cost more than the commits they saved (582–670/s against
+    /// 695–826/s).
+    nonisolated func touch(_ touch: Touch, on database: any Database) async throws -> Bool {
+        guard writes.serializer != nil else {
+            return try await HotQueries.touchIfUnchanged(
+                deviceID: touch.deviceID, revision: touch.revision, at: touch.now, facts: touch.facts, policyVersion: touch.policyVersion,
+                on: database)
+        }
+        return try await commit(.touch(touch), on: database)
+    }
+
     /// Commits `work`; false when its device changed since it was read.
-    func commit(_ work: Work, on database: any Database) async throws -> Bool {
+    private func commit(_ work: Work, on database: any Database) async throws -> Bool {
         try await withCheckedThrowingContinuation { continuation in
             pending.append(Item(work: work, database: database, continuation: continuation))
             // SQLite commits one group at a time anyway (the write gate); PostgreSQL overlaps four.

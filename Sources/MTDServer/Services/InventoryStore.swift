@@ -19,8 +19,6 @@ enum InventoryStore {
         var deleting: [String] = []
         /// Rows that come (new apps, and the new version of changed ones).
         var inserting: [InstalledApp] = []
-
-        var changed: Bool { !deleting.isEmpty || !inserting.isEmpty }
     }
 
     /// The change `inventory` makes to `stored` (ordered by app id) at `storedVersion`.
@@ -37,7 +35,10 @@ enum InventoryStore {
             result = incoming
             for (id, app) in incoming where byID[id] != app { inserting[id] = app }
         } else {
-            guard inventory.inventoryVersion == (storedVersion ?? -1) + 1 else {
+            // The stored version came from an agent and may be Int.max: no next version then, and
+            // the agent is asked for a full inventory, which sets any version.
+            let (expected, overflow) = (storedVersion ?? -1).addingReportingOverflow(1)
+            guard !overflow, inventory.inventoryVersion == expected else {
                 return Plan(apps: stored, fullInventoryRequired: true, inventoryVersion: storedVersion)
             }
             for id in inventory.removed ?? [] where byID[id] != nil {

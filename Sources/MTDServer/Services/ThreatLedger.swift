@@ -38,15 +38,7 @@ enum ThreatLedger {
 
     static func plan(_ evaluation: Evaluation, device: DeviceModel, stored: [ThreatModel], actor: EventParty, now: Date) -> Plan {
         guard let deviceID = device.id else { return Plan() }
-        var known: [KnownThreat] = []
-        var byKey: [ThreatKey: ThreatModel] = [:]
-        for threat in stored {
-            guard let classification = ThreatClassification(rawValue: threat.classification) else { continue }
-            let key = ThreatKey(classification: classification, subject: threat.subject)
-            byKey[key] = threat
-            known.append(KnownThreat(
-                key: key, status: threat.status == .ignored ? .ignored : .open, severity: threat.severity, fingerprint: threat.fingerprint))
-        }
+        let (known, byKey) = knownThreats(stored)
         let changes = ThreatReconciliation.reconcile(findings: evaluation.findings, known: known)
         var plan = Plan()
         // Severities that stay open, by threat key; updated below as threats change.
@@ -110,9 +102,10 @@ enum ThreatLedger {
         }
     }
 
-    /// Stored threat rows as the reconciliation sees them, and by key.
-    static func knownThreats(_ stored: [HotQueries.StoredThreat]) -> ([KnownThreat], [ThreatKey: HotQueries.StoredThreat]) {
-        var byKey: [ThreatKey: HotQueries.StoredThreat] = [:]
+    /// Stored threats (rows of the steady state, models of a change) as the reconciliation sees
+    /// them, and by key.
+    static func knownThreats<Stored: StoredThreatFacts>(_ stored: [Stored]) -> ([KnownThreat], [ThreatKey: Stored]) {
+        var byKey: [ThreatKey: Stored] = [:]
         var known: [KnownThreat] = []
         for threat in stored {
             guard let classification = ThreatClassification(rawValue: threat.classification) else { continue }
@@ -135,3 +128,15 @@ enum ThreatLedger {
         StoredJSON.text(evidence)
     }
 }
+
+/// What the reconciliation reads of a stored threat.
+protocol StoredThreatFacts {
+    var classification: String { get }
+    var subject: String { get }
+    var severity: Severity { get }
+    var status: ThreatStatus { get }
+    var fingerprint: String { get }
+}
+
+extension HotQueries.StoredThreat: StoredThreatFacts {}
+extension ThreatModel: StoredThreatFacts {}
