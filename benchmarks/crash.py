@@ -8,7 +8,9 @@ What "nothing lost" means here:
   or a later one;
 - every event read from /api/v1/events before the crash is still there, unchanged, after it; event
   ids stay strictly increasing with no duplicates;
-- the UEM sync cursor does not move backwards;
+- no event-log consumer's cursor (UEM sync among them) moves backwards across a crash, and once the
+  load stops every consumer reaches the head of the log (UEM sync resumed from its cursor);
+- after each crash or restart, every device gets a check-in acknowledged again within 30 s;
 - during a PostgreSQL outage the server answers 503 with Retry-After (never 500), recovers without a
   restart, and the clients' retries (what an agent's outbox does) all get through afterwards.
 
@@ -193,6 +195,45 @@ def recovered(server, token, seconds=60):
     return streak >= 10
 
 
+def consumer_positions(base, token):
+    """Each event-log consumer's committed cursor (UEM sync among them)."""
+    status, body, _ = http(base, "GET", "/api/v1/consumers", token=token, attempts=30)
+    if status != 200:
+        raise SystemExit(f"/api/v1/consumers: {status} {body}")
+    return {consumer["name"]: consumer for consumer in body["consumers"]}
+
+
+def cursors_kept(base, token, before):
+    """Problems if a consumer's cursor moved backwards across the crash."""
+    after = consumer_positions(base, token)
+    return [f"consumer {name}: cursor went back from {consumer['position']} to {after[name]['position']}"
+            for name, consumer in before.items() if name in after and after[name]["position"] < consumer["position"]]
+
+
+def consumers_caught_up(base, token, seconds=60):
+    """Problems if some consumer has not reached the head of the log within `seconds` once the load stopped."""
+    deadline = time.time() + seconds
+    while True:
+        behind = {name: c["lagEvents"] for name, c in consumer_positions(base, token).items() if c["lagEvents"] > 0}
+        if not behind:
+            return []
+        if time.time() > deadline:
+            return [f"consumers still behind the log {seconds} s after the load stopped: {behind}"]
+        time.sleep(1)
+
+
+def checkins_flowing(load, seconds=30):
+    """Whether every device gets a check-in acknowledged again within `seconds`: the admin API
+    answering is not enough (a wedged check-in path once kept the admin API healthy)."""
+    start = dict(load.acked)
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if all(load.acked[device] > start[device] for device in start):
+            return True
+        time.sleep(0.5)
+    return False
+
+
 def check(server, token, devices, load, before_events, credentials):
     if not recovered(server, token):
         return ["the server did not answer reliably within 60 s (requests time out waiting for a database connection)"], []
@@ -255,6 +296,7 @@ def main():
         for round_number in range(1, args.kills + 1):
             time.sleep(random.uniform(2, 4))
             before_events = read_events(server.base, token)
+            before_cursors = consumer_positions(server.base, token)
             time.sleep(random.uniform(0.5, 1.5))
             server.kill9()
             acked_at_kill = sum(load.acked.values())
@@ -262,6 +304,9 @@ def main():
             server.start()
             time.sleep(1)
             problems, _ = check(server, token, device_ids, load, before_events, credentials)
+            if not checkins_flowing(load):
+                problems.append("check-ins were not acknowledged again for every device within 30 s of the restart")
+            problems += cursors_kept(server.base, token, before_cursors)
             results.append({"run": f"kill -9 #{round_number} ({args.database})", "acknowledgedCheckIns": acked_at_kill,
                             "eventsBefore": len(before_events), "problems": problems})
             print(f"kill -9 #{round_number} ({args.database}): {acked_at_kill} check-ins acknowledged so far, "
@@ -271,11 +316,15 @@ def main():
                 time.sleep(2)
                 before = dict(load.statuses)
                 before_events = read_events(server.base, token)
+                before_cursors = consumer_positions(server.base, token)
                 subprocess.run(["pg_ctlcluster", "15", "main", "restart"], check=True)
                 time.sleep(4)
                 after = dict(load.statuses)
                 delta = {key: after.get(key, 0) - before.get(key, 0) for key in after}
                 problems, _ = check(server, token, device_ids, load, before_events, credentials)
+                if not checkins_flowing(load):
+                    problems.append("check-ins were not acknowledged again for every device within 30 s of the restart")
+                problems += cursors_kept(server.base, token, before_cursors)
                 if delta.get(500, 0):
                     problems.append(f"{delta[500]} answers were 500 during the restart")
                 if server.process.poll() is not None:
@@ -286,6 +335,7 @@ def main():
         time.sleep(2)
         load.stop()
         problems, events = check(server, token, device_ids, load, [], credentials)
+        problems += consumers_caught_up(server.base, token)
         total = sum(load.acked.values())
         results.append({"run": f"final ({args.database})", "acknowledgedCheckIns": total, "events": len(events),
                         "statuses": {str(k): v for k, v in load.statuses.items()}, "problems": problems})

@@ -19,7 +19,7 @@ public enum BuiltinUEM {
 
     /// Runs a request that writes. The host passes its database write serializer (SQLite takes one
     /// writer at a time); the default runs the request directly.
-    public typealias WriteSerialization = @Sendable (@Sendable () async throws -> Response) async throws -> Response
+    public typealias WriteSerialization = @Sendable (@escaping @Sendable () async throws -> Response) async throws -> Response
 
     public static func routes(_ app: Application, serializeWrites: WriteSerialization? = nil,
                               isDatabaseOutage: @escaping @Sendable (any Error) -> Bool = { _ in false }) {

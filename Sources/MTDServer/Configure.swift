@@ -67,6 +67,13 @@ struct BackgroundWorkLifecycle: LifecycleHandler {
             let eventLoop = application.eventLoopGroup.any()
             let logger = Logger(label: "openmtd.wakeups")
             services.background { await PostgresWakeups.run(databaseURL: url, eventLoop: eventLoop, signal: services.eventSignal, logger: logger) }
+            do {
+                let doctor = try PostgresPoolDoctor(application: application, databaseURL: url, metrics: services.metrics)
+                services.poolDoctor.withLockedValue { $0 = doctor }
+                services.background { await doctor.run() }
+            } catch {
+                logger.error("cannot watch the connection pools", metadata: ["error": "\(error)"])
+            }
         }
         if configuration.databaseURL?.isEmpty ?? true {
             let path = configuration.sqlitePath

@@ -31,6 +31,8 @@ final class MTDServices: Sendable {
     let consumers: ConsumerRunner
     /// Trusts the server's own certificate when it serves HTTPS (calls to the built-in UEM).
     let loopbackHTTP: HTTPClient?
+    /// Set at boot on PostgreSQL; told when a write missed its deadline.
+    let poolDoctor: NIOLockedValueBox<PostgresPoolDoctor?>
     private let tasks = BackgroundTasks()
     private let serviceAccount = NIOLockedValueBox<BuiltinUEM.ServiceAccount?>(nil)
 
@@ -38,7 +40,14 @@ final class MTDServices: Sendable {
         self.configuration = configuration
         self.intelligence = intelligence
         eventSignal = EventSignal()
-        writes = WriteGate(serializer: serializeWrites ? WriteSerializer() : nil, committed: eventSignal)
+        let poolDoctor = NIOLockedValueBox<PostgresPoolDoctor?>(nil)
+        self.poolDoctor = poolDoctor
+        if serializeWrites {
+            writes = WriteGate(serializer: WriteSerializer(), committed: eventSignal)
+        } else {
+            let stalled: @Sendable () -> Void = { poolDoctor.withLockedValue { $0 }?.suspectStall() }
+            writes = WriteGate(serializer: nil, committed: eventSignal, stalled: stalled)
+        }
         var timing = ConsumerRunner.Timing()
         timing.pollSeconds = max(configuration.consumerPollSeconds, 0.01)
         consumers = ConsumerRunner(signal: eventSignal, writes: writes, timing: timing)

@@ -24,13 +24,20 @@ enum PostgresWakeups {
                 let connection = try await PostgresConnection.connect(on: eventLoop, configuration: configuration, id: 0, logger: logger)
                 backoff = 0.5
                 signal.signal()
-                try await withTaskCancellationHandler {
-                    try await connection.listen(on: EventLog.notificationChannel) { notifications in
-                        for try await _ in notifications { signal.signal() }
+                do {
+                    try await withTaskCancellationHandler {
+                        try await connection.listen(on: EventLog.notificationChannel) { notifications in
+                            for try await _ in notifications { signal.signal() }
+                        }
+                    } onCancel: {
+                        let closing: EventLoopFuture<Void> = connection.close()
+                        closing.whenComplete { _ in }
                     }
-                } onCancel: {
-                    let closing: EventLoopFuture<Void> = connection.close()
-                    closing.whenComplete { _ in }
+                } catch {
+                    // A connection must be closed before it is released (PostgresNIO traps otherwise),
+                    // also when the server dropped it: closing one that is already closing fails, harmlessly.
+                    try? await connection.close()
+                    throw error
                 }
                 try? await connection.close()
             } catch {

@@ -58,18 +58,25 @@ struct WriteGate: Sendable {
     let serializer: WriteSerializer?
     /// Woken after a write that appended events commits, so consumers act at once.
     var committed: EventSignal?
+    /// Told when a write on PostgreSQL missed its deadline (see DatabaseDeadline); nil: no deadline.
+    var stalled: (@Sendable () -> Void)?
 
-    init(serializer: WriteSerializer?, committed: EventSignal? = nil) {
+    init(serializer: WriteSerializer?, committed: EventSignal? = nil, stalled: (@Sendable () -> Void)? = nil) {
         self.serializer = serializer
         self.committed = committed
+        self.stalled = stalled
     }
+
+    /// How long a write on PostgreSQL may take before its caller gets a 503: far above any write's
+    /// normal time (lock waits included), far below a client's patience.
+    static let deadlineSeconds = 15.0
 
     @TaskLocal static var holdsTurn = false
 
     /// Attempts for a write that meets a busy SQLite database, with 10, 20, 40 … ms between them.
     static let busyAttempts = 8
 
-    func run<T: Sendable>(priority: WriteSerializer.Priority = .normal, _ body: @Sendable () async throws -> T) async throws -> T {
+    func run<T: Sendable>(priority: WriteSerializer.Priority = .normal, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         guard let committed else { return try await turn(priority: priority, body) }
         // Any append in this process moves the counter; a write that saw it move wakes the consumers
         // after it returned, that is after its transaction committed. A concurrent writer's append
@@ -80,8 +87,12 @@ struct WriteGate: Sendable {
         return result
     }
 
-    private func turn<T: Sendable>(priority: WriteSerializer.Priority, _ body: @Sendable () async throws -> T) async throws -> T {
-        guard let serializer, !Self.holdsTurn else { return try await body() }
+    private func turn<T: Sendable>(priority: WriteSerializer.Priority, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        guard let serializer else {
+            guard let stalled else { return try await body() }
+            return try await DatabaseDeadline.run(seconds: Self.deadlineSeconds, onStall: stalled, body)
+        }
+        guard !Self.holdsTurn else { return try await body() }
         return try await serializer.run(priority: priority) {
             try await Self.$holdsTurn.withValue(true) {
                 var attempt = 1

@@ -12,6 +12,7 @@ final class ServerMetrics: Sendable {
     let checkInSeconds: ValueHistogram
     let checkInRetries: Counter
     let checkInsLocked: Counter
+    let databasePoolResets: Counter
     let threatsOpened: Counter
     let threatsResolved: Counter
     let activations: Counter
@@ -38,6 +39,8 @@ final class ServerMetrics: Sendable {
             descriptor: Self.name("checkin_retries", "total", "Check-ins prepared again because their device changed before they committed"))
         checkInsLocked = registry.makeCounter(
             descriptor: Self.name("checkin_locked", "total", "Check-ins that kept losing that race and committed holding the device's lock"))
+        databasePoolResets = registry.makeCounter(
+            descriptor: Self.name("database_pool_resets", "total", "PostgreSQL connection pools replaced because they stopped handing out connections"))
         threatsOpened = registry.makeCounter(descriptor: Self.name("threats_opened", "total", "Threats opened by check-ins"))
         threatsResolved = registry.makeCounter(descriptor: Self.name("threats_resolved", "total", "Threats resolved by check-ins"))
         activations = registry.makeCounter(descriptor: Self.name("activations", "total", "Successful device activations"))

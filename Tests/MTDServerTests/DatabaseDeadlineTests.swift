@@ -1,0 +1,34 @@
+import Foundation
+@testable import MTDServer
+import NIOConcurrencyHelpers
+import Testing
+
+/// A query lost inside the PostgreSQL driver must not hang its caller: the deadline answers instead
+/// and asks for the pools to be checked.
+struct DatabaseDeadlineTests {
+    @Test func workThatNeverEndsGivesAStallAfterTheDeadline() async throws {
+        let stalls = NIOLockedValueBox(0)
+        let started = Date()
+        await #expect(throws: DatabaseStalled.self) {
+            try await DatabaseDeadline.run(seconds: 0.2, onStall: { stalls.withLockedValue { $0 += 1 } }) {
+                // Stands for a query the driver dropped: never resumed, not cancellable.
+                try await Task.sleep(nanoseconds: 60_000_000_000)
+                return 1
+            }
+        }
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(stalls.withLockedValue { $0 } == 1)
+        #expect(DatabaseOutage.isOutage(DatabaseStalled(seconds: 0.2)))
+    }
+
+    @Test func workThatEndsInTimeKeepsItsResultAndItsError() async throws {
+        let stalls = NIOLockedValueBox(0)
+        let value = try await DatabaseDeadline.run(seconds: 5, onStall: { stalls.withLockedValue { $0 += 1 } }) { 42 }
+        #expect(value == 42)
+        struct Refused: Error {}
+        await #expect(throws: Refused.self) {
+            try await DatabaseDeadline.run(seconds: 5, onStall: { stalls.withLockedValue { $0 += 1 } }) { () async throws -> Int in throw Refused() }
+        }
+        #expect(stalls.withLockedValue { $0 } == 0)
+    }
+}
