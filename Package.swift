@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         .target(name: "MTDCore"),
@@ -78,10 +79,32 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The domain layer the server's modules share: serialized writes with deadlines, wake-ups
+        // after commit, rate limits in the database, secrets. (Growing: DESIGN.md's MTDServices.)
+        .target(
+            name: "MTDServices",
+            dependencies: [
+                "MTDCore", "MTDStore",
+                .product(name: "FluentKit", package: "fluent-kit"),
+                .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // Lookout Mobile Risk API v2-compatible REST and event stream, application keys, OAuth token.
+        .target(
+            name: "MobileRiskAPI",
+            dependencies: [
+                "MTDCore", "MTDIntel", "MTDStore", "MTDServices",
+                .product(name: "Vapor", package: "vapor"),
+                .product(name: "Fluent", package: "fluent"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            resources: [.copy("Resources/openapi.json")]
+        ),
         .target(
             name: "MTDServer",
             dependencies: [
-                "MTDCore", "MTDIntel", "MTDDetection", "MTDStore", "BuiltinUEM", "UEMClient",
+                "MTDCore", "MTDIntel", "MTDDetection", "MTDStore", "MTDServices", "MobileRiskAPI", "BuiltinUEM", "UEMClient",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
@@ -97,7 +120,7 @@ let package = Package(
         .executableTarget(
             name: "openmtd",
             dependencies: [
-                "MTDCore", "MTDIntel", "MTDDetection", "MTDServer", "MTDAgent", "MTDSimulator", "UEMClient",
+                "MTDCore", "MTDIntel", "MTDDetection", "MTDServer", "MTDServices", "MTDAgent", "MTDSimulator", "UEMClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -117,7 +140,7 @@ let package = Package(
         .testTarget(
             name: "BuiltinUEMTests",
             dependencies: [
-                "BuiltinUEM", "MTDServer", "UEMClient", "MTDStore", "TestSupport",
+                "BuiltinUEM", "MTDServer", "MTDServices", "UEMClient", "MTDStore", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
                 .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
@@ -127,7 +150,7 @@ let package = Package(
         .testTarget(
             name: "MTDServerTests",
             dependencies: [
-                "MTDServer", "MTDStore", "MTDCore", "MTDAgent", "MTDSimulator", "BuiltinUEM", "TestSupport",
+                "MTDServer", "MTDServices", "MobileRiskAPI", "MTDStore", "MTDCore", "MTDAgent", "MTDSimulator", "BuiltinUEM", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),

@@ -1,3 +1,5 @@
+import MTDServices
+import MobileRiskAPI
 import BuiltinUEM
 import Fluent
 import FluentPostgresDriver
@@ -15,6 +17,7 @@ public func configure(_ app: Application, _ configuration: ServerConfiguration, 
                                                  dataDirectory: configuration.dataDirectory, on: app)
     for migration in StoreMigrations.all { app.migrations.add(migration) }
     for migration in BuiltinUEM.migrations { app.migrations.add(migration) }
+    for migration in MobileRiskAPI.migrations { app.migrations.add(migration) }
     try await app.autoMigrate()
 
     let services = MTDServices(configuration: configuration, intelligence: intelligence, serializeWrites: usesSQLite, clock: evaluationClock)
@@ -41,6 +44,7 @@ public func configure(_ app: Application, _ configuration: ServerConfiguration, 
     try routes(app)
     let writes = services.writes
     BuiltinUEM.routes(app, serializeWrites: { work in try await writes.run(priority: .urgent, work) }, isDatabaseOutage: DatabaseOutage.isOutage)
+    services.mobileRisk.routes(app, isDatabaseOutage: DatabaseOutage.isOutage)
     app.lifecycle.use(BackgroundWorkLifecycle(services: services))
     // Vapor creates its HTTP server lazily and without a lock on first use. Create it here, once
     // routes and middleware are in place and before anything runs concurrently: a background task
@@ -82,6 +86,10 @@ struct BackgroundWorkLifecycle: LifecycleHandler {
             let logger = Logger(label: "openmtd.sqlite")
             services.background { await SQLiteCheckpoints.run(path: path, threadPool: threadPool, eventLoop: eventLoop, logger: logger) }
         }
+        // Every replica fans the log out to its own stream clients (no lease).
+        let hub = services.mobileRisk.hub
+        services.background { await hub.run(database: database) }
+        services.background { await ApplicationKeyWarnings.run(services: services, database: database) }
         if configuration.connectUEMAtStart {
             services.background { await UEMConnectionLifecycle.run(app: application, services: services) }
         }
@@ -137,6 +145,8 @@ public enum OpenMTDServer {
         // Stop accepting and let the requests in flight finish before anything else closes: the
         // application's own shutdown closes the databases in no set order with the HTTP server, and a
         // request reaching for a closed database pool traps.
+        // Open event streams get `reconnect` and end, so that the drain below does not wait for them.
+        await app.mtd.mobileRisk.hub.close()
         await app.server.shutdown()
         try await app.asyncShutdown()
     }

@@ -1,3 +1,5 @@
+import MTDServices
+import MobileRiskAPI
 import BuiltinUEM
 import MTDCore
 import FluentKit
@@ -29,6 +31,8 @@ final class MTDServices: Sendable {
     /// Woken when events commit (in this process, and in others through PostgreSQL).
     let eventSignal: EventSignal
     let consumers: ConsumerRunner
+    /// The Lookout-compatible Mobile Risk API: application keys, tokens, the event stream.
+    let mobileRisk: MobileRiskAPI
     /// Trusts the server's own certificate when it serves HTTPS (calls to the built-in UEM).
     let loopbackHTTP: HTTPClient?
     /// Set at boot on PostgreSQL; told when a write missed its deadline.
@@ -51,6 +55,7 @@ final class MTDServices: Sendable {
         var timing = ConsumerRunner.Timing()
         timing.pollSeconds = max(configuration.consumerPollSeconds, 0.01)
         consumers = ConsumerRunner(signal: eventSignal, writes: writes, timing: timing)
+        mobileRisk = MobileRiskAPI(settings: configuration.mobileRisk, writes: writes, commits: eventSignal)
         policies = PolicyService(intelligence: intelligence, writes: writes)
         checkIns = CheckInService(policies: policies, writes: writes, clock: clock)
         activation = ActivationService(writes: writes)

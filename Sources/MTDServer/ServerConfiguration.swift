@@ -1,3 +1,4 @@
+import MobileRiskAPI
 import Foundation
 import MTDCore
 
@@ -37,6 +38,8 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     /// The longest an event-log consumer sleeps between looks at the log when nothing wakes it
     /// (commits wake it at once; this only bounds what a lost notification costs).
     public var consumerPollSeconds: Double = 1
+    /// Application keys, token lifetimes, stream and rate limits of the Mobile Risk API.
+    public var mobileRisk = MobileRiskAPI.Settings()
     /// PEM certificate chain and private key: with both, the server speaks HTTPS only (real UEM
     /// clients and agents insist on it).
     public var tlsCertificatePath: String?

@@ -1,3 +1,4 @@
+import MTDServices
 import BuiltinUEM
 import Fluent
 import Foundation

@@ -96,6 +96,14 @@ public enum EventLog {
         return try await query.sort(\.$id, .ascending).first()?.createdAt
     }
 
+    /// The position of the last event written before `time` (0 when there is none): a stream that
+    /// starts at `time` reads after it.
+    public static func lastPosition(before time: Date, on database: any Database) async throws -> Int {
+        guard let sql = database as? any SQLDatabase else { throw EventLogError.notSQL }
+        return try await sql.raw("SELECT MAX(id) AS position FROM events WHERE created_at < \(bind: time)").first()?
+            .decode(column: "position", as: Int?.self) ?? 0
+    }
+
     /// The newest event id (0 when the log is empty).
     public static func head(on database: any Database) async throws -> Int {
         // Plain SQL: consumers ask after every commit, and Fluent's model reflection is the costly part.

@@ -58,6 +58,13 @@ public struct DevicePayload: Codable, Sendable, Equatable {
         public var mode: String?
     }
 
+    /// Lookout's protection status from ours: PROTECTED (activated and checking in), DISCONNECTED
+    /// (activated, gone quiet), UNPROTECTED (not activated).
+    public static func protectionStatus(_ activation: ActivationStatus, _ connection: ConnectionStatus) -> String {
+        guard activation == .activated else { return "UNPROTECTED" }
+        return connection == .connected ? "PROTECTED" : "DISCONNECTED"
+    }
+
     public var guid: String
     public var platform: String
     public var info: Info
@@ -72,11 +79,9 @@ public struct DevicePayload: Codable, Sendable, Equatable {
         guid = device.id?.uuidString.lowercased() ?? ""
         platform = device.platform
         info = Info(external_id: device.externalID, udid: device.udid, email: device.email, mdm_type: device.mdm)
-        let connected = device.connectionStatus == .connected
-        let activated = device.activationStatus == .activated
         status = Status(
             security_status: device.securityStatus.rawValue, activation_status: device.activationStatus.rawValue,
-            protection_status: activated && connected ? "PROTECTED" : (activated ? "DISCONNECTED" : "UNPROTECTED"),
+            protection_status: Self.protectionStatus(device.activationStatus, device.connectionStatus),
             connection_status: device.connectionStatus.rawValue)
         hardware = Hardware(manufacturer: device.manufacturer, model: device.model)
         software = Software(os_version: device.osVersion, security_patch_level: device.securityPatchLevel)

@@ -1,3 +1,4 @@
+import MTDServices
 import ArgumentParser
 import Foundation
 import MTDCore

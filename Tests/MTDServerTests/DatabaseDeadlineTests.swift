@@ -1,3 +1,4 @@
+import MTDServices
 import Foundation
 @testable import MTDServer
 import NIOConcurrencyHelpers

@@ -1,3 +1,4 @@
+import MTDServices
 import FluentPostgresDriver
 import Foundation
 import Logging

@@ -1,3 +1,4 @@
+import MTDServices
 import Fluent
 import Foundation
 import Logging

@@ -1,3 +1,4 @@
+import MTDServices
 import FluentKit
 import Foundation
 import MTDCore

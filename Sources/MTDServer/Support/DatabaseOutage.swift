@@ -1,3 +1,4 @@
+import MTDServices
 import Vapor
 import FluentPostgresDriver
 import NIOCore

@@ -19,6 +19,7 @@ final class ServerMetrics: Sendable {
     let eventLogHead: Gauge
     let openThreats: Gauge
     let devices: Gauge
+    let applicationKeysExpiring: Gauge
     let uemConnected: Gauge
     let uemPendingChanges: Gauge
     let uemLastSuccess: Gauge
@@ -47,6 +48,8 @@ final class ServerMetrics: Sendable {
         eventLogHead = registry.makeGauge(descriptor: Self.name("event_log", "head", "Id of the newest event in the log"))
         openThreats = registry.makeGauge(descriptor: Self.name("open", "threats", "Threats currently open, all enterprises"))
         devices = registry.makeGauge(descriptor: Self.name("known", "devices", "Devices known, all enterprises"))
+        applicationKeysExpiring = registry.makeGauge(
+            descriptor: Self.name("application_keys", "expiring", "Application keys that expire within 30 days, not revoked"))
         uemConnected = registry.makeGauge(descriptor: Self.name("uem", "connected", "1 when UEM sync is connected"))
         uemPendingChanges = registry.makeGauge(descriptor: Self.name("uem_pending", "changes", "Tag and threat-level changes not yet accepted by the UEM"))
         uemLastSuccess = registry.makeGauge(descriptor: Self.name("uem_last_success", "timestamp_seconds", "When UEM sync last succeeded (Unix time; 0 never)"))

@@ -21,5 +21,6 @@ public enum StoreMigrations {
         M016_CreateRateLimitBuckets(),
         M017_KeyUEMStateByConnection(),
         M018_IndexCheckInHour(),
+        M019_AddListingOIDs(),
     ]
 }

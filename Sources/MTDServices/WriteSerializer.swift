@@ -7,8 +7,8 @@ import MTDStore
 /// Writes that take access away (the UEM applying tags, profiles and compliance, and sync recording
 /// what the UEM accepted) go before queued check-ins: with a thousand check-ins waiting, the UEM
 /// must not wait behind all of them.
-actor WriteSerializer {
-    enum Priority: Sendable {
+package actor WriteSerializer {
+    package enum Priority: Sendable {
         case normal
         case urgent
     }
@@ -17,7 +17,9 @@ actor WriteSerializer {
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var urgentWaiters: [CheckedContinuation<Void, Never>] = []
 
-    func run<T: Sendable>(priority: Priority = .normal, _ body: @Sendable () async throws -> T) async throws -> T {
+    package init() {}
+
+    package func run<T: Sendable>(priority: Priority = .normal, _ body: @Sendable () async throws -> T) async throws -> T {
         await acquire(priority)
         defer { release() }
         return try await body()
@@ -54,14 +56,14 @@ actor WriteSerializer {
 /// itself would hang. On SQLite a transaction that still meets a busy database (another process
 /// writing the same file, such as an `openmtd` command) is rolled back by SQLite and tried again,
 /// so clients never see "database is locked".
-struct WriteGate: Sendable {
-    let serializer: WriteSerializer?
+package struct WriteGate: Sendable {
+    package let serializer: WriteSerializer?
     /// Woken after a write that appended events commits, so consumers act at once.
-    var committed: EventSignal?
+    package var committed: EventSignal?
     /// Told when a write on PostgreSQL missed its deadline (see DatabaseDeadline); nil: no deadline.
-    var stalled: (@Sendable () -> Void)?
+    package var stalled: (@Sendable () -> Void)?
 
-    init(serializer: WriteSerializer?, committed: EventSignal? = nil, stalled: (@Sendable () -> Void)? = nil) {
+    package init(serializer: WriteSerializer?, committed: EventSignal? = nil, stalled: (@Sendable () -> Void)? = nil) {
         self.serializer = serializer
         self.committed = committed
         self.stalled = stalled
@@ -69,14 +71,14 @@ struct WriteGate: Sendable {
 
     /// How long a write on PostgreSQL may take before its caller gets a 503: far above any write's
     /// normal time (lock waits included), far below a client's patience.
-    static let deadlineSeconds = 15.0
+    package static let deadlineSeconds = 15.0
 
-    @TaskLocal static var holdsTurn = false
+    @TaskLocal package static var holdsTurn = false
 
     /// Attempts for a write that meets a busy SQLite database, with 10, 20, 40 … ms between them.
-    static let busyAttempts = 8
+    package static let busyAttempts = 8
 
-    func run<T: Sendable>(priority: WriteSerializer.Priority = .normal, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    package func run<T: Sendable>(priority: WriteSerializer.Priority = .normal, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         guard let committed else { return try await turn(priority: priority, body) }
         // Any append in this process moves the counter; a write that saw it move wakes the consumers
         // after it returned, that is after its transaction committed. A concurrent writer's append

@@ -7,14 +7,14 @@ import MTDStore
 /// be guessed, however many replicas a load balancer spreads the guesses over. Successful
 /// activations cost nothing: a company rolling the agent out to thousands of phones behind one NAT
 /// address must not be throttled.
-struct RateLimiter: Sendable {
+package struct RateLimiter: Sendable {
     /// Which limiter a bucket belongs to (`activation`, `login`).
-    let scope: String
-    let capacity: Double
-    let refillPerSecond: Double
-    let writes: WriteGate
+    package let scope: String
+    package let capacity: Double
+    package let refillPerSecond: Double
+    package let writes: WriteGate
 
-    init(scope: String, capacity: Int, perMinute: Int, writes: WriteGate) {
+    package init(scope: String, capacity: Int, perMinute: Int, writes: WriteGate) {
         self.scope = scope
         self.capacity = Double(max(capacity, 1))
         self.refillPerSecond = Double(max(perMinute, 1)) / 60
@@ -22,14 +22,14 @@ struct RateLimiter: Sendable {
     }
 
     /// nil when the key may try; otherwise the seconds to wait. Takes nothing.
-    func wait(_ key: String, on database: any Database, now: Date = Date()) async throws -> Int? {
+    package func wait(_ key: String, on database: any Database, now: Date = Date()) async throws -> Int? {
         guard let stored = try await RateLimitBuckets.find(scope: scope, key: key, on: database) else { return nil }
         return secondsToWait(tokens: refilled(stored, now: now))
     }
 
     /// Spends a token (a failed attempt); nil when one was left, otherwise the seconds to wait.
     @discardableResult
-    func take(_ key: String, on database: any Database, now: Date = Date()) async throws -> Int? {
+    package func take(_ key: String, on database: any Database, now: Date = Date()) async throws -> Int? {
         let wait: Int? = try await writes.run(priority: .urgent) {
             try await database.transaction { tx in
                 var tokens = capacity

@@ -2,9 +2,9 @@ import Crypto
 import Foundation
 
 /// Random credentials and their stored hashes.
-enum Secrets {
+package enum Secrets {
     /// 32 random bytes, base64url without padding.
-    static func token(prefix: String) -> String {
+    package static func token(prefix: String) -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         return prefix + Data(bytes).base64EncodedString()
@@ -12,7 +12,7 @@ enum Secrets {
     }
 
     /// Enrollment codes are typed by people: 12 characters from an alphabet without look-alikes.
-    static func enrollmentCode() -> String {
+    package static func enrollmentCode() -> String {
         let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
         var generator = SystemRandomNumberGenerator()
         let characters = (0..<12).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] }
@@ -20,16 +20,16 @@ enum Secrets {
     }
 
     /// Lowercase hex SHA-256: tokens are long random strings, so a fast hash is the right tool.
-    static func hash(_ token: String) -> String {
+    package static func hash(_ token: String) -> String {
         SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
     /// What the audit log and SIEMs see of an enrollment code: enough to tell codes apart, not to use one.
-    static func hint(_ code: String) -> String {
+    package static func hint(_ code: String) -> String {
         String(code.prefix(4)) + "-…"
     }
 
-    static func password() -> String {
+    package static func password() -> String {
         String(token(prefix: "").prefix(20))
     }
 }

@@ -5,16 +5,17 @@ import NIOConcurrencyHelpers
 /// connection that the server had just closed. PostgresNIO (1.33) drops such a query without ever
 /// failing it, so whoever awaits it would wait forever, holding a pooled connection (see
 /// docs/reliability.md). Answered like an outage: 503 with Retry-After.
-struct DatabaseStalled: Error, CustomStringConvertible {
-    var seconds: Double
-    var description: String { "a database operation did not finish within \(seconds) s; the connection pool is being checked" }
+package struct DatabaseStalled: Error, CustomStringConvertible {
+    package var seconds: Double
+    package init(seconds: Double) { self.seconds = seconds }
+    package var description: String { "a database operation did not finish within \(seconds) s; the connection pool is being checked" }
 }
 
 /// Runs database work with a deadline, so that a query lost inside the driver cannot hang its caller
 /// (and everything queued behind it) for ever. The lost work keeps its task, which never ends; what
 /// it held is reclaimed by `PostgresPoolDoctor`, which `onStall` wakes.
-enum DatabaseDeadline {
-    static func run<T: Sendable>(
+package enum DatabaseDeadline {
+    package static func run<T: Sendable>(
         seconds: Double, onStall: @escaping @Sendable () -> Void, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         let outcome = Outcome<T>()

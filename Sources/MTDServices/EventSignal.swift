@@ -5,7 +5,7 @@ import NIOConcurrencyHelpers
 /// (see WriteGate), and the PostgreSQL listener calls it for commits in other replicas. A consumer
 /// reads `generation` before it looks at the log and waits for a later one, so a commit that lands
 /// between its read and its wait is never missed.
-final class EventSignal: Sendable {
+package final class EventSignal: Sendable {
     private struct State {
         var generation: UInt64 = 0
         var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
@@ -13,9 +13,11 @@ final class EventSignal: Sendable {
 
     private let state = NIOLockedValueBox(State())
 
-    var generation: UInt64 { state.withLockedValue { $0.generation } }
+    package init() {}
 
-    func signal() {
+    package var generation: UInt64 { state.withLockedValue { $0.generation } }
+
+    package func signal() {
         let waiters = state.withLockedValue { state in
             state.generation &+= 1
             defer { state.waiters = [:] }
@@ -27,7 +29,7 @@ final class EventSignal: Sendable {
     /// Returns once the generation has moved past `seen`, after `timeout` seconds, or when the task
     /// is cancelled, whichever comes first. Returns whether a signal (not the timeout) ended the wait.
     @discardableResult
-    func wait(after seen: UInt64, timeout: Double) async -> Bool {
+    package func wait(after seen: UInt64, timeout: Double) async -> Bool {
         let id = UUID()
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
