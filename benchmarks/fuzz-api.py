@@ -45,7 +45,9 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, OPENMTD_ADMIN_EMAIL="owner@fuzz.test", OPENMTD_ADMIN_PASSWORD=owner_password,
                    OPENMTD_UEM_ADMIN_PASSWORD=uem_password,
-                   OPENMTD_EGRESS_ALLOW="127.0.0.0/8,::1,localhost")
+                   OPENMTD_EGRESS_ALLOW="127.0.0.0/8,::1,localhost",
+                   # Far above what the fuzzer sends, so it explores the API instead of the 429.
+                   OPENMTD_MRA_REQUESTS_PER_MINUTE="1000000")
         self.log = open(out / "server.log", "w")
         self.process = subprocess.Popen([str(binary), "serve", "--port", str(self.port), "--data-dir", str(out / "data")],
                                         env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -79,10 +81,11 @@ class Server:
         self.log.close()
 
 
-def call(base, method, path, body=None, token=None, basic=None, headers=None):
-    data = json.dumps(body).encode() if body is not None else None
+def call(base, method, path, body=None, token=None, basic=None, headers=None, raw_body=None):
+    data = raw_body if raw_body is not None else json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(base + path, data=data, method=method)
-    request.add_header("Content-Type", "application/json")
+    if raw_body is None:
+        request.add_header("Content-Type", "application/json")
     request.add_header("Accept", "application/json")
     if token:
         request.add_header("Authorization", "Bearer " + token)
@@ -117,6 +120,12 @@ def credentials(base, owner_password):
     activation = call(base, "POST", "/agent/v1/activate", {"enrollmentCode": code, "platform": "ANDROID", "mode": "STANDALONE",
                                                            "udid": "fuzz-device-1", "agentVersion": "1.0.0"})
     result["device"] = activation["credential"]
+    # The Mobile Risk API: an application key (every scope) and an access token bought with it.
+    key = call(base, "POST", "/api/v1/application-keys", {"name": "fuzz", "scopes": ["events", "devices", "threats", "os-vulns"]},
+               token=owner_session)["key"]
+    result["application-key"] = key
+    result["mra"] = call(base, "POST", "/oauth2/token", token=key, headers={"Content-Type": "application/x-www-form-urlencoded"},
+                         raw_body=b"grant_type=client_credentials")["access_token"]
     SECRETS.extend(list(result.values()) + [code])
     return result, code
 
@@ -200,6 +209,11 @@ def main():
         if tenant is None:
             raise SystemExit(f"no uem_tenant_code in {out / 'data' / 'first-start-secrets.txt'}")
         SECRETS.append(tenant.group(1))
+        # The Mobile Risk API's REST with an access token, and the token endpoint with the key. The
+        # event stream never ends, so it is left to the tests (MobileRiskAPITests).
+        mra_doc = server.base + "/mra/openapi.json"
+        runs.append(("mobile-risk", mra_doc, "Bearer " + tokens["mra"], r"^/mra/api/", (), ()))
+        runs.append(("oauth2-token", mra_doc, "Bearer " + tokens["application-key"], r"^/oauth2/", (), ()))
         runs.append(("builtin-uem", server.base + "/API/openapi.json", None, r"^/API/", (),
                      ("--auth", f"uemadmin:{uem_password}", "--header", f"aw-tenant-code: {tenant.group(1)}")))
         for name, location, header, include, exclude, extra in runs:

@@ -109,12 +109,17 @@ public struct ApplicationKeys: Sendable {
         public var scopes: Set<MRAScope>
     }
 
-    func issueToken(forKey secret: String, requested: Set<MRAScope>?, now: Date, on database: any Database) async throws -> Issued {
+    /// The usable key behind `secret`, or an `invalid_client` error.
+    func key(forSecret secret: String, now: Date, on database: any Database) async throws -> ApplicationKeyModel {
         guard secret.hasPrefix(Self.keyPrefix),
               let key = try await ApplicationKeyModel.query(on: database).filter(\.$keyHash == Secrets.hash(secret)).first()
         else { throw MRAError.invalidClient("unknown application key; create one under System > Application Keys") }
         guard key.revokedAt == nil else { throw MRAError.invalidClient("this application key was revoked") }
         guard key.expiresAt > now else { throw MRAError.invalidClient("this application key expired; create a new one") }
+        return key
+    }
+
+    func issueToken(for key: ApplicationKeyModel, requested: Set<MRAScope>?, now: Date, on database: any Database) async throws -> Issued {
         var scopes = key.scopeSet
         if let requested {
             guard requested.isSubset(of: scopes) else {

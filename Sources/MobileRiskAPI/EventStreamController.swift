@@ -107,8 +107,11 @@ struct StreamSession {
                 await api.hub.fresh.wait(after: seen, timeout: api.settings.heartbeatSeconds - idle)
             }
         } catch {
-            // The client went away or stopped reading; it resumes from the last id it saw.
+            // The client went away or stopped taking frames: fail the response so the connection
+            // closes now, instead of holding what it has not read (it resumes from its last id).
             EventStreamController.logger.debug("stream ended", metadata: ["error": "\(error)"])
+            try? await writer.write(.error(error))
+            return
         }
         try? await writer.write(.end)
     }

@@ -112,7 +112,8 @@ public actor EventStreamHub {
         streams[key] = count > 0 ? count : nil
     }
 
-    var openStreams: Int { streams.values.reduce(0, +) }
+    /// Streams open in this replica.
+    public var openStreamCount: Int { streams.values.reduce(0, +) }
 
     /// Shutdown or handover: every stream sends `reconnect` and ends.
     public func close() {

@@ -19,6 +19,9 @@ struct TokenController: Sendable {
         guard let key = req.headers.bearerAuthorization?.token, !key.isEmpty else {
             throw MRAError.invalidClient("send the application key as Authorization: Bearer <key>")
         }
+        // The key first: whoever is refused learns nothing about the rest of the request.
+        let now = api.clock()
+        let applicationKey = try await api.keys.key(forSecret: key, now: now, on: req.db)
         let form = Self.form(req)
         guard let grant = form["grant_type"], !grant.isEmpty else {
             throw MRAError.invalidRequest("grant_type is required; send grant_type=client_credentials", parameter: "grant_type")
@@ -37,8 +40,7 @@ struct TokenController: Sendable {
             }
             requested = scopes
         }
-        let now = api.clock()
-        let issued = try await api.keys.issueToken(forKey: key, requested: requested, now: now, on: req.db)
+        let issued = try await api.keys.issueToken(for: applicationKey, requested: requested, now: now, on: req.db)
         let answer = Answer(
             access_token: issued.token, token_type: "Bearer",
             expires_in: Int(max(issued.expiresAt.timeIntervalSince(now), 0).rounded(.down)),

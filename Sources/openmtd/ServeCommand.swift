@@ -18,7 +18,9 @@ struct ServeCommand: AsyncParsableCommand {
         OPENMTD_UNREACHABLE_AFTER, OPENMTD_DISCONNECTED_AFTER, OPENMTD_ADMIN_EMAIL, OPENMTD_ADMIN_PASSWORD, \
         OPENMTD_ACTIVATIONS_PER_MINUTE (per client address, default 10), OPENMTD_UEM_ADMIN_PASSWORD (built-in UEM's \
         uemadmin), OPENMTD_UEM_URL, OPENMTD_UEM_TENANT_CODE, OPENMTD_UEM_USERNAME, OPENMTD_UEM_PASSWORD, OPENMTD_UEM_CREATE_TAGS=1, \
-        OPENMTD_TLS_CERTIFICATE and OPENMTD_TLS_KEY (PEM files; HTTPS only). \
+        OPENMTD_TLS_CERTIFICATE and OPENMTD_TLS_KEY (PEM files; HTTPS only), OPENMTD_MRA_REQUESTS_PER_MINUTE (Mobile Risk \
+        API REST calls per enterprise, default 100), OPENMTD_MRA_STREAMS_PER_KEY (open event streams per application key and \
+        replica, default 10), OPENMTD_APPLICATION_KEY_DAYS (application key lifetime, default 365). \
         Without an external tenant, tags and compliance go to the built-in UEM under /API of this server.
         Defaults: 127.0.0.1:8080, ./openmtd-data/openmtd.sqlite, check-ins every 900 s, unreachable after 1 day \
         and disconnected after 7 days without a check-in.
@@ -140,6 +142,33 @@ enum ServerConfigurationLoader {
         var egressAllow: [String]?
         var egressDeny: [String]?
         var trustedProxies: [String]?
+        var mobileRiskRequestsPerMinute: Int?
+        var mobileRiskStreamsPerKey: Int?
+        var applicationKeyDays: Int?
+    }
+
+    /// The Mobile Risk API's limits, each within bounds; the error names where a bad one came from.
+    static func applyMobileRisk(
+        _ configuration: inout ServerConfiguration, requestsPerMinute: Int?, streamsPerKey: Int?, keyDays: Int?, source: (String) -> String
+    ) throws {
+        if let requestsPerMinute {
+            guard (1...1_000_000).contains(requestsPerMinute) else {
+                throw ConfigError(description: "\(source("mobileRiskRequestsPerMinute")): must be from 1 to 1000000, got \(requestsPerMinute)")
+            }
+            configuration.mobileRisk.requestsPerMinute = requestsPerMinute
+        }
+        if let streamsPerKey {
+            guard (1...1_000).contains(streamsPerKey) else {
+                throw ConfigError(description: "\(source("mobileRiskStreamsPerKey")): must be from 1 to 1000, got \(streamsPerKey)")
+            }
+            configuration.mobileRisk.stream.streamsPerKey = streamsPerKey
+        }
+        if let keyDays {
+            guard (1...3_650).contains(keyDays) else {
+                throw ConfigError(description: "\(source("applicationKeyDays")): must be from 1 to 3650 days, got \(keyDays)")
+            }
+            configuration.mobileRisk.keys.keyLifetime = Double(keyDays) * 86_400
+        }
     }
 
     /// Egress entries, each checked; the error names where the bad one came from.
@@ -192,6 +221,9 @@ enum ServerConfigurationLoader {
             configuration.egressAllow = try egressRules(settings.egressAllow ?? [], source: "\(file): egressAllow")
             configuration.egressDeny = try egressRules(settings.egressDeny ?? [], source: "\(file): egressDeny")
             configuration.trustedProxies = try proxyNetworks(settings.trustedProxies ?? [], source: "\(file): trustedProxies")
+            try applyMobileRisk(
+                &configuration, requestsPerMinute: settings.mobileRiskRequestsPerMinute, streamsPerKey: settings.mobileRiskStreamsPerKey,
+                keyDays: settings.applicationKeyDays, source: { "\(file): \($0)" })
         }
         func integer(_ name: String) throws -> Int? {
             guard let text = environment[name], !text.isEmpty else { return nil }
@@ -209,6 +241,13 @@ enum ServerConfigurationLoader {
         configuration.adminPassword = environment["OPENMTD_ADMIN_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.activationAttemptsPerMinute = try integer("OPENMTD_ACTIVATIONS_PER_MINUTE") ?? configuration.activationAttemptsPerMinute
         configuration.uemAdminPassword = environment["OPENMTD_UEM_ADMIN_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+        try applyMobileRisk(
+            &configuration, requestsPerMinute: try integer("OPENMTD_MRA_REQUESTS_PER_MINUTE"), streamsPerKey: try integer("OPENMTD_MRA_STREAMS_PER_KEY"),
+            keyDays: try integer("OPENMTD_APPLICATION_KEY_DAYS"), source: { name in
+                ["mobileRiskRequestsPerMinute": "environment OPENMTD_MRA_REQUESTS_PER_MINUTE",
+                 "mobileRiskStreamsPerKey": "environment OPENMTD_MRA_STREAMS_PER_KEY",
+                 "applicationKeyDays": "environment OPENMTD_APPLICATION_KEY_DAYS"][name] ?? name
+            })
         for (name, isAllow) in [("OPENMTD_EGRESS_ALLOW", true), ("OPENMTD_EGRESS_DENY", false)] {
             guard let text = environment[name], !text.isEmpty else { continue }
             let entries = try egressRules(text.split(separator: ",").map(String.init), source: "environment \(name)")

@@ -34,6 +34,10 @@ import Vapor
         /// A console form posted without the console's CSRF token (as every call here is): refused
         /// before credentials are even looked at.
         case consoleForm
+        /// `POST /oauth2/token`: an application key as the bearer credential.
+        case applicationKey
+        /// The Mobile Risk API: an access token from `/oauth2/token` whose key has this scope.
+        case mra(String)
     }
 
     static let table: [String: Access] = [
@@ -65,6 +69,9 @@ import Vapor
         "GET /api/v1/enrollment-codes": .read,
         "POST /api/v1/enrollment-codes": .owner,
         "POST /api/v1/enrollment-codes/:id/revoke": .owner,
+        "GET /api/v1/application-keys": .read,
+        "POST /api/v1/application-keys": .owner,
+        "DELETE /api/v1/application-keys/:id": .owner,
         "GET /api/v1/consumers": .read,
         "GET /api/v1/integrations/uem": .read,
         "PUT /api/v1/integrations/uem": .owner,
@@ -93,6 +100,15 @@ import Vapor
         "POST /console/policy/document": .console,
         "POST /connect/token": .open,
         "GET /API/openapi.json": .open,
+        "POST /oauth2/token": .applicationKey,
+        "GET /mra/openapi.json": .open,
+        "GET /mra/stream/v2/events": .mra("events"),
+        "GET /mra/api/v2/events": .mra("events"),
+        "GET /mra/api/v2/devices": .mra("devices"),
+        "GET /mra/api/v2/device": .mra("devices"),
+        "GET /mra/api/v2/threats": .mra("threats"),
+        "GET /mra/api/v2/threat": .mra("threats"),
+        "GET /mra/api/v2/pcp-threats": .mra("threats"),
     ]
 
     /// The kinds of caller.
@@ -111,6 +127,12 @@ import Vapor
         case uemChildAdmin
         /// The root group's admin presenting a child group's API key: the key does not serve it.
         case uemRootAdminChildKey
+        /// An application key itself (it only buys access tokens).
+        case applicationKey
+        /// A Mobile Risk API access token with every scope.
+        case mraToken
+        /// A Mobile Risk API access token whose key has the events scope only.
+        case mraEventsToken
     }
 
     struct Caller {
@@ -149,6 +171,14 @@ import Vapor
             }
         case .consoleForm:
             return 403
+        case .applicationKey:
+            return credential == .applicationKey ? nil : 401
+        case .mra(let scope):
+            switch credential {
+            case .mraToken: return nil
+            case .mraEventsToken: return scope == "events" ? nil : 403
+            default: return 401
+            }
         }
     }
 
@@ -169,7 +199,9 @@ import Vapor
                     continue
                 }
                 key = pattern.split(separator: "/").map { $0.hasPrefix(":") ? Self.sample(for: String($0)) : String($0) }.joined(separator: "/")
-                let path = "/" + key
+                // An allowed stream would never end: an unknown type makes it answer 400 once past
+                // authentication, which is all this test needs to see.
+                let path = "/" + key + (pattern == "/mra/stream/v2/events" ? "?types=NOT_A_TYPE" : "")
                 for credential in Credential.allCases {
                     // Logging out revokes the token it is called with: use a fresh one of the same kind.
                     let caller = pattern == "/api/v1/auth/logout" ? try await Self.caller(credential, server: server, base: callers) : callers[credential]
@@ -292,6 +324,18 @@ import Vapor
                 return Caller(headers: ["aw-tenant-code": child.tenantCode, "Authorization": "Basic " + Data("uemadmin:uem-admin-password-1".utf8).base64EncodedString()])
             }
             return Caller(headers: ["aw-tenant-code": child.tenantCode, "Authorization": "Basic " + Data("\(child.admin):child-admin-password-1".utf8).base64EncodedString()])
+        case .applicationKey, .mraToken, .mraEventsToken:
+            let owner = try await server.login()
+            let scopes = credential == .mraEventsToken ? ["events"] : ["events", "devices", "threats", "os-vulns"]
+            let reply = try await server.send(.POST, "/api/v1/application-keys", token: owner, json: ["name": "authz", "scopes": scopes])
+            #expect(reply.status == 201, "\(reply.text)")
+            let key = try #require(reply.json["key"] as? String)
+            if credential == .applicationKey { return bearer(key) }
+            let issued = try await server.sendRaw(
+                .POST, "/oauth2/token", headers: ["Authorization": "Bearer \(key)", "Content-Type": "application/x-www-form-urlencoded"],
+                body: Data("grant_type=client_credentials".utf8))
+            #expect(issued.status == 200, "\(issued.text)")
+            return bearer(try #require(issued.json["access_token"] as? String))
         case .uemAdmin, .uemReader:
             let tenant = try await TenantCode.first(on: server.app.db)
             if credential == .uemAdmin {
