@@ -151,6 +151,21 @@ try:
     check(driver.find_element(By.NAME, "map_mediumRisk").get_attribute("aria-invalid") == "true", "the wrong field is marked invalid")
     inspect("integrations-error")
 
+    # 5. System > Application Keys: a key for a SIEM, shown once, then revoked.
+    visit("/console/application-keys", "application-keys")
+    driver.find_element(By.NAME, "name").send_keys("Splunk")
+    driver.find_element(By.CSS_SELECTOR, "form[action='/console/application-keys'] button[type=submit]").click()
+    wait_for(lambda: driver.find_element(By.ID, "new-key"))
+    shown = driver.find_element(By.CSS_SELECTOR, "#new-key pre").text
+    check(shown.startswith("omtd_ak_"), f"the new key is shown once: {shown[:12]!r}")
+    check("/oauth2/token" in driver.find_element(By.ID, "new-key").text, "the page says where the connector gets tokens")
+    inspect("application-key-created")
+    driver.get(base + "/console/application-keys")
+    check(shown not in driver.page_source, "the key is not shown again")
+    driver.find_element(By.CSS_SELECTOR, "#application-keys form button").click()
+    wait_for(lambda: "revoked" in driver.find_element(By.TAG_NAME, "main").text.lower())
+    check("revoked" in driver.find_element(By.ID, "application-keys").text.lower(), "the revoked key says so")
+
     # The other pages: readable and accessible.
     visit("/console/apps", "apps")
     app_links = driver.find_elements(By.CSS_SELECTOR, "tbody tr td a")

@@ -17,7 +17,9 @@ struct DatabaseDeadlineTests {
                 return 1
             }
         }
-        #expect(Date().timeIntervalSince(started) < 5)
+        // Long before the work would have ended (60 s): the caller did not wait for it. (Not a timing
+        // test: on a loaded machine the timer itself may fire seconds late.)
+        #expect(Date().timeIntervalSince(started) < 50)
         #expect(stalls.withLockedValue { $0 } == 1)
         #expect(DatabaseOutage.isOutage(DatabaseStalled(seconds: 0.2)))
     }

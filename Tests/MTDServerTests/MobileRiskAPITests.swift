@@ -210,6 +210,23 @@ import Vapor
         }
     }
 
+    @Test func keysAboutToExpireShowABannerOnEveryConsolePage() async throws {
+        try await withServer(.sqlite, adjust: { $0.mobileRisk.keys.keyLifetime = 20 * 86_400 }) { server in
+            var browser = ConsoleHTTPTests.Browser(server: server)
+            _ = try await browser.login("owner@example.com", server.ownerPassword)
+            var page = try await browser.send(.GET, "/console/devices")
+            #expect(!page.text.contains("keys-expiring"))
+            _ = try await Self.credentials(server)
+            for path in ["/console", "/console/devices", "/console/application-keys"] {
+                page = try await browser.send(.GET, path)
+                #expect(page.text.contains("id=\"keys-expiring\""), "\(path)")
+                #expect(page.text.contains("1 application key expires within 30 days"), "\(path)")
+            }
+            let metrics = try await server.send(.GET, "/metrics")
+            #expect(metrics.text.contains("openmtd_application_keys_expiring"))
+        }
+    }
+
     // MARK: scopes, isolation, parameters
 
     @Test(arguments: TestDatabase.available)

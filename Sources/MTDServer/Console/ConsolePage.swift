@@ -12,6 +12,7 @@ enum ConsolePage {
         case apps = "Apps"
         case policies = "Policies"
         case integrations = "Integrations"
+        case applicationKeys = "Application keys"
         case audit = "Audit log"
 
         var path: String {
@@ -22,6 +23,7 @@ enum ConsolePage {
             case .apps: "/console/apps"
             case .policies: "/console/policy"
             case .integrations: "/console/integrations"
+            case .applicationKeys: "/console/application-keys"
             case .audit: "/console/audit"
             }
         }
@@ -47,13 +49,18 @@ enum ConsolePage {
             Devices are still evaluated with version \(problem.servingVersion). Save a corrected policy on the <a href="/console/policy">policy page</a>.</p>
             """
         } ?? ""
+        let keyBanner: HTML = (context?.expiringKeys ?? 0) > 0 ? """
+        <p class="notice error" role="alert" id="keys-expiring">\(context?.expiringKeys ?? 0) application \((context?.expiringKeys ?? 0) == 1 ? "key expires" : "keys expire") \
+        within 30 days; connectors using \((context?.expiringKeys ?? 0) == 1 ? "it" : "them") stop receiving events then. Create new keys on the \
+        <a href="/console/application-keys">application keys page</a>.</p>
+        """ : ""
         let page: HTML = """
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
         <title>\(title) · OpenMTD</title><style nonce="\(nonce)">\(HTML(trusted: stylesheet))</style></head>
         <body><a class="skip" href="#main">Skip to content</a>
         <header><a class="brand" href="/console">OpenMTD</a>\(account)</header>
-        <div class="shell">\(navigation)<main id="main"><h1>\(title)</h1>\(banner)\(content)</main></div>
+        <div class="shell">\(navigation)<main id="main"><h1>\(title)</h1>\(banner)\(keyBanner)\(content)</main></div>
         </body></html>
         """
         return page.response(status: status)
@@ -75,8 +82,8 @@ enum ConsolePage {
     static func badge(_ text: String) -> HTML {
         let tone: String
         switch text {
-        case "SECURE", "ACTIVATED", "CONNECTED", "RESOLVED", "Compliant": tone = "ok"
-        case "THREATS_HIGH", "HIGH", "DISCONNECTED", "DELETED", "NonCompliant": tone = "bad"
+        case "SECURE", "ACTIVATED", "CONNECTED", "RESOLVED", "Compliant", "ACTIVE": tone = "ok"
+        case "THREATS_HIGH", "HIGH", "DISCONNECTED", "DELETED", "NonCompliant", "REVOKED", "EXPIRED": tone = "bad"
         case "THREATS_MEDIUM", "MEDIUM", "UNREACHABLE", "IGNORED": tone = "warn"
         case "THREATS_LOW", "LOW", "PENDING": tone = "info"
         default: tone = "neutral"

@@ -24,6 +24,8 @@ struct ConsoleContext: Sendable {
     var nonce: String
     /// Set when the enterprise's newest policy version was rejected: every page says so.
     var policyProblem: PolicyService.Problem? = nil
+    /// Application keys of the enterprise that expire within 30 days: every page says so.
+    var expiringKeys = 0
 }
 
 struct ConsoleContextKey: StorageKey {
@@ -115,7 +117,8 @@ struct ConsoleAuthMiddleware: AsyncMiddleware {
         let policies = request.application.mtd.policies
         _ = try await policies.current(for: principal.enterpriseID, on: request.db)
         request.storage[ConsoleContextKey.self] = ConsoleContext(
-            principal: principal, csrf: csrf, nonce: request.cspNonce, policyProblem: await policies.problem(for: principal.enterpriseID))
+            principal: principal, csrf: csrf, nonce: request.cspNonce, policyProblem: await policies.problem(for: principal.enterpriseID),
+            expiringKeys: try await ApplicationKeyWarnings.expiring(enterpriseID: principal.enterpriseID, now: Date(), on: request.db))
         return try await next.respond(to: request)
     }
 }

@@ -25,9 +25,12 @@ enum ApplicationKeyWarnings {
         }
     }
 
-    static func expiring(now: Date, on database: any Database) async throws -> Int {
-        try await ApplicationKeyModel.query(on: database)
+    /// Keys not revoked that expire within 30 days: all enterprises', or one's.
+    static func expiring(enterpriseID: UUID? = nil, now: Date, on database: any Database) async throws -> Int {
+        var query = ApplicationKeyModel.query(on: database)
             .filter(\.$revokedAt == nil).filter(\.$expiresAt > now)
-            .filter(\.$expiresAt <= now.addingTimeInterval(30 * 86_400)).count()
+            .filter(\.$expiresAt <= now.addingTimeInterval(30 * 86_400))
+        if let enterpriseID { query = query.filter(\.$enterpriseID == enterpriseID) }
+        return try await query.count()
     }
 }
