@@ -28,6 +28,41 @@ enum PostgresHotQueries {
         }.get()
     }
 
+    /// The log along its primary key, unfiltered: replays and the stream fan-out read it by the thousand.
+    struct EventRange: PostgresPreparedStatement {
+        static let sql = """
+            SELECT id, enterprise_id, type, change_type, created_at, actor_type, actor_id, target_type, target_id, payload
+            FROM events WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3
+            """
+        typealias Row = (Int, UUID, String, String, Date, String, String?, String, String, String)
+
+        var after: Int
+        var upTo: Int
+        var limit: Int
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 3)
+            bindings.append(after)
+            bindings.append(upTo)
+            bindings.append(limit)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row {
+            try row.decode(Row.self)
+        }
+    }
+
+    /// Events after `after` up to `upTo`, oldest first; nil when the database is not PostgreSQL.
+    static func events(after: Int, upTo: Int, limit: Int, on database: any Database) async throws -> [EventLog.Row]? {
+        guard let rows = try await rows(EventRange(after: after, upTo: upTo, limit: limit), on: database) else { return nil }
+        return rows.map { row in
+            EventLog.Row(
+                id: row.0, enterpriseID: row.1, type: row.2, changeType: row.3, createdAt: row.4, actorType: row.5, actorID: row.6,
+                targetType: row.7, targetID: row.8, payload: row.9)
+        }
+    }
+
     struct SnapshotByCredential: PostgresPreparedStatement {
         static let sql = "SELECT \(HotQueries.snapshotColumns) FROM devices WHERE credential_hash = $1"
         typealias Row = (UUID, UUID, String, String, String, Int?, Int, String?, String?, String?, String?, String?, String?)

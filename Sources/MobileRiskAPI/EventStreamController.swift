@@ -14,7 +14,8 @@ import Vapor
 /// exactly once per stream; a client resumes with the last id it saw (`id=` or `last_id=`).
 struct EventStreamController: Sendable {
     let api: MobileRiskAPI
-    static let batchLimit = 500
+    /// Events per frame: large enough for a replay to move, small enough that a frame is a bounded write.
+    static let batchLimit = 1_000
     static let logger = Logger(label: "openmtd.mobile-risk.stream")
 
     @Sendable func stream(_ req: Request) async throws -> Response {
@@ -153,20 +154,39 @@ struct StreamSession {
 }
 
 /// Events read straight from the database: a client behind the hub's window, and polling.
+///
+/// The log is read in id order along its primary key and filtered here. Filtering by enterprise in
+/// SQL made SQLite take the (enterprise, type, id) index and sort every event of the enterprise for
+/// each batch: 100 ms a batch at a million events, a replay of 6,500 events/s.
 enum EventReplay {
+    static let scanLimit = 2_000
+
     static func read(after cursor: Int, enterpriseID: UUID, types: Set<String>?, limit: Int, on database: any Database) async throws -> ([RenderedEvent], Int) {
         let logTypes = types.map { names in EventType.allCases.filter { names.contains($0.rawValue) } }
-        if let logTypes, logTypes.isEmpty {
-            // Only types the log does not hold yet (SMISHING_ALERT): nothing to deliver, ever.
-            return ([], max(cursor, try await EventLog.head(on: database)))
-        }
         // The head first, and nothing past it: an event that commits meanwhile is read next time,
         // never skipped (ids commit in order).
         let head = try await EventLog.head(on: database)
-        let events = try await EventLog.read(after: cursor, upTo: head, enterpriseID: enterpriseID, types: logTypes, limit: limit, on: database)
-        if events.count == limit, let last = events.last?.id {
-            return (events.map(RenderedEvent.init), last)
+        if let logTypes, logTypes.isEmpty {
+            // Only types the log does not hold yet (SMISHING_ALERT): nothing to deliver, ever.
+            return ([], max(cursor, head))
         }
-        return (events.map(RenderedEvent.init), max(head, cursor))
+        var found: [RenderedEvent] = []
+        var scanned = cursor
+        while found.count < limit, scanned < head {
+            let rows = try await EventLog.rows(after: scanned, upTo: head, enterpriseID: nil, limit: scanLimit, on: database)
+            guard !rows.isEmpty else {
+                scanned = head
+                break
+            }
+            for row in rows {
+                scanned = row.id
+                if row.enterpriseID == enterpriseID, types?.contains(row.type) ?? true {
+                    found.append(RenderedEvent(row))
+                    if found.count == limit { break }
+                }
+            }
+            if rows.count < scanLimit, found.count < limit { scanned = head }
+        }
+        return (found, max(scanned, cursor))
     }
 }

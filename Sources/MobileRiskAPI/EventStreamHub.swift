@@ -58,7 +58,7 @@ public actor EventStreamHub {
             started = true
         }
         while true {
-            let events = try await EventLog.read(after: head, enterpriseID: nil, limit: 1_000, on: database)
+            let events = try await EventLog.rows(after: head, enterpriseID: nil, limit: 1_000, on: database)
             guard let last = events.last?.id else { return }
             for event in events { window.append(RenderedEvent(event)) }
             head = last

@@ -8,11 +8,11 @@ import MTDServer
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure detection (evaluate: intelligence load, decoding, evaluations per second), the agent (agent: bytes per check-in, memory per agent) or event-log wake-ups (wakeup: commit to consumer woken, in one process and across replicas).",
+        abstract: "Measure detection (evaluate: intelligence load, decoding, evaluations per second), the agent (agent: bytes per check-in, memory per agent), event-log wake-ups (wakeup: commit to consumer woken, in one process and across replicas) or the Mobile Risk API's event stream (stream: delivery latency and rate per client, replay).",
         discussion: "Build with -c release for meaningful figures: swift run -c release openmtd bench evaluate"
     )
 
-    @Argument(help: "What to measure: evaluate, agent or wakeup.")
+    @Argument(help: "What to measure: evaluate, agent, wakeup or stream.")
     var target: String = "evaluate"
 
     @Option(name: .customLong("rounds"), help: "Timed rounds; the median is reported.")
@@ -33,10 +33,29 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("events"), help: "wakeup: events to commit.")
     var events = 500
 
+    @Option(name: .customLong("url"), help: "stream: the server's base URL.")
+    var url = "http://127.0.0.1:8080"
+
+    @Option(name: .customLong("token"), help: "stream: a Mobile Risk API access token (events scope).")
+    var token: String?
+
+    @Option(name: .customLong("clients"), help: "stream: concurrent stream clients.")
+    var clients = 1
+
+    @Flag(name: .customLong("from-start"), help: "stream: read from the oldest retained event (replay).")
+    var fromStart = false
+
+    @Option(name: .customLong("stop-after"), help: "stream: stop a client after this many events.")
+    var stopAfter: Int?
+
     @OptionGroup var intel: IntelOptions
 
     func validate() throws {
-        guard ["evaluate", "agent", "wakeup"].contains(target) else { throw ValidationError("unknown benchmark \"\(target)\"; available: evaluate, agent, wakeup") }
+        guard ["evaluate", "agent", "wakeup", "stream"].contains(target) else {
+            throw ValidationError("unknown benchmark \"\(target)\"; available: evaluate, agent, wakeup, stream")
+        }
+        guard (1...10_000).contains(clients) else { throw ValidationError("--clients must be between 1 and 10000") }
+        if target == "stream", token == nil { throw ValidationError("stream needs --token: an access token from POST /oauth2/token") }
         guard (1...100_000).contains(events) else { throw ValidationError("--events must be between 1 and 100000") }
         guard rounds >= 1, seconds > 0 else { throw ValidationError("--rounds must be 1 or more and --seconds above 0") }
     }
@@ -44,6 +63,17 @@ struct BenchCommand: AsyncParsableCommand {
     func run() async throws {
         if target == "agent" {
             try await AgentBench.run(json: json)
+            return
+        }
+        if target == "stream", let token {
+            let figures = try await StreamBench.run(url: url, token: token, clients: clients, seconds: seconds, fromStart: fromStart, stopAfter: stopAfter)
+            if json {
+                Terminal.out(String(decoding: try JSONEncoder().encode(figures), as: UTF8.self))
+            } else {
+                Terminal.out(String(format: "%d clients: %d events in %d frames, %.0f events/s per client; delivery p50 %.1f ms, p99 %.1f ms, max %.1f ms; %d failed",
+                                    figures.clients, figures.events, figures.frames, figures.eventsPerSecondPerClient,
+                                    figures.latencyP50Milliseconds, figures.latencyP99Milliseconds, figures.latencyMaxMilliseconds, figures.failures))
+            }
             return
         }
         if target == "wakeup" {
