@@ -90,6 +90,9 @@ struct BackgroundWorkLifecycle: LifecycleHandler {
         let hub = services.mobileRisk.hub
         services.background { await hub.run(database: database) }
         services.background { await ApplicationKeyWarnings.run(services: services, database: database) }
+        let retentionDays = configuration.eventRetentionDays
+        let writes = services.writes
+        services.background { await EventRetention.run(days: retentionDays, writes: writes, database: database) }
         if configuration.connectUEMAtStart {
             services.background { await UEMConnectionLifecycle.run(app: application, services: services) }
         }

@@ -16,6 +16,8 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     public var connection = ConnectionThresholds()
     /// How often the connection sweeper runs, in seconds.
     public var sweepIntervalSeconds: Int = 60
+    /// Days the event log keeps events (never fewer than the 10 days a stream may reach back).
+    public var eventRetentionDays: Int = 30
     /// The first owner's email; the password comes from OPENMTD_ADMIN_PASSWORD or is generated and printed once.
     public var adminEmail: String = "admin@openmtd.local"
     public var adminPassword: String?

@@ -171,6 +171,34 @@ public enum EventLog {
             .decode(column: "position", as: Int?.self) ?? 0
     }
 
+    /// The oldest event id still in the log (nil when the log is empty).
+    public static func oldest(on database: any Database) async throws -> Int? {
+        guard let sql = database as? any SQLDatabase else { throw EventLogError.notSQL }
+        return try await sql.raw("SELECT MIN(id) AS oldest FROM events").first()?.decode(column: "oldest", as: Int?.self)
+    }
+
+    /// The ids among which events written before `cutoff` may be removed: up to the newest such
+    /// event and no further than the slowest durable consumer's cursor (nil: nothing to remove). A
+    /// consumer that no longer runs but left a cursor holds compaction back.
+    public static func compactionRange(before cutoff: Date, on database: any Database) async throws -> Range<Int>? {
+        guard let sql = database as? any SQLDatabase else { throw EventLogError.notSQL }
+        guard let oldest = try await oldest(on: database),
+              let newestOld = try await sql.raw("SELECT MAX(id) AS newest FROM events WHERE created_at < \(bind: cutoff)").first()?
+                .decode(column: "newest", as: Int?.self)
+        else { return nil }
+        var upper = newestOld + 1
+        if let slowest = try await sql.raw("SELECT MIN(position) AS slowest FROM consumer_cursors").first()?.decode(column: "slowest", as: Int?.self) {
+            upper = min(upper, slowest + 1)
+        }
+        return oldest < upper ? oldest..<upper : nil
+    }
+
+    /// Removes the events among `ids` written before `cutoff`.
+    public static func removeOld(_ ids: Range<Int>, before cutoff: Date, on database: any Database) async throws {
+        guard let sql = database as? any SQLDatabase else { throw EventLogError.notSQL }
+        try await sql.raw("DELETE FROM events WHERE id >= \(bind: ids.lowerBound) AND id < \(bind: ids.upperBound) AND created_at < \(bind: cutoff)").run()
+    }
+
     /// The newest event id (0 when the log is empty).
     public static func head(on database: any Database) async throws -> Int {
         // Plain SQL: consumers ask after every commit, and Fluent's model reflection is the costly part.

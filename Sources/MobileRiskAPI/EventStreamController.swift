@@ -50,21 +50,32 @@ struct EventStreamController: Sendable {
         let head = try await EventLog.head(on: database)
         switch parameters.resume {
         case .position(let position) where position <= head:
+            // Older than what the log keeps: the stream goes on from the oldest retained event, and says so.
+            if let oldest = try await EventLog.oldest(on: database), position < oldest - 1 {
+                try await note(principal, "resume point older than the retained events", on: database, now: now)
+            }
             return position
         case .position, .unknown:
-            try await api.writes.run {
-                try await EventLog.append([EventLog.NewEvent(
-                    type: .audit, change: .updated, actor: EventParty(type: "APPLICATION_KEY", guid: principal.keyID.uuidString.lowercased()),
-                    target: EventParty(type: "ENTERPRISE", guid: principal.enterpriseID.uuidString.lowercased()),
-                    payload: AuditPayload(type: "EVENT_STREAM", changes: [.init(name: "resume_id", from: "unknown", to: "oldest retained event")]))],
-                    enterpriseID: principal.enterpriseID, on: database, now: now)
-            }
+            try await note(principal, "unknown", on: database, now: now)
             return 0
         case .none:
             if let startTime = parameters.startTime {
                 return try await EventLog.lastPosition(before: startTime, on: database)
             }
             return head
+        }
+    }
+}
+
+extension EventStreamController {
+    /// An AUDIT event saying where a stream whose resume point could not be honoured started.
+    func note(_ principal: MRAPrincipal, _ resume: String, on database: any Database, now: Date) async throws {
+        try await api.writes.run {
+            try await EventLog.append([EventLog.NewEvent(
+                type: .audit, change: .updated, actor: EventParty(type: "APPLICATION_KEY", guid: principal.keyID.uuidString.lowercased()),
+                target: EventParty(type: "ENTERPRISE", guid: principal.enterpriseID.uuidString.lowercased()),
+                payload: AuditPayload(type: "EVENT_STREAM", changes: [.init(name: "resume_id", from: resume, to: "oldest retained event")]))],
+                enterpriseID: principal.enterpriseID, on: database, now: now)
         }
     }
 }

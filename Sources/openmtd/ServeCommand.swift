@@ -20,7 +20,8 @@ struct ServeCommand: AsyncParsableCommand {
         uemadmin), OPENMTD_UEM_URL, OPENMTD_UEM_TENANT_CODE, OPENMTD_UEM_USERNAME, OPENMTD_UEM_PASSWORD, OPENMTD_UEM_CREATE_TAGS=1, \
         OPENMTD_TLS_CERTIFICATE and OPENMTD_TLS_KEY (PEM files; HTTPS only), OPENMTD_MRA_REQUESTS_PER_MINUTE (Mobile Risk \
         API REST calls per enterprise, default 100), OPENMTD_MRA_STREAMS_PER_KEY (open event streams per application key and \
-        replica, default 10), OPENMTD_APPLICATION_KEY_DAYS (application key lifetime, default 365). \
+        replica, default 10), OPENMTD_APPLICATION_KEY_DAYS (application key lifetime, default 365), \
+        OPENMTD_EVENT_RETENTION_DAYS (event log, default 30, at least 10). \
         Without an external tenant, tags and compliance go to the built-in UEM under /API of this server.
         Defaults: 127.0.0.1:8080, ./openmtd-data/openmtd.sqlite, check-ins every 900 s, unreachable after 1 day \
         and disconnected after 7 days without a check-in.
@@ -240,6 +241,12 @@ enum ServerConfigurationLoader {
         configuration.adminEmail = environment["OPENMTD_ADMIN_EMAIL"] ?? configuration.adminEmail
         configuration.adminPassword = environment["OPENMTD_ADMIN_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.activationAttemptsPerMinute = try integer("OPENMTD_ACTIVATIONS_PER_MINUTE") ?? configuration.activationAttemptsPerMinute
+        if let days = try integer("OPENMTD_EVENT_RETENTION_DAYS") {
+            guard (10...36_500).contains(days) else {
+                throw ConfigError(description: "environment OPENMTD_EVENT_RETENTION_DAYS: must be from 10 (the event stream reaches 10 days back) to 36500, got \(days)")
+            }
+            configuration.eventRetentionDays = days
+        }
         configuration.uemAdminPassword = environment["OPENMTD_UEM_ADMIN_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
         try applyMobileRisk(
             &configuration, requestsPerMinute: try integer("OPENMTD_MRA_REQUESTS_PER_MINUTE"), streamsPerKey: try integer("OPENMTD_MRA_STREAMS_PER_KEY"),
