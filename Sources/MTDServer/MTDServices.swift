@@ -65,7 +65,8 @@ final class MTDServices: Sendable {
         enrollmentCodes = EnrollmentCodeService(writes: writes)
         activationLimiter = RateLimiter(
             scope: "activation", capacity: configuration.activationAttemptsPerMinute, perMinute: configuration.activationAttemptsPerMinute, writes: writes)
-        loginLimiter = RateLimiter(scope: "login", capacity: 10, perMinute: 10, writes: writes)
+        loginLimiter = RateLimiter(
+            scope: "login", capacity: configuration.loginAttemptsPerMinute, perMinute: configuration.loginAttemptsPerMinute, writes: writes)
         trustedProxies = configuration.trustedProxies.compactMap(IPNetwork.parse)
         metrics = ServerMetrics()
         uemSync = UEMSync(writes: writes, logger: Logger(label: "openmtd.uem-sync"))

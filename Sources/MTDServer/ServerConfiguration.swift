@@ -24,6 +24,8 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     /// Password of the built-in UEM's first admin (`uemadmin`); generated and printed once when nil.
     public var uemAdminPassword: String?
     public var activationAttemptsPerMinute: Int = 10
+    /// Failed admin logins allowed per client address and minute (admin API and console).
+    public var loginAttemptsPerMinute: Int = 10
     /// An external Workspace ONE tenant; nil means the built-in UEM of this server.
     public var uem: UEMTenant?
     /// Whether tags the mapping needs but the UEM lacks are created (always for the built-in UEM).

@@ -5,13 +5,15 @@ import MTDServices
 import MTDStore
 
 /// Compacts the event log: events older than the retention (default 30 days) that every durable
-/// consumer has processed are removed, hourly, in batches so that no write waits long behind it.
+/// consumer has processed are removed, hourly (the first time 10 minutes after start), in batches so that no write waits long behind it.
 /// Every replica runs it; deleting what another already deleted costs nothing.
 enum EventRetention {
     static let logger = Logger(label: "openmtd.event-retention")
     static let batch = 10_000
 
     static func run(days: Int, writes: WriteGate, database: @escaping @Sendable () -> any Database) async {
+        // Not at boot: a restart under load has better things to do, and the log can wait minutes.
+        try? await Task.sleep(nanoseconds: 600_000_000_000)
         while !Task.isCancelled {
             do {
                 let removed = try await compact(days: days, now: Date(), writes: writes, on: database())
