@@ -10,14 +10,8 @@ cd "$(dirname "$0")/.."
 database=${1:-sqlite}; devices=${2:-1000}; seconds=${3:-30}; connections=${4:-32}; mode=${5:-steady}
 port=8097; out=benchmarks/out/ingest-$database; password=bench-password-123
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
-swift build -c release --product openmtd >&2
-rm -rf "$out"; mkdir -p "$out"
-args=(serve --port "$port" --data-dir "$out/data")
-if [ "$database" = postgres ]; then
-  url=${BENCH_POSTGRES_URL:-postgres://openmtd:openmtd@127.0.0.1:5432/openmtd_bench}
-  su postgres -c "psql -qc 'DROP DATABASE IF EXISTS openmtd_bench WITH (FORCE)'" && su postgres -c "createdb -O openmtd openmtd_bench"
-  args+=(--database-url "$url")
-fi
+. benchmarks/lib.sh
+bench_setup "$database" "$port" "$out"
 OPENMTD_ADMIN_PASSWORD=$password OPENMTD_ACTIVATIONS_PER_MINUTE=100000000 .build/release/openmtd "${args[@]}" > "$out/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT

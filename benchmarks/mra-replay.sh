@@ -7,14 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 database=${1:-sqlite}; events=${2:-1000000}
 port=8099; out=benchmarks/out/mra-replay-$database; password=bench-password-123
-swift build -c release --product openmtd >&2
-rm -rf "$out"; mkdir -p "$out"
-args=(serve --port "$port" --data-dir "$out/data")
-if [ "$database" = postgres ]; then
-  url=${BENCH_POSTGRES_URL:-postgres://openmtd:openmtd@127.0.0.1:5432/openmtd_bench}
-  su postgres -c "psql -qc 'DROP DATABASE IF EXISTS openmtd_bench WITH (FORCE)'" && su postgres -c "createdb -O openmtd openmtd_bench"
-  args+=(--database-url "$url")
-fi
+. benchmarks/lib.sh
+bench_setup "$database" "$port" "$out"
 start() {
   OPENMTD_ADMIN_PASSWORD=$password OPENMTD_ACTIVATIONS_PER_MINUTE=100000000 .build/release/openmtd "${args[@]}" >> "$out/server.log" 2>&1 &
   server=$!

@@ -11,14 +11,8 @@ cd "$(dirname "$0")/.."
 database=${1:-sqlite}; clients=${2:-1}; seconds=${3:-20}; connections=${4:-8}; devices=${5:-1000}
 port=8098; out=benchmarks/out/mra-stream-$database; password=bench-password-123
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
-swift build -c release --product openmtd >&2
-rm -rf "$out"; mkdir -p "$out"
-args=(serve --port "$port" --data-dir "$out/data")
-if [ "$database" = postgres ]; then
-  url=${BENCH_POSTGRES_URL:-postgres://openmtd:openmtd@127.0.0.1:5432/openmtd_bench}
-  su postgres -c "psql -qc 'DROP DATABASE IF EXISTS openmtd_bench WITH (FORCE)'" && su postgres -c "createdb -O openmtd openmtd_bench"
-  args+=(--database-url "$url")
-fi
+. benchmarks/lib.sh
+bench_setup "$database" "$port" "$out"
 OPENMTD_ADMIN_PASSWORD=$password OPENMTD_ACTIVATIONS_PER_MINUTE=100000000 OPENMTD_MRA_STREAMS_PER_KEY=1000 \
   .build/release/openmtd "${args[@]}" > "$out/server.log" 2>&1 &
 server=$!

@@ -86,14 +86,9 @@ struct DeviceResourceController: Sendable {
     let api: MobileRiskAPI
 
     @Sendable func list(_ req: Request) async throws -> MRADevicePage {
-        let principal = try req.mraPrincipal
-        try principal.require(.devices)
-        let query = try req.query.decode([String: String].self)
-        let paging = try Paging(query)
-        guard let sql = req.db as? any SQLDatabase else { throw MRAError.notFound("devices") }
-        var select = sql.select().column("*").from(DeviceModel.schema)
-            .where("enterprise_id", .equal, SQLBind(principal.enterpriseID))
-            .where("listing_id", .greaterThan, SQLBind(paging.after))
+        let list = try ListRequest(req, scope: .devices, table: DeviceModel.schema)
+        let query = list.query
+        var select = list.select
         if let platform = try Filter.one(query, "platform", allowed: ["ANDROID", "IOS"]) {
             select = select.where("platform", .equal, SQLBind(platform))
         }
@@ -126,7 +121,7 @@ struct DeviceResourceController: Sendable {
             }
             select = select.where("updated_at", .greaterThanOrEqual, SQLBind(since))
         }
-        let rows = try await select.orderBy("listing_id").limit(paging.limit).all()
+        let rows = try await select.orderBy("listing_id").limit(list.paging.limit).all()
         let devices = try rows.map { row in
             MRADevice(try row.decode(fluentModel: DeviceModel.self), oid: try row.decode(column: "listing_id", as: Int.self))
         }
@@ -158,6 +153,26 @@ struct DeviceResourceController: Sendable {
         }
         guard let row = try await select.limit(1).first() else { throw MRAError.notFound("no such device") }
         return MRADevice(try row.decode(fluentModel: DeviceModel.self), oid: try row.decode(column: "listing_id", as: Int.self))
+    }
+}
+
+/// What every list starts with: the caller, who must have `scope`; the query; the page; and the
+/// select of the enterprise's rows after the cursor.
+struct ListRequest {
+    var principal: MRAPrincipal
+    var query: [String: String]
+    var paging: Paging
+    var select: SQLSelectBuilder
+
+    init(_ req: Request, scope: MRAScope, table: String) throws {
+        principal = try req.mraPrincipal
+        try principal.require(scope)
+        query = try req.query.decode([String: String].self)
+        paging = try Paging(query)
+        guard let sql = req.db as? any SQLDatabase else { throw MRAError.notFound(table) }
+        select = sql.select().column("*").from(table)
+            .where("enterprise_id", .equal, SQLBind(principal.enterpriseID))
+            .where("listing_id", .greaterThan, SQLBind(paging.after))
     }
 }
 

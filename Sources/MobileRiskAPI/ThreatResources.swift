@@ -70,14 +70,9 @@ struct ThreatResourceController: Sendable {
     }
 
     func page(_ req: Request, webContentOnly: Bool) async throws -> MRAThreatPage {
-        let principal = try req.mraPrincipal
-        try principal.require(.threats)
-        let query = try req.query.decode([String: String].self)
-        let paging = try Paging(query)
-        guard let sql = req.db as? any SQLDatabase else { throw MRAError.notFound("threats") }
-        var select = sql.select().column("*").from(ThreatModel.schema)
-            .where("enterprise_id", .equal, SQLBind(principal.enterpriseID))
-            .where("listing_id", .greaterThan, SQLBind(paging.after))
+        let list = try ListRequest(req, scope: .threats, table: ThreatModel.schema)
+        let query = list.query
+        var select = list.select
         if let text = query["device_guid"], !text.isEmpty {
             guard let device = UUID(uuidString: text) else { throw MRAError.invalidRequest("device_guid must be a device guid (a UUID)", parameter: "device_guid") }
             select = select.where("device_id", .equal, SQLBind(device))
@@ -110,7 +105,7 @@ struct ThreatResourceController: Sendable {
             }
             select = select.where("detected_at", .greaterThanOrEqual, SQLBind(api.clock().addingTimeInterval(-seconds)))
         }
-        let rows = try await select.orderBy("listing_id").limit(paging.limit).all()
+        let rows = try await select.orderBy("listing_id").limit(list.paging.limit).all()
         let threats = try rows.map { row in
             MRAThreat(try row.decode(fluentModel: ThreatModel.self), oid: try row.decode(column: "listing_id", as: Int.self))
         }
