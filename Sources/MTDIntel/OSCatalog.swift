@@ -106,6 +106,17 @@ public struct OSCatalog: Sendable {
         androidCycles["\(version.major).\(version.minor)"] ?? androidCycles["\(version.major)"]
     }
 
+    /// Every release cycle the catalog knows, iOS then Android, oldest first.
+    public var allCycles: [(platform: Platform, cycle: Cycle)] {
+        iosCycles.keys.sorted().compactMap { major in iosCycles[major].map { (Platform.ios, $0) } }
+            + androidCycles.values.sorted { ($0.releaseDay ?? 0, $0.name) < ($1.releaseDay ?? 0, $1.name) }.map { (Platform.android, $0) }
+    }
+
+    /// The iOS releases of one major that were out on `asOfDay`, oldest first.
+    public func iosReleases(major: Int, asOfDay: Int) -> [Release] {
+        (iosReleases[major] ?? []).filter { $0.day <= asOfDay }
+    }
+
     /// The SDK level of the Android release a version string names.
     public func androidAPILevel(forVersion text: String) -> Int? {
         OSVersion(text).flatMap { androidCycle($0)?.apiLevel }

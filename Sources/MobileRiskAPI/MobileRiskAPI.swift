@@ -1,6 +1,7 @@
 import Fluent
 import FluentKit
 import Foundation
+import MTDIntel
 import MTDServices
 import MTDStore
 import Vapor
@@ -27,11 +28,17 @@ public final class MobileRiskAPI: Sendable {
     let limiter: RateLimiter
     let writes: WriteGate
     let clock: @Sendable () -> Date
+    /// The intelligence in use (OS catalog for os-vulns), read per request.
+    let intelligence: @Sendable () -> ThreatIntelligence
 
-    package init(settings: Settings, writes: WriteGate, commits: EventSignal, clock: @escaping @Sendable () -> Date = { Date() }) {
+    package init(
+        settings: Settings, writes: WriteGate, commits: EventSignal, intelligence: @escaping @Sendable () -> ThreatIntelligence,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.settings = settings
         self.writes = writes
         self.clock = clock
+        self.intelligence = intelligence
         keys = ApplicationKeys(settings: settings.keys, writes: writes)
         hub = EventStreamHub(settings: settings.stream, commits: commits)
         limiter = RateLimiter(scope: "mra", capacity: settings.requestsPerMinute, perMinute: settings.requestsPerMinute, writes: writes)
@@ -59,6 +66,12 @@ public final class MobileRiskAPI: Sendable {
         rest.get("threats", use: threats.list)
         rest.get("threat", use: threats.one)
         rest.get("pcp-threats", use: threats.pcp)
+        let vulns = OSVulnController(api: self)
+        rest.get("os-vulns", "android", use: vulns.android)
+        rest.get("os-vulns", "ios", use: vulns.ios)
+        rest.get("os-vulns", "cve", use: vulns.cve)
+        rest.get("os-vulns", "devices", use: vulns.devices)
+        rest.get("os-vulns", "os-versions", use: vulns.osVersions)
     }
 
     static func openAPI(_ req: Request) async throws -> Response {

@@ -112,6 +112,11 @@ import Vapor
         "GET /mra/api/v2/threats": .mra("threats"),
         "GET /mra/api/v2/threat": .mra("threats"),
         "GET /mra/api/v2/pcp-threats": .mra("threats"),
+        "GET /mra/api/v2/os-vulns/android": .mra("os-vulns"),
+        "GET /mra/api/v2/os-vulns/ios": .mra("os-vulns"),
+        "GET /mra/api/v2/os-vulns/cve": .mra("os-vulns"),
+        "GET /mra/api/v2/os-vulns/devices": .mra("os-vulns"),
+        "GET /mra/api/v2/os-vulns/os-versions": .mra("os-vulns"),
     ]
 
     /// The kinds of caller.

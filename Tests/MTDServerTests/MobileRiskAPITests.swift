@@ -369,6 +369,56 @@ import Vapor
         }
     }
 
+    @Test func osVulnerabilitiesComeFromTheShippedCatalog() async throws {
+        try await withServer(.sqlite) { server in
+            let token = try await Self.credentials(server).token
+            let android = try await Self.get(server, "/mra/api/v2/os-vulns/android?aspl=2021-01-01&severity=7.5", token: token)
+            #expect(android.status == 200, "\(android.text.prefix(300))")
+            #expect((android.json["count"] as? Int ?? 0) > 0, "CISA KEV lists exploited Android bugs since 2021")
+            let newer = try await Self.get(server, "/mra/api/v2/os-vulns/android?aspl=2099-01-01", token: token)
+            #expect(newer.json["count"] as? Int == 0)
+
+            let ios = try await Self.get(server, "/mra/api/v2/os-vulns/ios?version=17.0", token: token)
+            #expect(ios.status == 200, "\(ios.text.prefix(300))")
+            let found = try #require(ios.json["vulnerabilities"] as? [[String: Any]])
+            #expect(!found.isEmpty, "iOS 17.0 has exploited CVEs fixed by later 17.x releases (SOFA covers 17, 18 and 26)")
+            let cve = try #require(found.first?["name"] as? String)
+            #expect(found.first?["fixed_in"] is String)
+            let detail = try await Self.get(server, "/mra/api/v2/os-vulns/cve?name=\(cve.lowercased())", token: token)
+            #expect(detail.status == 200)
+            #expect((detail.json["ios_fixed_in"] as? [String])?.isEmpty == false)
+            #expect(try await Self.get(server, "/mra/api/v2/os-vulns/cve?name=CVE-1999-00001", token: token).status == 404)
+
+            // The devices it still reaches: an iPhone on 17.0, not one on the newest release.
+            let old = try await server.activate(udid: "old-iphone", platform: "IOS")
+            let current = try await server.activate(udid: "new-iphone", platform: "IOS")
+            let versions = try await Self.get(server, "/mra/api/v2/os-vulns/os-versions", token: token)
+            let cycles = try #require(versions.json["os_versions"] as? [[String: Any]])
+            #expect(cycles.contains { $0["platform"] as? String == "ANDROID" } && cycles.contains { $0["platform"] as? String == "IOS" })
+            let newest = try #require(cycles.last { $0["platform"] as? String == "IOS" && $0["latest_version"] is String }?["latest_version"] as? String)
+            for (agent, version) in [(old, "17.0"), (current, newest)] {
+                let reply = try await server.checkIn(agent, [
+                    "schemaVersion": 1, "agent": ["mode": "EMBEDDED", "version": "1.0.0"],
+                    "device": ["platform": "IOS", "osVersion": version, "model": "iPhone15,2"], "posture": ["passcodeSet": true],
+                ])
+                #expect(reply.status == 200, "\(reply.text)")
+            }
+            let exposed = try await Self.get(server, "/mra/api/v2/os-vulns/devices?name=\(cve)", token: token)
+            #expect(exposed.status == 200, "\(exposed.text.prefix(300))")
+            let guids = (exposed.json["devices"] as? [[String: Any]] ?? []).compactMap { $0["guid"] as? String }
+            #expect(guids == [old.deviceID.lowercased()], "\(guids)")
+
+            for (path, parameter) in [("/mra/api/v2/os-vulns/android", "aspl"), ("/mra/api/v2/os-vulns/android?aspl=soon", "aspl"),
+                                      ("/mra/api/v2/os-vulns/android?aspl=2024-01-01&severity=11", "severity"),
+                                      ("/mra/api/v2/os-vulns/ios", "version"), ("/mra/api/v2/os-vulns/ios?version=seventeen", "version"),
+                                      ("/mra/api/v2/os-vulns/cve?name=CVE-24-1", "name"), ("/mra/api/v2/os-vulns/devices", "name")] {
+                let reply = try await Self.get(server, path, token: token)
+                #expect(reply.status == 400, "\(path): \(reply.text)")
+                #expect(reply.json["parameter"] as? String == parameter, "\(path): \(reply.text)")
+            }
+        }
+    }
+
     // MARK: the stream
 
     @Test(.enabled(if: sseClientAvailable || Prerequisite.inCI, "sseclient-py or urllib3 is missing (see .ci/run)"), arguments: TestDatabase.available)
