@@ -86,9 +86,6 @@ struct BackgroundWorkLifecycle: LifecycleHandler {
             let logger = Logger(label: "openmtd.sqlite")
             services.background { await SQLiteCheckpoints.run(path: path, threadPool: threadPool, eventLoop: eventLoop, logger: logger) }
         }
-        // Every replica fans the log out to its own stream clients (no lease).
-        let hub = services.mobileRisk.hub
-        services.background { await hub.run(database: database) }
         services.background { await ApplicationKeyWarnings.run(services: services, database: database) }
         let retentionDays = configuration.eventRetentionDays
         let writes = services.writes
@@ -100,6 +97,8 @@ struct BackgroundWorkLifecycle: LifecycleHandler {
             UEMSyncConsumer(app: application, services: services, logger: Logger(label: "openmtd.uem-sync")),
             ConnectionSweepConsumer(sweeper: services.sweeper, every: Double(configuration.sweepIntervalSeconds), logger: Logger(label: "openmtd.sweeper")),
             PolicyReevaluationConsumer(reevaluator: services.reevaluator, logger: Logger(label: "openmtd.reevaluation")),
+            // Every replica fans the log out to its own stream clients (no lease).
+            StreamFanoutConsumer(hub: services.mobileRisk.hub),
         ], database: database)
     }
 

@@ -55,7 +55,7 @@ final class MTDServices: Sendable {
         var timing = ConsumerRunner.Timing()
         timing.pollSeconds = max(configuration.consumerPollSeconds, 0.01)
         consumers = ConsumerRunner(signal: eventSignal, writes: writes, timing: timing)
-        mobileRisk = MobileRiskAPI(settings: configuration.mobileRisk, writes: writes, commits: eventSignal, intelligence: { intelligence })
+        mobileRisk = MobileRiskAPI(settings: configuration.mobileRisk, writes: writes, intelligence: { intelligence })
         policies = PolicyService(intelligence: intelligence, writes: writes)
         checkIns = CheckInService(policies: policies, writes: writes, clock: clock)
         activation = ActivationService(writes: writes)

@@ -5,11 +5,11 @@ import MTDServices
 import MTDStore
 import NIOCore
 
-/// This replica's fan-out of the event log to its stream clients: one reader follows the log after
-/// every commit (woken in this process and, through LISTEN/NOTIFY, by the others), renders each
-/// event once and keeps the newest ones in memory. Clients read from that window; a client further
-/// behind (a resume or a `start_time` in the past) replays from the database until it catches up.
-/// Runs in every replica (no lease): each serves its own clients, and any may serve a reconnect.
+/// This replica's fan-out of the event log to its stream clients: an event-log consumer that runs in
+/// every replica (no lease; the server registers it with its consumer runner, so its lag shows in
+/// /metrics and on the console) hands it each new event, rendered once; it keeps the newest in
+/// memory. Clients read from that window; a client further behind (a resume or a `start_time` in
+/// the past) replays from the database until it catches up. Any replica may serve a reconnect.
 public actor EventStreamHub {
     public struct Settings: Sendable, Codable, Equatable {
         /// Events kept in memory for clients at or near the head.
@@ -20,7 +20,6 @@ public actor EventStreamHub {
     }
 
     let settings: Settings
-    private let commits: EventSignal
     /// Woken when the window grows and when the hub closes.
     nonisolated let fresh = EventSignal()
     private var window = CircularBuffer<RenderedEvent>()
@@ -32,40 +31,27 @@ public actor EventStreamHub {
     private var streams: [UUID: Int] = [:]
     private let logger = Logger(label: "openmtd.mobile-risk.stream")
 
-    package init(settings: Settings, commits: EventSignal) {
+    package init(settings: Settings) {
         self.settings = settings
-        self.commits = commits
     }
 
-    /// Follows the log until cancelled or closed.
-    public func run(database: @escaping @Sendable () -> any Database) async {
-        while !Task.isCancelled, !closing {
-            let seen = commits.generation
-            do {
-                try await catchUp(database())
-            } catch {
-                logger.warning("could not read the event log; retrying", metadata: ["error": "\(error)"])
-            }
-            // Polling as well: a commit in another replica is noticed even if its notification is lost.
-            await commits.wait(after: seen, timeout: 1)
-        }
-    }
-
-    private func catchUp(_ database: any Database) async throws {
+    /// New events of the log, in order: the consumer runner hands them over after each commit (in
+    /// this replica, and through LISTEN/NOTIFY in the others) from its position, which starts at the
+    /// log's head.
+    public func append(_ events: [RenderedEvent]) {
+        guard let first = events.first, !closing else { return }
         if !started {
-            head = try await EventLog.head(on: database)
-            floor = head
+            // Everything after the runner's starting point arrives here; before it, streams replay.
+            floor = first.position - 1
+            head = floor
             started = true
         }
-        while true {
-            let events = try await EventLog.rows(after: head, enterpriseID: nil, limit: 1_000, on: database)
-            guard let last = events.last?.id else { return }
-            for event in events { window.append(RenderedEvent(event)) }
-            head = last
-            while window.count > settings.windowSize, let dropped = window.popFirst() { floor = dropped.position }
-            fresh.signal()
-            if events.count < 1_000 { return }
+        for event in events where event.position > head {
+            window.append(event)
+            head = event.position
         }
+        while window.count > settings.windowSize, let dropped = window.popFirst() { floor = dropped.position }
+        fresh.signal()
     }
 
     /// The newest position this replica has seen (0 before the first read).

@@ -32,7 +32,7 @@ public final class MobileRiskAPI: Sendable {
     let intelligence: @Sendable () -> ThreatIntelligence
 
     package init(
-        settings: Settings, writes: WriteGate, commits: EventSignal, intelligence: @escaping @Sendable () -> ThreatIntelligence,
+        settings: Settings, writes: WriteGate, intelligence: @escaping @Sendable () -> ThreatIntelligence,
         clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.settings = settings
@@ -40,7 +40,7 @@ public final class MobileRiskAPI: Sendable {
         self.clock = clock
         self.intelligence = intelligence
         keys = ApplicationKeys(settings: settings.keys, writes: writes)
-        hub = EventStreamHub(settings: settings.stream, commits: commits)
+        hub = EventStreamHub(settings: settings.stream)
         limiter = RateLimiter(scope: "mra", capacity: settings.requestsPerMinute, perMinute: settings.requestsPerMinute, writes: writes)
     }
 

@@ -482,6 +482,9 @@ import Vapor
                 try await Task.sleep(nanoseconds: 2_000_000_000)
                 await hub.close()
             }
+            // The fan-out runs on the consumer runner, in every replica: its lag is in /metrics.
+            let metrics = try await server.send(.GET, "/metrics")
+            #expect(metrics.text.contains("mra-stream-fanout"))
             let heartbeats = frames.filter { $0.event == "heartbeat" }
             #expect(heartbeats.count >= 3, "one at once and one every 5 s: \(heartbeats.count)")
             #expect(heartbeats.allSatisfy { $0.data == "{}" && $0.id != nil })

@@ -20,6 +20,22 @@ public final class EventModel: Model, @unchecked Sendable {
     @Field(key: "payload") public var payload: String
 
     public init() {}
+
+    /// A stored event read as a plain row.
+    public init(_ row: EventLog.Row) {
+        id = row.id
+        enterpriseID = row.enterpriseID
+        type = row.type
+        changeType = row.changeType
+        createdAt = row.createdAt
+        actorType = row.actorType
+        actorID = row.actorID
+        targetType = row.targetType
+        targetID = row.targetID
+        payload = row.payload
+        // As if Fluent had read it: saving it again would update, not insert.
+        $id.exists = true
+    }
 }
 
 extension EventModel {
