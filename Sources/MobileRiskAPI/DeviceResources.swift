@@ -3,6 +3,7 @@ import FluentKit
 import FluentSQL
 import Foundation
 import MTDCore
+import MTDIntel
 import MTDStore
 import SQLKit
 import Vapor
@@ -52,7 +53,9 @@ struct MRADevice: Content {
     var client: Client
     var details: Details
 
-    init(_ device: DeviceModel, oid: Int) {
+    /// `latest` is what the OS catalog says about the device's OS on the day (iOS: the newest
+    /// release of its major; Android has no machine-readable patch index, so it stays null).
+    init(_ device: DeviceModel, oid: Int, latest: OSAssessment? = nil) {
         guid = device.id?.uuidString.lowercased() ?? ""
         self.oid = oid
         enterprise_guid = device.$enterprise.id.uuidString.lowercased()
@@ -67,12 +70,26 @@ struct MRADevice: Content {
         checkin_time = device.lastCheckInAt.map(RenderedEvent.timestamp)
         activated_at = device.activatedAt.map(RenderedEvent.timestamp)
         updated_time = (device.updatedAt ?? device.createdAt).map(RenderedEvent.timestamp)
-        software = Software(os_version: device.osVersion, security_patch_level: device.securityPatchLevel)
+        software = Software(
+            os_version: device.osVersion, security_patch_level: device.securityPatchLevel, latest_os_version: latest?.newestInCycle)
         hardware = Hardware(manufacturer: device.manufacturer, model: device.model)
         client = Client(package_name: "org.openmtd.agent", package_version: device.agentVersion)
         details = Details(
             external_id: device.externalID, mdm_connector_id: device.uemDeviceID.map(String.init),
             mdm_connector_uuid: device.uemConnection)
+    }
+}
+
+extension MobileRiskAPI {
+    /// A device row as the API shows it, with what the OS catalog knows of its OS today.
+    func device(_ row: any SQLRow) throws -> MRADevice {
+        let device = try row.decode(fluentModel: DeviceModel.self)
+        let latest = device.osVersion.flatMap { version in
+            Platform(rawValue: device.platform).flatMap { platform in
+                intelligence().os.assess(platform: platform, version: version, model: device.model, asOfDay: Timestamp.day(of: clock()))
+            }
+        }
+        return MRADevice(device, oid: try row.decode(column: "listing_id", as: Int.self), latest: latest)
     }
 }
 
@@ -123,7 +140,7 @@ struct DeviceResourceController: Sendable {
         }
         let rows = try await select.orderBy("listing_id").limit(list.paging.limit).all()
         let devices = try rows.map { row in
-            MRADevice(try row.decode(fluentModel: DeviceModel.self), oid: try row.decode(column: "listing_id", as: Int.self))
+            try api.device(row)
         }
         return MRADevicePage(count: devices.count, devices: devices)
     }
@@ -152,7 +169,7 @@ struct DeviceResourceController: Sendable {
             throw MRAError.invalidRequest("name the device with guid, customer_device_id, mdm_connector_id or mdm_connector_uuid", parameter: "guid")
         }
         guard let row = try await select.limit(1).first() else { throw MRAError.notFound("no such device") }
-        return MRADevice(try row.decode(fluentModel: DeviceModel.self), oid: try row.decode(column: "listing_id", as: Int.self))
+        return try api.device(row)
     }
 }
 

@@ -151,7 +151,7 @@ struct OSVulnController: Sendable {
             case nil:
                 reached = false
             }
-            if reached { exposed.append(MRADevice(device, oid: try row.decode(column: "listing_id", as: Int.self))) }
+            if reached { exposed.append(try api.device(row)) }
         }
         return MRADevicePage(count: exposed.count, devices: exposed)
     }

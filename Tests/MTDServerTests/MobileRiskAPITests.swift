@@ -405,8 +405,12 @@ import Vapor
             }
             let exposed = try await Self.get(server, "/mra/api/v2/os-vulns/devices?name=\(cve)", token: token)
             #expect(exposed.status == 200, "\(exposed.text.prefix(300))")
-            let guids = (exposed.json["devices"] as? [[String: Any]] ?? []).compactMap { $0["guid"] as? String }
+            let listed = exposed.json["devices"] as? [[String: Any]] ?? []
+            let guids = listed.compactMap { $0["guid"] as? String }
             #expect(guids == [old.deviceID.lowercased()], "\(guids)")
+            // The device says which release of its major is the newest.
+            let software = listed.first?["software"] as? [String: Any]
+            #expect((software?["latest_os_version"] as? String)?.hasPrefix("17.") == true, "\(String(describing: software))")
 
             for (path, parameter) in [("/mra/api/v2/os-vulns/android", "aspl"), ("/mra/api/v2/os-vulns/android?aspl=soon", "aspl"),
                                       ("/mra/api/v2/os-vulns/android?aspl=2024-01-01&severity=11", "severity"),
