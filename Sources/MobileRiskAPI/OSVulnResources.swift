@@ -24,6 +24,8 @@ struct OSVulnController: Sendable {
         var kev_date_added: String?
         /// iOS: the first release that fixes it.
         var fixed_in: String?
+        /// `/os-vulns/cve` only: every iOS release that fixes it.
+        var ios_fixed_in: [String]?
     }
 
     struct AndroidAnswer: Content {
@@ -39,16 +41,6 @@ struct OSVulnController: Sendable {
         var latest_version_in_cycle: String?
         var count: Int
         var vulnerabilities: [Vulnerability]
-    }
-
-    struct CVEAnswer: Content {
-        var name: String
-        var known_exploited: Bool
-        var vendor: String?
-        var product: String?
-        var description: String?
-        var kev_date_added: String?
-        var ios_fixed_in: [String]
     }
 
     struct OSVersionEntry: Content {
@@ -110,16 +102,16 @@ struct OSVulnController: Sendable {
             count: found.count, vulnerabilities: found)
     }
 
-    @Sendable func cve(_ req: Request) async throws -> CVEAnswer {
+    @Sendable func cve(_ req: Request) async throws -> Vulnerability {
         _ = try principal(req)
         let name = try Self.cveName(req)
         let catalog = api.intelligence().os
         let fixes = Self.iosFixes(catalog, asOfDay: today)[name] ?? []
         let known = catalog.knownExploited(name)
         guard known != nil || !fixes.isEmpty else { throw MRAError.notFound("\(name) is not in the OS catalog (exploited iOS fixes and CISA KEV)") }
-        return CVEAnswer(
-            name: name, known_exploited: true, vendor: known?.vendor, product: known?.product, description: known?.name,
-            kev_date_added: known.map { Timestamp.string(fromDay: $0.dayAdded) }, ios_fixed_in: fixes)
+        var answer = known.map(Self.vulnerability) ?? Vulnerability(name: name, known_exploited: true)
+        answer.ios_fixed_in = fixes
+        return answer
     }
 
     /// Activated devices of the enterprise that the CVE still reaches: iOS below the first release of
