@@ -473,6 +473,33 @@ import Vapor
         }
     }
 
+    /// Two replicas on one database: a token bought from one works on the other, a stream on one
+    /// gets what commits through the other, and a client resumes on the other exactly where it was.
+    @Test(.enabled(if: sseClientAvailable || Prerequisite.inCI, "sseclient-py or urllib3 is missing (see .ci/run)"), arguments: TestDatabase.available)
+    func anyReplicaServesTheStreamAndItsResume(_ database: TestDatabase) async throws {
+        guard Self.sseClientAvailable else { try Prerequisite.missing("sseclient-py or urllib3 is missing (see .ci/run)") }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("openmtd-mra-replicas-\(UUID().uuidString)").path
+        try await withServer(database, dataDirectory: folder) { first in
+            let credentials = try await Self.credentials(first)
+            try await withServer(database, dataDirectory: folder, keepData: true) { second in
+                #expect(try await Self.get(second, "/mra/api/v2/devices", token: credentials.token).status == 200)
+                let live = try await Self.stream(first, query: "?types=DEVICE", token: credentials.token, events: 1, seconds: 20) {
+                    try await Task.sleep(nanoseconds: 1_500_000_000)
+                    _ = try await second.activate(udid: "via-second")
+                }
+                let seen = try Self.eventIDs(live)
+                #expect(seen.count == 1, "the activation through the other replica reached this stream")
+                #expect(live.contains { ($0.data ?? "").contains("via-second") })
+                let last = try #require(live.last { $0.event == "events" }?.id)
+                _ = try await first.activate(udid: "via-first")
+                let resumed = try await Self.stream(second, query: "?types=DEVICE&id=\(last)", token: credentials.token, events: 1, seconds: 20)
+                let resumedIDs = try Self.eventIDs(resumed)
+                #expect(resumedIDs.count == 1 && Set(resumedIDs).isDisjoint(with: seen), "\(seen) then \(resumedIDs)")
+                #expect(resumed.contains { ($0.data ?? "").contains("via-first") })
+            }
+        }
+    }
+
     @Test(.enabled(if: sseClientAvailable || Prerequisite.inCI, "sseclient-py or urllib3 is missing (see .ci/run)"))
     func idleStreamsGetHeartbeatsAndLiveEventsAndReconnectAtShutdown() async throws {
         guard Self.sseClientAvailable else { try Prerequisite.missing("sseclient-py or urllib3 is missing (see .ci/run)") }
