@@ -60,7 +60,7 @@ package struct WriteGate: Sendable {
     package let serializer: WriteSerializer?
     /// Woken after a write that appended events commits, so consumers act at once.
     package var committed: EventSignal?
-    /// Told when a write on PostgreSQL missed its deadline (see DatabaseDeadline); nil: no deadline.
+    /// Told when a write on PostgreSQL missed its deadline (see Deadline); nil: no deadline.
     package var stalled: (@Sendable () -> Void)?
 
     package init(serializer: WriteSerializer?, committed: EventSignal? = nil, stalled: (@Sendable () -> Void)? = nil) {
@@ -92,7 +92,7 @@ package struct WriteGate: Sendable {
     private func turn<T: Sendable>(priority: WriteSerializer.Priority, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         guard let serializer else {
             guard let stalled else { return try await body() }
-            return try await DatabaseDeadline.run(seconds: Self.deadlineSeconds, onStall: stalled, body)
+            return try await Deadline.run(seconds: Self.deadlineSeconds, onMissed: stalled, body)
         }
         guard !Self.holdsTurn else { return try await body() }
         return try await serializer.run(priority: priority) {

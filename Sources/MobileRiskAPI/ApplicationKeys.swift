@@ -187,6 +187,16 @@ public struct ApplicationKeys: Sendable {
         return due
     }
 
+    /// Keys not revoked that expire within 30 days: all enterprises', or one's (the console banner,
+    /// the metric).
+    public func expiring(enterpriseID: UUID? = nil, now: Date, on database: any Database) async throws -> Int {
+        var query = ApplicationKeyModel.query(on: database)
+            .filter(\.$revokedAt == nil).filter(\.$expiresAt > now)
+            .filter(\.$expiresAt <= now.addingTimeInterval(Double(Self.warningDays[0]) * 86_400))
+        if let enterpriseID { query = query.filter(\.$enterpriseID == enterpriseID) }
+        return try await query.count()
+    }
+
     static var scopeList: String { MRAScope.allCases.map(\.rawValue).joined(separator: ", ") }
 
     static func audit(_ key: ApplicationKeyModel, change: ChangeType, actor: EventParty, changes: [AuditPayload.AttributeChange]) -> EventLog.NewEvent {

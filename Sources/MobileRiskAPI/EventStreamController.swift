@@ -145,7 +145,7 @@ struct StreamSession {
         bytes.writeString(text)
         let buffer = bytes
         let writer = self.writer
-        try await DatabaseDeadline.run(seconds: api.settings.writeTimeoutSeconds, onStall: {}) {
+        try await Deadline.run(seconds: api.settings.writeTimeoutSeconds) {
             try await writer.writeBuffer(buffer)
         }
     }

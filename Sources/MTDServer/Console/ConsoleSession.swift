@@ -118,7 +118,7 @@ struct ConsoleAuthMiddleware: AsyncMiddleware {
         _ = try await policies.current(for: principal.enterpriseID, on: request.db)
         request.storage[ConsoleContextKey.self] = ConsoleContext(
             principal: principal, csrf: csrf, nonce: request.cspNonce, policyProblem: await policies.problem(for: principal.enterpriseID),
-            expiringKeys: try await ApplicationKeyWarnings.expiring(enterpriseID: principal.enterpriseID, now: Date(), on: request.db))
+            expiringKeys: try await request.application.mtd.mobileRisk.keys.expiring(enterpriseID: principal.enterpriseID, now: Date(), on: request.db))
         return try await next.respond(to: request)
     }
 }

@@ -17,20 +17,11 @@ enum ApplicationKeyWarnings {
                 for (key, days) in try await services.mobileRisk.keys.dueWarnings(now: now, on: database()) {
                     logger.notice("application key expires soon", metadata: ["key": "\(key.name)", "days": "\(days)"])
                 }
-                services.metrics.applicationKeysExpiring.set(Double(try await expiring(now: now, on: database())))
+                services.metrics.applicationKeysExpiring.set(Double(try await services.mobileRisk.keys.expiring(now: now, on: database())))
             } catch {
                 logger.warning("could not check application key expiry; retrying in an hour", metadata: ["error": "\(error)"])
             }
             try? await Task.sleep(nanoseconds: 3_600_000_000_000)
         }
-    }
-
-    /// Keys not revoked that expire within 30 days: all enterprises', or one's.
-    static func expiring(enterpriseID: UUID? = nil, now: Date, on database: any Database) async throws -> Int {
-        var query = ApplicationKeyModel.query(on: database)
-            .filter(\.$revokedAt == nil).filter(\.$expiresAt > now)
-            .filter(\.$expiresAt <= now.addingTimeInterval(30 * 86_400))
-        if let enterpriseID { query = query.filter(\.$enterpriseID == enterpriseID) }
-        return try await query.count()
     }
 }

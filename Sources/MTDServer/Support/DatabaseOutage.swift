@@ -24,7 +24,7 @@ enum DatabaseOutage {
             default:
                 return false
             }
-        case is ConnectionPoolTimeoutError, is ConnectionPoolError, is NIOConnectionError, is ChannelError, is DatabaseStalled:
+        case is ConnectionPoolTimeoutError, is ConnectionPoolError, is NIOConnectionError, is ChannelError, is DeadlineMissed:
             return true
         case let io as IOError:
             return [ECONNREFUSED, ECONNRESET, EPIPE, ETIMEDOUT, ENETUNREACH, EHOSTUNREACH].contains(io.errnoCode)

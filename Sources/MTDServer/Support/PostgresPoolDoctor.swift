@@ -53,9 +53,9 @@ final class PostgresPoolDoctor: Sendable {
         for eventLoop in application.eventLoopGroup.makeIterator() {
             guard let database = application.databases.database(.psql, logger: logger, on: eventLoop) as? any SQLDatabase else { continue }
             do {
-                try await DatabaseDeadline.run(seconds: 6, onStall: {}) { try await database.raw("SELECT 1").run() }
+                try await Deadline.run(seconds: 6) { try await database.raw("SELECT 1").run() }
             } catch {
-                if DatabaseOutage.isOutage(error) || error is DatabaseStalled { return true }
+                if DatabaseOutage.isOutage(error) || error is DeadlineMissed { return true }
                 logger.warning("database checkup failed", metadata: ["error": "\(error)"])
             }
         }
@@ -69,7 +69,7 @@ final class PostgresPoolDoctor: Sendable {
         let configuration = configuration
         let logger = logger
         do {
-            return try await DatabaseDeadline.run(seconds: 5, onStall: {}) {
+            return try await Deadline.run(seconds: 5) {
                 let connection = try await PostgresConnection.connect(on: eventLoop, configuration: configuration, id: 1, logger: logger)
                 do {
                     _ = try await connection.query("SELECT 1", logger: logger)

@@ -1,22 +1,23 @@
 import Foundation
 import NIOConcurrencyHelpers
 
-/// A database operation that did not finish in time: most likely a query written to a PostgreSQL
-/// connection that the server had just closed. PostgresNIO (1.33) drops such a query without ever
-/// failing it, so whoever awaits it would wait forever, holding a pooled connection (see
-/// docs/reliability.md). Answered like an outage: 503 with Retry-After.
-package struct DatabaseStalled: Error, CustomStringConvertible {
+/// Work that did not finish in time. For a database write this is most likely a query written to a
+/// PostgreSQL connection the server had just closed: PostgresNIO (1.33) drops such a query without
+/// ever failing it (docs/reliability.md), and the server answers it like an outage, 503 with
+/// Retry-After. For an event stream it is a client that stopped reading.
+package struct DeadlineMissed: Error, CustomStringConvertible {
     package var seconds: Double
     package init(seconds: Double) { self.seconds = seconds }
-    package var description: String { "a database operation did not finish within \(seconds) s; the connection pool is being checked" }
+    package var description: String { "the work did not finish within \(seconds) s" }
 }
 
-/// Runs database work with a deadline, so that a query lost inside the driver cannot hang its caller
-/// (and everything queued behind it) for ever. The lost work keeps its task, which never ends; what
-/// it held is reclaimed by `PostgresPoolDoctor`, which `onStall` wakes.
-package enum DatabaseDeadline {
+/// Runs work that could wait for ever (a query lost inside the driver, a write to a client that
+/// never reads) with a deadline, so that its caller, and everything queued behind it, goes on. The
+/// lost work keeps its task, which may never end; `onMissed` is told, so that what it held can be
+/// reclaimed (the PostgreSQL pool doctor).
+package enum Deadline {
     package static func run<T: Sendable>(
-        seconds: Double, onStall: @escaping @Sendable () -> Void, _ body: @escaping @Sendable () async throws -> T
+        seconds: Double, onMissed: @escaping @Sendable () -> Void = {}, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         let outcome = Outcome<T>()
         return try await withCheckedThrowingContinuation { continuation in
@@ -25,7 +26,7 @@ package enum DatabaseDeadline {
             // waiting too. Task-local values (such as the write turn) are inherited.
             let timer = Task {
                 try? await Task.sleep(nanoseconds: UInt64(max(seconds, 0.001) * 1e9))
-                if !Task.isCancelled, outcome.finish(.failure(DatabaseStalled(seconds: seconds))) { onStall() }
+                if !Task.isCancelled, outcome.finish(.failure(DeadlineMissed(seconds: seconds))) { onMissed() }
             }
             Task {
                 let result: Result<T, any Error>

@@ -6,12 +6,12 @@ import Testing
 
 /// A query lost inside the PostgreSQL driver must not hang its caller: the deadline answers instead
 /// and asks for the pools to be checked.
-struct DatabaseDeadlineTests {
+struct DeadlineTests {
     @Test func workThatNeverEndsGivesAStallAfterTheDeadline() async throws {
         let stalls = NIOLockedValueBox(0)
         let started = Date()
-        await #expect(throws: DatabaseStalled.self) {
-            try await DatabaseDeadline.run(seconds: 0.2, onStall: { stalls.withLockedValue { $0 += 1 } }) {
+        await #expect(throws: DeadlineMissed.self) {
+            try await Deadline.run(seconds: 0.2, onMissed: { stalls.withLockedValue { $0 += 1 } }) {
                 // Stands for a query the driver dropped: never resumed, not cancellable.
                 try await Task.sleep(nanoseconds: 60_000_000_000)
                 return 1
@@ -21,16 +21,16 @@ struct DatabaseDeadlineTests {
         // test: on a loaded machine the timer itself may fire seconds late.)
         #expect(Date().timeIntervalSince(started) < 50)
         #expect(stalls.withLockedValue { $0 } == 1)
-        #expect(DatabaseOutage.isOutage(DatabaseStalled(seconds: 0.2)))
+        #expect(DatabaseOutage.isOutage(DeadlineMissed(seconds: 0.2)))
     }
 
     @Test func workThatEndsInTimeKeepsItsResultAndItsError() async throws {
         let stalls = NIOLockedValueBox(0)
-        let value = try await DatabaseDeadline.run(seconds: 5, onStall: { stalls.withLockedValue { $0 += 1 } }) { 42 }
+        let value = try await Deadline.run(seconds: 5, onMissed: { stalls.withLockedValue { $0 += 1 } }) { 42 }
         #expect(value == 42)
         struct Refused: Error {}
         await #expect(throws: Refused.self) {
-            try await DatabaseDeadline.run(seconds: 5, onStall: { stalls.withLockedValue { $0 += 1 } }) { () async throws -> Int in throw Refused() }
+            try await Deadline.run(seconds: 5, onMissed: { stalls.withLockedValue { $0 += 1 } }) { () async throws -> Int in throw Refused() }
         }
         #expect(stalls.withLockedValue { $0 } == 0)
     }
