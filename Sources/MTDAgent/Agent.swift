@@ -65,7 +65,7 @@ public actor Agent {
     public init(
         configuration: AgentConfiguration, options: Options, source: any DeviceSource, credentials: any CredentialStore,
         outbox: any Outbox, state: any AgentStateStore, transport: any AgentTransport,
-        sleeper: @escaping @Sendable (Double) async throws -> Void = { try await Task.sleep(nanoseconds: UInt64(max($0, 0) * 1e9)) },
+        sleeper: @escaping @Sendable (Double) async throws -> Void = { try await Task.sleep(nanoseconds: SleepInterval.nanoseconds(max($0, 0))) },
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         clock: @escaping @Sendable () -> Date = { Date() },
         notices: (@Sendable (Notice) -> Void)? = nil

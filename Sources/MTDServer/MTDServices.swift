@@ -131,7 +131,7 @@ final class BackgroundTasks: Sendable {
                 finish()
             }
             Task {
-                try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+                try? await Task.sleep(nanoseconds: SleepInterval.nanoseconds(seconds))
                 finish()
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import MTDCore
 
 /// Work that did not finish in time. For a database write this is most likely a query written to a
 /// PostgreSQL connection the server had just closed: PostgresNIO (1.33) drops such a query without
@@ -25,7 +26,7 @@ package enum Deadline {
             // Unstructured on purpose: a structured child that never returns would keep its parent
             // waiting too. Task-local values (such as the write turn) are inherited.
             let timer = Task {
-                try? await Task.sleep(nanoseconds: UInt64(max(seconds, 0.001) * 1e9))
+                try? await Task.sleep(nanoseconds: SleepInterval.nanoseconds(max(seconds, 0.001)))
                 if !Task.isCancelled, outcome.finish(.failure(DeadlineMissed(seconds: seconds))) { onMissed() }
             }
             Task {

@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import MTDCore
 
 /// Wakes event-log consumers when events commit. Writers call `signal()` after their transaction
 /// (see WriteGate), and the PostgreSQL listener calls it for commits in other replicas. A consumer
@@ -43,7 +44,7 @@ package final class EventSignal: Sendable {
                     return
                 }
                 Task { [weak self] in
-                    try? await Task.sleep(nanoseconds: UInt64(max(timeout, 0.001) * 1e9))
+                    try? await Task.sleep(nanoseconds: SleepInterval.nanoseconds(max(timeout, 0.001)))
                     self?.resume(id)
                 }
             }

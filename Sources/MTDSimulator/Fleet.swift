@@ -96,7 +96,7 @@ actor CheckInQueue {
         // Stop at the deadline even when the server fell behind the schedule.
         if let deadline, slot > deadline || Date() > deadline { return nil }
         let wait = slot.timeIntervalSinceNow
-        if wait > 0 { try? await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
+        if wait > 0 { try? await Task.sleep(nanoseconds: SleepInterval.nanoseconds(wait)) }
         if Task.isCancelled { return nil }
         if !urgent.isEmpty { return urgent.removeFirst() }
         return (issued - 1) % count
@@ -227,7 +227,7 @@ public final class Fleet: @unchecked Sendable {
         var applied = 0
         for event in scenario.events {
             let wait = start.addingTimeInterval(event.at).timeIntervalSinceNow
-            if wait > 0 { try? await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
+            if wait > 0 { try? await Task.sleep(nanoseconds: SleepInterval.nanoseconds(wait)) }
             if Task.isCancelled { break }
             let count = Int((Double(agents.count) * (event.share ?? 0)).rounded())
             let chosen = Array((0..<agents.count).shuffled(using: &random).prefix(max(count, event.share == nil ? 0 : 1)))

@@ -82,9 +82,11 @@ public struct Scenario: Sendable, Equatable {
     public static func duration(_ text: String) -> Double? {
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        // "inf" and "1e308h" parse as numbers; a scenario step must happen at a finite time.
+        func finite(_ value: Double) -> Double? { value.isFinite && value >= 0 ? value : nil }
         for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
-            return Double(trimmed.dropLast(suffix.count)).flatMap { $0 >= 0 ? $0 * factor : nil }
+            return Double(trimmed.dropLast(suffix.count)).flatMap { finite($0 * factor) }
         }
-        return Double(trimmed).flatMap { $0 >= 0 ? $0 : nil }
+        return Double(trimmed).flatMap(finite)
     }
 }

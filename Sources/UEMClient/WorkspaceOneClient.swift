@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import MTDCore
 
 /// The Workspace ONE UEM REST client: `aw-tenant-code` + Basic auth, `Accept: application/json;version=1`,
 /// 0-based paging, 204 for empty searches, timeouts, and retries with exponential backoff on 429
@@ -224,7 +225,7 @@ public struct WorkspaceOneClient: UEMConnector {
         let seconds = Self.retryDelay(attempt: attempt, retryAfter: headers?.first(name: "Retry-After"),
                                       rateLimitReset: headers?.first(name: "x-ratelimit-reset"), now: Date(), jitter: Double.random(in: 0.8...1.2))
         do {
-            try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+            try await Task.sleep(nanoseconds: SleepInterval.nanoseconds(seconds))
         } catch {
             throw .unavailable("cancelled while waiting to retry")
         }

@@ -172,6 +172,27 @@ enum ServerConfigurationLoader {
         }
     }
 
+    /// Every duration and count of the settings within bounds, whichever source set it: the server
+    /// turns them into sleeps and bucket sizes, where a negative or huge value would trap (a sleep of
+    /// -5 s is a conversion of a negative number to UInt64) instead of failing with a message.
+    static func checkBounds(_ configuration: ServerConfiguration) throws {
+        let week = 604_800, tenYears = 315_360_000
+        let checks: [(String, Int, ClosedRange<Int>, String)] = [
+            ("check-in interval (--check-in-interval, OPENMTD_CHECKIN_INTERVAL, checkInIntervalSeconds)", configuration.checkInIntervalSeconds, 10...week, "s"),
+            ("unreachable-after (--unreachable-after, OPENMTD_UNREACHABLE_AFTER, connection.unreachableAfterSeconds)", configuration.connection.unreachableAfterSeconds, 1...tenYears, "s"),
+            ("disconnected-after (--disconnected-after, OPENMTD_DISCONNECTED_AFTER, connection.disconnectedAfterSeconds)", configuration.connection.disconnectedAfterSeconds, 1...tenYears, "s"),
+            ("sweepIntervalSeconds", configuration.sweepIntervalSeconds, 1...86_400, "s"),
+            ("activation attempts per minute (OPENMTD_ACTIVATIONS_PER_MINUTE, activationAttemptsPerMinute)", configuration.activationAttemptsPerMinute, 1...1_000_000_000, ""),
+            ("uemDeviceSyncSeconds", configuration.uemDeviceSyncSeconds, 1...week, "s"),
+            ("uemRepairSeconds", configuration.uemRepairSeconds, 1...week, "s"),
+            ("uemCoalesceMilliseconds", configuration.uemCoalesceMilliseconds, 0...60_000, "ms"),
+        ]
+        for (name, value, range, unit) in checks where !range.contains(value) {
+            let suffix = unit.isEmpty ? "" : " \(unit)"
+            throw ConfigError(description: "\(name): must be from \(range.lowerBound) to \(range.upperBound)\(suffix), got \(value)")
+        }
+    }
+
     /// Egress entries, each checked; the error names where the bad one came from.
     static func egressRules(_ entries: [String], source: String) throws -> [String] {
         let trimmed = entries.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -301,7 +322,7 @@ enum ServerConfigurationLoader {
             throw ConfigError(description: "TLS needs both --tls-certificate and --tls-key (or OPENMTD_TLS_CERTIFICATE and OPENMTD_TLS_KEY)")
         }
         guard (1...65_535).contains(configuration.port) else { throw ConfigError(description: "port \(configuration.port) is out of range 1-65535") }
-        guard configuration.checkInIntervalSeconds >= 10 else { throw ConfigError(description: "check-in interval must be at least 10 seconds") }
+        try checkBounds(configuration)
         guard configuration.connection.unreachableAfterSeconds < configuration.connection.disconnectedAfterSeconds else {
             throw ConfigError(description: "unreachable-after (\(configuration.connection.unreachableAfterSeconds) s) must be shorter than disconnected-after (\(configuration.connection.disconnectedAfterSeconds) s)")
         }

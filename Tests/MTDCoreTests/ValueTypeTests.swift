@@ -35,4 +35,15 @@ import Testing
         #expect(Suggestion.closest(to: "ROOT_JAILBRAKE", in: ["ROOT_JAILBREAK", "ROOT_ENABLER"]) == "ROOT_JAILBREAK")
         #expect(Suggestion.closest(to: "completely different", in: ["ROOT_JAILBREAK"]) == nil)
     }
+
+    @Test func sleepIntervalsNeverTrapOnValuesFromSettingsOrPeers() {
+        #expect(SleepInterval.nanoseconds(1.5) == 1_500_000_000)
+        #expect(SleepInterval.nanoseconds(0) == 0)
+        // Each of these trapped in UInt64(seconds * 1e9).
+        #expect(SleepInterval.nanoseconds(-5) == 0)
+        #expect(SleepInterval.nanoseconds(.nan) == 0)
+        #expect(SleepInterval.nanoseconds(-.infinity) == 0)
+        #expect(SleepInterval.nanoseconds(.infinity) == UInt64(SleepInterval.longestSeconds * 1e9))
+        #expect(SleepInterval.nanoseconds(1e300) == UInt64(SleepInterval.longestSeconds * 1e9))
+    }
 }

@@ -63,6 +63,8 @@ import Vapor
         var cache_control: String?
         var accel: String?
         var closed: Bool?
+        var ended: String?
+        var at: Double?
     }
 
     /// Runs the independent SSE client against the stream and returns its frames.
@@ -506,7 +508,9 @@ import Vapor
         try await withServer(.sqlite) { server in
             let credentials = try await Self.credentials(server)
             let hub = server.app.mtd.mobileRisk.hub
-            let frames = try await Self.stream(server, query: "", token: credentials.token, until: "reconnect", seconds: 20) {
+            // The client reads until `reconnect`; its own budget only stops a stream that never sends
+            // one, so it is far longer than the choreography below, which a loaded CI machine stretches.
+            let frames = try await Self.stream(server, query: "", token: credentials.token, until: "reconnect", seconds: 60) {
                 // Idle for two heartbeat periods, then a live event, then shutdown.
                 try await Task.sleep(nanoseconds: 11_000_000_000)
                 _ = try await server.activate(udid: "live-one")
@@ -522,8 +526,9 @@ import Vapor
             #expect(frames.contains { $0.event == "events" && ($0.data ?? "").contains("\"type\":\"DEVICE\"") })
             // The stream's last frame is `reconnect`, with a retry delay.
             let named = frames.compactMap { frame in frame.event.map { ($0, frame.retry) } }
-            #expect(named.last?.0 == "reconnect", "\(named)")
-            #expect(named.last?.1 == "1000", "\(named)")
+            let timeline = frames.map { "\($0.event ?? ($0.ended.map { "ended: \($0)" } ?? ($0.closed == true ? "closed" : "headers"))) at \($0.at.map { String(format: "%.2f", $0) } ?? "-")" }
+            #expect(named.last?.0 == "reconnect", "\(timeline)")
+            #expect(named.last?.1 == "1000", "\(timeline)")
         }
     }
 

@@ -22,6 +22,10 @@ struct ScenarioTests {
         #expect(Scenario.duration("1.5h") == 5400)
         #expect(Scenario.duration("250ms") == 0.25)
         #expect(Scenario.duration("soon") == nil)
+        // Numbers that parse but are no time at which a step can happen.
+        #expect(Scenario.duration("inf") == nil)
+        #expect(Scenario.duration("1e308h") == nil)
+        #expect(Scenario.duration("nan") == nil)
     }
 
     @Test(arguments: [

@@ -100,7 +100,8 @@ enum ConsoleDevicePages {
     static func text(_ value: JSONValue) -> String {
         switch value {
         case .string(let text): text
-        case .number(let number): number.rounded() == number ? String(Int(number)) : String(number)
+        // Int(exactly:) and not Int(_:): a whole number past Int's range (1e300) would trap.
+        case .number(let number): Int(exactly: number).map(String.init) ?? String(number)
         case .bool(let flag): flag ? "yes" : "no"
         case .null: ""
         case .array(let items): items.map(text).joined(separator: ", ")

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import MTDStore
 import NIOConcurrencyHelpers
+import MTDCore
 
 /// Runs event-log consumers: each reads from its durable cursor, processes a batch, and commits the
 /// cursor after it; it wakes when events commit (EventSignal), at the latest every `pollSeconds`;
@@ -175,7 +176,7 @@ final class ConsumerRunner: Sendable {
                 }
                 logger.warning("could not renew a consumer lease", metadata: ["consumer": "\(name)", "error": "\(error)"])
             }
-            try? await Task.sleep(nanoseconds: UInt64(timing.renewSeconds * 1e9))
+            try? await Task.sleep(nanoseconds: SleepInterval.nanoseconds(timing.renewSeconds))
         }
     }
 
@@ -186,11 +187,11 @@ final class ConsumerRunner: Sendable {
         var backoff = 0.5
         while !Task.isCancelled {
             guard mayRun(consumer.name) else {
-                try? await Task.sleep(nanoseconds: UInt64(timing.renewSeconds * 1e9))
+                try? await Task.sleep(nanoseconds: SleepInterval.nanoseconds(timing.renewSeconds))
                 continue
             }
             // The first tick comes one period after the lease is held, as every later one.
-            try? await Task.sleep(nanoseconds: UInt64(every * 1e9))
+            try? await Task.sleep(nanoseconds: SleepInterval.nanoseconds(every))
             guard !Task.isCancelled, mayRun(consumer.name) else { continue }
             do {
                 try await consumer.tick(on: database(), now: Date())
@@ -198,7 +199,7 @@ final class ConsumerRunner: Sendable {
                 backoff = 0.5
             } catch {
                 record(error, of: consumer.name, retryIn: backoff)
-                try? await Task.sleep(nanoseconds: UInt64(backoff * 1e9))
+                try? await Task.sleep(nanoseconds: SleepInterval.nanoseconds(backoff))
                 backoff = min(backoff * 2, timing.maximumBackoffSeconds)
             }
         }
@@ -228,7 +229,7 @@ final class ConsumerRunner: Sendable {
                 backoff = 0.5
             } catch {
                 record(error, of: consumer.name, retryIn: backoff)
-                try? await Task.sleep(nanoseconds: UInt64(backoff * 1e9))
+                try? await Task.sleep(nanoseconds: SleepInterval.nanoseconds(backoff))
                 backoff = min(backoff * 2, timing.maximumBackoffSeconds)
                 continue
             }
@@ -236,7 +237,7 @@ final class ConsumerRunner: Sendable {
             let signalled = await signal.wait(after: seen, timeout: timing.pollSeconds)
             // A burst (a thousand devices at once) is better served by one batch than by many.
             if signalled, consumer.coalesceSeconds > 0 {
-                try? await Task.sleep(nanoseconds: UInt64(consumer.coalesceSeconds * 1e9))
+                try? await Task.sleep(nanoseconds: SleepInterval.nanoseconds(consumer.coalesceSeconds))
             }
         }
     }

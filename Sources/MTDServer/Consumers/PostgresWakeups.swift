@@ -5,6 +5,7 @@ import Logging
 import MTDStore
 import NIOCore
 import PostgresNIO
+import MTDCore
 
 /// Listens on PostgreSQL for commits that appended events (EventLog's NOTIFY), in this replica and
 /// in the others, and wakes the consumers. It holds one connection of its own, outside the pool;
@@ -44,7 +45,7 @@ enum PostgresWakeups {
             } catch {
                 if Task.isCancelled { break }
                 logger.warning("event notifications lost; reconnecting", metadata: ["retry_in_s": "\(backoff)", "error": "\(error)"])
-                try? await Task.sleep(nanoseconds: UInt64(backoff * 1e9))
+                try? await Task.sleep(nanoseconds: SleepInterval.nanoseconds(backoff))
                 backoff = min(backoff * 2, 10)
             }
         }

@@ -55,7 +55,7 @@ struct ConnectionSweeper: Sendable {
             } catch {
                 logger.error("connection sweep failed; retrying next interval", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
+            try? await Task.sleep(nanoseconds: SleepInterval.nanoseconds(interval))
         }
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import FluentSQLiteDriver
+import MTDCore
 
 /// Copies the SQLite write-ahead log into the database file from a connection of its own, once a
 /// second, instead of letting the writer do it.
@@ -33,7 +34,7 @@ enum SQLiteCheckpoints {
         var failing = false
         while !Task.isCancelled {
             do {
-                try await Task.sleep(nanoseconds: UInt64(intervalSeconds * 1_000_000_000))
+                try await Task.sleep(nanoseconds: SleepInterval.nanoseconds(intervalSeconds))
             } catch {
                 break
             }
