@@ -90,6 +90,18 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Rules that act on THREAT and DEVICE events: signed webhooks with retries, delays, dry runs.
+        .target(
+            name: "MTDAutomations",
+            dependencies: [
+                "MTDCore", "MTDStore", "MTDServices", "UEMClient",
+                .product(name: "FluentKit", package: "fluent-kit"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Lookout Mobile Risk API v2-compatible REST and event stream, application keys, OAuth token.
         .target(
             name: "MobileRiskAPI",
@@ -104,7 +116,7 @@ let package = Package(
         .target(
             name: "MTDServer",
             dependencies: [
-                "MTDCore", "MTDIntel", "MTDDetection", "MTDStore", "MTDServices", "MobileRiskAPI", "BuiltinUEM", "UEMClient",
+                "MTDCore", "MTDIntel", "MTDDetection", "MTDStore", "MTDServices", "MobileRiskAPI", "MTDAutomations", "BuiltinUEM", "UEMClient",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
@@ -150,8 +162,9 @@ let package = Package(
         .testTarget(
             name: "MTDServerTests",
             dependencies: [
-                "MTDServer", "MTDServices", "MobileRiskAPI", "MTDStore", "MTDCore", "MTDAgent", "MTDSimulator", "BuiltinUEM", "TestSupport",
+                "MTDServer", "MTDServices", "MobileRiskAPI", "MTDAutomations", "MTDStore", "MTDCore", "MTDAgent", "MTDSimulator", "BuiltinUEM", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
             ]

@@ -1,7 +1,7 @@
 /// Configuration documents reject fields they do not know: a misspelt policy field silently ignored
 /// would leave a fleet less protected than its admin believes.
-enum StrictKeys {
-    static func check(_ decoder: any Decoder, allowed: [String]) throws {
+public enum StrictKeys {
+    public static func check(_ decoder: any Decoder, allowed: [String]) throws {
         let container = try decoder.container(keyedBy: AnyCodingKey.self)
         for key in container.allKeys where !allowed.contains(key.stringValue) {
             let hint = Suggestion.closest(to: key.stringValue, in: allowed).map { "; did you mean \"\($0)\"?" } ?? "; allowed: \(allowed.joined(separator: ", "))"

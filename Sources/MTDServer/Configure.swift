@@ -1,5 +1,6 @@
 import MTDServices
 import MobileRiskAPI
+import MTDAutomations
 import BuiltinUEM
 import Fluent
 import FluentPostgresDriver
@@ -18,6 +19,7 @@ public func configure(_ app: Application, _ configuration: ServerConfiguration, 
     for migration in StoreMigrations.all { app.migrations.add(migration) }
     for migration in BuiltinUEM.migrations { app.migrations.add(migration) }
     for migration in MobileRiskAPI.migrations { app.migrations.add(migration) }
+    for migration in Automations.migrations { app.migrations.add(migration) }
     try await app.autoMigrate()
 
     let services = MTDServices(configuration: configuration, intelligence: intelligence, serializeWrites: usesSQLite, clock: evaluationClock)
@@ -97,6 +99,7 @@ struct BackgroundWorkLifecycle: LifecycleHandler {
             UEMSyncConsumer(app: application, services: services, logger: Logger(label: "openmtd.uem-sync")),
             ConnectionSweepConsumer(sweeper: services.sweeper, every: Double(configuration.sweepIntervalSeconds), logger: Logger(label: "openmtd.sweeper")),
             PolicyReevaluationConsumer(reevaluator: services.reevaluator, logger: Logger(label: "openmtd.reevaluation")),
+            AutomationConsumer(automations: services.automations),
             // Every replica fans the log out to its own stream clients (no lease).
             StreamFanoutConsumer(hub: services.mobileRisk.hub),
         ], database: database)

@@ -1,5 +1,7 @@
 import MTDServices
 import MobileRiskAPI
+import MTDAutomations
+import UEMClient
 import BuiltinUEM
 import MTDCore
 import FluentKit
@@ -33,6 +35,8 @@ final class MTDServices: Sendable {
     let consumers: ConsumerRunner
     /// The Lookout-compatible Mobile Risk API: application keys, tokens, the event stream.
     let mobileRisk: MobileRiskAPI
+    /// Rules that act on threats and device changes (webhooks today).
+    let automations: Automations
     /// Trusts the server's own certificate when it serves HTTPS (calls to the built-in UEM).
     let loopbackHTTP: HTTPClient?
     /// Set at boot on PostgreSQL; told when a write missed its deadline.
@@ -56,6 +60,7 @@ final class MTDServices: Sendable {
         timing.pollSeconds = max(configuration.consumerPollSeconds, 0.01)
         consumers = ConsumerRunner(signal: eventSignal, writes: writes, timing: timing)
         mobileRisk = MobileRiskAPI(settings: configuration.mobileRisk, writes: writes, intelligence: { intelligence })
+        automations = Automations(settings: configuration.automations, writes: writes, egress: EgressGuard(policy: configuration.egressPolicy))
         policies = PolicyService(intelligence: intelligence, writes: writes)
         checkIns = CheckInService(policies: policies, writes: writes, clock: clock)
         activation = ActivationService(writes: writes)

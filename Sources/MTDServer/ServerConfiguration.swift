@@ -1,4 +1,5 @@
 import MobileRiskAPI
+import MTDAutomations
 import Foundation
 import MTDCore
 
@@ -44,6 +45,8 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     public var consumerPollSeconds: Double = 1
     /// Application keys, token lifetimes, stream and rate limits of the Mobile Risk API.
     public var mobileRisk = MobileRiskAPI.Settings()
+    /// Retries, timeouts and limits of automation actions.
+    public var automations = Automations.Settings()
     /// PEM certificate chain and private key: with both, the server speaks HTTPS only (real UEM
     /// clients and agents insist on it).
     public var tlsCertificatePath: String?

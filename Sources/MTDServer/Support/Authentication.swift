@@ -17,6 +17,9 @@ enum AdminRole: String, Codable, Sendable, CaseIterable {
     /// Starting a UEM sync pushes threat changes an analyst just made; it changes no settings.
     var canRunUEMSync: Bool { self != .readOnly }
     var canEditPolicy: Bool { self != .readOnly }
+    /// Automations send webhooks on the enterprise's behalf; the actions they may take are the
+    /// non-destructive ones an analyst could trigger by hand.
+    var canManageAutomations: Bool { self != .readOnly }
     var canManageEnterprise: Bool { self == .owner }
 }
 

@@ -1,0 +1,227 @@
+import Foundation
+import MTDCore
+
+/// An automation rule as admins write it (`POST /api/v1/automations`): what starts it, what must
+/// also hold, and what it does, in order. Unknown fields are refused with the closest known name, so
+/// a misspelt filter never silently widens a rule that can lock or wipe devices.
+public struct AutomationRule: Codable, Sendable, Equatable {
+    public var name: String
+    public var enabled: Bool
+    public var trigger: Trigger
+    public var conditions: Conditions?
+    public var actions: [Action]
+    /// At most one run of this rule per device within this many seconds (default an hour), so that a
+    /// flapping device does not get fifty e-mails.
+    public var throttleSeconds: Int?
+
+    public static let fields = ["name", "enabled", "trigger", "conditions", "actions", "throttleSeconds"]
+    public static let defaultThrottleSeconds = 3_600
+
+    public init(name: String, enabled: Bool, trigger: Trigger, conditions: Conditions? = nil, actions: [Action], throttleSeconds: Int? = nil) {
+        self.name = name
+        self.enabled = enabled
+        self.trigger = trigger
+        self.conditions = conditions
+        self.actions = actions
+        self.throttleSeconds = throttleSeconds
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try StrictKeys.check(decoder, allowed: Self.fields)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        enabled = try container.decodeIfPresent(Bool.self, forKey: .enabled) ?? true
+        trigger = try container.decode(Trigger.self, forKey: .trigger)
+        conditions = try container.decodeIfPresent(Conditions.self, forKey: .conditions)
+        actions = try container.decode([Action].self, forKey: .actions)
+        throttleSeconds = try container.decodeIfPresent(Int.self, forKey: .throttleSeconds)
+    }
+
+    /// Which events start the rule. Every filter given must hold; an absent filter holds for all.
+    public struct Trigger: Codable, Sendable, Equatable {
+        public var type: EventKind
+        /// CREATED (a threat opened, a device added) or UPDATED; absent: both.
+        public var change: Change?
+        public var classifications: [ThreatClassification]?
+        public var minimumSeverity: Severity?
+        public var threatTypes: [ThreatType]?
+        public var platforms: [Platform]?
+        public var deploymentModes: [DeploymentMode]?
+        /// DEVICE events: the device's connection status became this one (e.g. DISCONNECTED).
+        public var connectionTo: ConnectionStatus?
+        /// DEVICE events: the device's security status became this one (e.g. THREATS_HIGH).
+        public var securityStatusTo: SecurityStatus?
+
+        public static let fields = ["type", "change", "classifications", "minimumSeverity", "threatTypes", "platforms", "deploymentModes",
+                                    "connectionTo", "securityStatusTo"]
+
+        public init(type: EventKind, change: Change? = nil, classifications: [ThreatClassification]? = nil, minimumSeverity: Severity? = nil,
+                    threatTypes: [ThreatType]? = nil, platforms: [Platform]? = nil, deploymentModes: [DeploymentMode]? = nil,
+                    connectionTo: ConnectionStatus? = nil, securityStatusTo: SecurityStatus? = nil) {
+            self.type = type
+            self.change = change
+            self.classifications = classifications
+            self.minimumSeverity = minimumSeverity
+            self.threatTypes = threatTypes
+            self.platforms = platforms
+            self.deploymentModes = deploymentModes
+            self.connectionTo = connectionTo
+            self.securityStatusTo = securityStatusTo
+        }
+
+        public init(from decoder: any Decoder) throws {
+            try StrictKeys.check(decoder, allowed: Self.fields)
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            type = try container.decode(EventKind.self, forKey: .type)
+            change = try container.decodeIfPresent(Change.self, forKey: .change)
+            classifications = try container.decodeIfPresent([ThreatClassification].self, forKey: .classifications)
+            minimumSeverity = try container.decodeIfPresent(Severity.self, forKey: .minimumSeverity)
+            threatTypes = try container.decodeIfPresent([ThreatType].self, forKey: .threatTypes)
+            platforms = try container.decodeIfPresent([Platform].self, forKey: .platforms)
+            deploymentModes = try container.decodeIfPresent([DeploymentMode].self, forKey: .deploymentModes)
+            connectionTo = try container.decodeIfPresent(ConnectionStatus.self, forKey: .connectionTo)
+            securityStatusTo = try container.decodeIfPresent(SecurityStatus.self, forKey: .securityStatusTo)
+        }
+    }
+
+    public enum EventKind: String, Codable, Sendable, CaseIterable, WireEnum {
+        case threat = "THREAT"
+        case device = "DEVICE"
+    }
+
+    public enum Change: String, Codable, Sendable, CaseIterable, WireEnum {
+        case created = "CREATED"
+        case updated = "UPDATED"
+    }
+
+    /// What must also hold before the actions run.
+    public struct Conditions: Codable, Sendable, Equatable {
+        /// THREAT rules: the actions run this many seconds after the threat opened, and only if it is
+        /// still open then (e.g. 86,400: unresolved after a day).
+        public var stillOpenAfterSeconds: Int?
+        /// The rule fires only when this many of its events for the device fell within `withinSeconds`.
+        public var count: Int?
+        public var withinSeconds: Int?
+        /// Only between these times of day (`HH:MM`, UTC; `from` after `to` spans midnight).
+        public var timeOfDay: TimeWindow?
+
+        public static let fields = ["stillOpenAfterSeconds", "count", "withinSeconds", "timeOfDay"]
+
+        public init(stillOpenAfterSeconds: Int? = nil, count: Int? = nil, withinSeconds: Int? = nil, timeOfDay: TimeWindow? = nil) {
+            self.stillOpenAfterSeconds = stillOpenAfterSeconds
+            self.count = count
+            self.withinSeconds = withinSeconds
+            self.timeOfDay = timeOfDay
+        }
+
+        public init(from decoder: any Decoder) throws {
+            try StrictKeys.check(decoder, allowed: Self.fields)
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            stillOpenAfterSeconds = try container.decodeIfPresent(Int.self, forKey: .stillOpenAfterSeconds)
+            count = try container.decodeIfPresent(Int.self, forKey: .count)
+            withinSeconds = try container.decodeIfPresent(Int.self, forKey: .withinSeconds)
+            timeOfDay = try container.decodeIfPresent(TimeWindow.self, forKey: .timeOfDay)
+        }
+    }
+
+    public struct TimeWindow: Codable, Sendable, Equatable {
+        public var from: String
+        public var to: String
+
+        public init(from: String, to: String) {
+            self.from = from
+            self.to = to
+        }
+
+        /// Minutes after midnight of `HH:MM`; nil for anything else.
+        public static func minutes(_ text: String) -> Int? {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+                  let hours = Int(parts[0]), let minutes = Int(parts[1]), (0..<24).contains(hours), (0..<60).contains(minutes)
+            else { return nil }
+            return hours * 60 + minutes
+        }
+    }
+
+    /// One step of a rule. Webhooks are delivered now; e-mail and UEM commands are accepted by the
+    /// document only once their delivery exists (see docs/automations.md), so a rule never claims to
+    /// do what the server cannot.
+    public enum Action: Codable, Sendable, Equatable {
+        case webhook(Webhook)
+
+        public static let kinds = ["webhook"]
+
+        public var kind: String {
+            switch self {
+            case .webhook: "webhook"
+            }
+        }
+
+        private enum TypeKey: String, CodingKey { case type }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: TypeKey.self)
+            let type = try container.decode(String.self, forKey: .type)
+            switch type {
+            case "webhook":
+                self = .webhook(try Webhook(from: decoder))
+            case "email", "uem":
+                throw DecodingError.dataCorruptedError(
+                    forKey: .type, in: container,
+                    debugDescription: "\"\(type)\" actions are not available in this version of OpenMTD; use \"webhook\"")
+            default:
+                let hint = Suggestion.closest(to: type, in: Self.kinds).map { "; did you mean \"\($0)\"?" } ?? ""
+                throw DecodingError.dataCorruptedError(
+                    forKey: .type, in: container, debugDescription: "unknown action type \"\(type)\"\(hint); expected one of \(Self.kinds.joined(separator: ", "))")
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            switch self {
+            case .webhook(let webhook): try webhook.encode(to: encoder)
+            }
+        }
+    }
+
+    /// POSTs the event to `url`, signed with `secret` (`X-OpenMTD-Signature`), in one of three shapes.
+    public struct Webhook: Codable, Sendable, Equatable {
+        public var url: String
+        public var secret: String
+        public var format: WebhookFormat
+
+        public static let fields = ["type", "url", "secret", "format"]
+
+        public init(url: String, secret: String, format: WebhookFormat = .json) {
+            self.url = url
+            self.secret = secret
+            self.format = format
+        }
+
+        public init(from decoder: any Decoder) throws {
+            try StrictKeys.check(decoder, allowed: Self.fields)
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            url = try container.decode(String.self, forKey: .url)
+            secret = try container.decode(String.self, forKey: .secret)
+            format = try container.decodeIfPresent(WebhookFormat.self, forKey: .format) ?? .json
+        }
+
+        private enum CodingKeys: String, CodingKey { case type, url, secret, format }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode("webhook", forKey: .type)
+            try container.encode(url, forKey: .url)
+            try container.encode(secret, forKey: .secret)
+            try container.encode(format, forKey: .format)
+        }
+    }
+
+    public enum WebhookFormat: String, Codable, Sendable, CaseIterable, WireEnum {
+        /// The Lookout v2 event, the rule and the device summary.
+        case json
+        /// Slack's incoming-webhook message (`text` and `blocks`).
+        case slack
+        /// A Microsoft Teams incoming-webhook message card.
+        case teams
+    }
+}

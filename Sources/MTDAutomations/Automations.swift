@@ -1,0 +1,61 @@
+import AsyncHTTPClient
+import FluentKit
+import Foundation
+import Logging
+import MTDCore
+import MTDServices
+import MTDStore
+import UEMClient
+
+/// Automations: rules that act on the event log's THREAT and DEVICE events. The server runs
+/// `process` as an event-log consumer under a lease (one replica acts) and `runDue` on its ticks;
+/// the admin API and the console call the rule functions (`RuleStore`).
+///
+/// Delivered now: webhooks (JSON in the Lookout v2 event shape, Slack and Teams formats, signed),
+/// retries with backoff and a dead-letter state, idempotency per (rule, event, action), ordered
+/// actions per run, the "still open after" delay (persisted, so it survives restarts and failover),
+/// count-within-window and time-of-day conditions, per-device throttling and dry runs. Not yet:
+/// e-mail over SMTP, UEM device commands, device-group (smart group, tag) filters, templates and the
+/// console page; the document refuses those action types rather than accept what it cannot do.
+public final class Automations: Sendable {
+    public struct Settings: Sendable, Codable, Equatable {
+        /// Attempts per action before it goes to the dead-letter list.
+        public var maxAttempts = 6
+        /// The first retry waits this long; each further one twice as long (2, 4, 8, 16, 32 s).
+        public var firstRetrySeconds = 2.0
+        /// How long a webhook receiver has to answer.
+        public var requestTimeoutSeconds = 10.0
+        /// Actions run at once, across rules: a slow receiver does not hold up the others.
+        public var concurrentActions = 16
+        /// Events a dry run reads at most.
+        public var dryRunEventLimit = 200_000
+        public init() {}
+    }
+
+    public let settings: Settings
+    let writes: WriteGate
+    let egress: EgressGuard
+    let http: HTTPClient
+    let logger = Logger(label: "openmtd.automations")
+
+    package init(settings: Settings, writes: WriteGate, egress: EgressGuard, http: HTTPClient = EgressHTTP.client) {
+        self.settings = settings
+        self.writes = writes
+        self.egress = egress
+        self.http = http
+    }
+
+    public static var migrations: [any Migration] { [AUT001_CreateAutomations()] }
+
+    /// The cursor's and the lease's name.
+    public static let consumerName = "automations"
+    public static let eventTypes = EventFacts.kinds
+}
+
+/// Why a rule operation was refused; the admin API maps these onto its error format.
+public enum AutomationError: Error, Sendable, Equatable {
+    case invalid(DocumentError)
+    case notFound
+    /// A webhook URL the egress policy refuses (field, reason).
+    case egressRefused(field: String, reason: String)
+}

@@ -1,0 +1,198 @@
+import FluentKit
+import Foundation
+import MTDCore
+import MTDStore
+
+/// The consumer's two halves: `process` records which events triggered which rules and what is due
+/// (in the database, so a restart or a failover loses nothing), `runDue` performs what is due.
+extension Automations {
+    /// Records triggers and due executions for a batch of THREAT and DEVICE events. At least once:
+    /// an event delivered again finds its (rule, event) trigger and adds nothing.
+    public func process(_ events: [EventModel], on database: any Database) async throws {
+        let enterprises = Set(events.map(\.enterpriseID))
+        guard !enterprises.isEmpty else { return }
+        let models = try await AutomationRuleModel.query(on: database).filter(\.$enterpriseID ~~ Array(enterprises)).filter(\.$enabled == true).all()
+        guard !models.isEmpty else { return }
+        var rules: [(AutomationRuleModel, AutomationRule)] = []
+        for model in models {
+            do {
+                rules.append((model, try Self.document(model)))
+            } catch {
+                logger.error("a stored automation rule cannot be read; it is skipped", metadata: ["rule": "\(model.id?.uuidString ?? "")", "error": "\(error)"])
+            }
+        }
+        for event in try await EventFacts.build(events, on: database) {
+            for (model, rule) in rules where model.enterpriseID == event.enterpriseID && RuleMatcher.triggers(rule, on: event) {
+                try await record(event, rule: rule, model: model, on: database)
+            }
+        }
+    }
+
+    private func record(_ event: AutomationEvent, rule: AutomationRule, model: AutomationRuleModel, on database: any Database) async throws {
+        guard let ruleID = model.id, let deviceID = event.deviceID else { return }
+        try await writes.run {
+            try await database.transaction { tx in
+                let seen = try await AutomationTriggerModel.query(on: tx).filter(\.$ruleID == ruleID).filter(\.$eventID == event.position).count()
+                guard seen == 0 else { return }
+                let earlier = try await AutomationTriggerModel.query(on: tx).filter(\.$ruleID == ruleID).filter(\.$deviceID == deviceID)
+                    .filter(\.$triggeredAt <= event.createdAt).all()
+                let decision = RunPlanner.decide(
+                    rule, event: event, history: earlier.map(\.triggeredAt), lastRun: earlier.filter(\.runs).map(\.triggeredAt).max())
+                let trigger = AutomationTriggerModel()
+                trigger.enterpriseID = event.enterpriseID
+                trigger.ruleID = ruleID
+                trigger.eventID = event.position
+                trigger.deviceID = deviceID
+                trigger.triggeredAt = event.createdAt
+                trigger.runs = decision.runs
+                trigger.reason = decision.reason
+                try await trigger.create(on: tx)
+                guard decision.runs else { return }
+                for (index, action) in rule.actions.enumerated() {
+                    let execution = AutomationExecutionModel()
+                    execution.enterpriseID = event.enterpriseID
+                    execution.ruleID = ruleID
+                    execution.ruleVersion = model.version
+                    execution.eventID = event.position
+                    execution.deviceID = deviceID
+                    execution.threatID = event.threatID
+                    execution.actionIndex = index
+                    execution.actionType = action.kind
+                    execution.idempotencyKey = Self.idempotencyKey(rule: ruleID, event: event.position, action: index)
+                    execution.status = .pending
+                    execution.attempts = 0
+                    execution.dueAt = decision.dueAt
+                    execution.requiresOpenThreat = (rule.conditions?.stillOpenAfterSeconds ?? 0) > 0
+                    execution.createdAt = Date()
+                    try await execution.create(on: tx)
+                }
+            }
+        }
+    }
+
+    public static func idempotencyKey(rule: UUID, event: Int, action: Int) -> String {
+        "\(rule.uuidString.lowercased()):\(event):\(action)"
+    }
+
+    /// Performs the executions due at `now`, in order within each run, several runs at once. Returns
+    /// how many it finished (succeeded, dead or skipped). Loops while finishing one makes the next
+    /// action of its run due, so a rule's second action does not wait for the next tick.
+    @discardableResult
+    public func runDue(on database: any Database, now: @escaping @Sendable () -> Date) async throws -> Int {
+        var finished = 0
+        while true {
+            let due = try await AutomationExecutionModel.query(on: database).filter(\.$status == .pending).filter(\.$dueAt <= now())
+                .sort(\.$dueAt, .ascending).sort(\.$actionIndex, .ascending).limit(200).all()
+            guard !due.isEmpty else { return finished }
+            let ready = try await readyInOrder(due, on: database, now: now())
+            guard !ready.isEmpty else { return finished }
+            let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+                var done = 0
+                var iterator = ready.makeIterator()
+                var running = 0
+                while running < settings.concurrentActions, let next = iterator.next() {
+                    group.addTask { try await self.perform(next, on: database, now: now) }
+                    running += 1
+                }
+                while let result = try await group.next() {
+                    if result { done += 1 }
+                    if let next = iterator.next() { group.addTask { try await self.perform(next, on: database, now: now) } }
+                }
+                return done
+            }
+            finished += outcomes
+            if outcomes == 0 { return finished }
+        }
+    }
+
+    /// The executions whose earlier actions in the same run have succeeded; those behind a dead or
+    /// skipped one are skipped too.
+    private func readyInOrder(_ due: [AutomationExecutionModel], on database: any Database, now: Date) async throws -> [AutomationExecutionModel] {
+        var ready: [AutomationExecutionModel] = []
+        var claimed = Set<String>()
+        for execution in due {
+            let run = "\(execution.ruleID):\(execution.eventID)"
+            guard !claimed.contains(run) else { continue }
+            if execution.actionIndex > 0 {
+                let previousKey = Self.idempotencyKey(rule: execution.ruleID, event: execution.eventID, action: execution.actionIndex - 1)
+                let previous = try await AutomationExecutionModel.query(on: database).filter(\.$idempotencyKey == previousKey).first()
+                switch previous?.status {
+                case .succeeded?: break
+                case .pending?: continue
+                case .dead?, .skipped?, nil:
+                    try await finish(execution, as: .skipped, error: "an earlier action of this run did not succeed", responseStatus: nil, on: database, now: now)
+                    continue
+                }
+            }
+            claimed.insert(run)
+            ready.append(execution)
+        }
+        return ready
+    }
+
+    /// One attempt at one execution; true when it is finished (succeeded, dead or skipped).
+    private func perform(_ execution: AutomationExecutionModel, on database: any Database, now: @escaping @Sendable () -> Date) async throws -> Bool {
+        guard let model = try await AutomationRuleModel.query(on: database).filter(\.$id == execution.ruleID).first() else { return false }
+        guard model.enabled else {
+            try await finish(execution, as: .skipped, error: "the rule was disabled before the action was due", responseStatus: nil, on: database, now: now())
+            return true
+        }
+        if execution.requiresOpenThreat, let threatID = execution.threatID {
+            let threat = try await ThreatModel.query(on: database).filter(\.$id == threatID).first()
+            guard threat?.status == .open else {
+                try await finish(execution, as: .skipped, error: "the threat was no longer open when the delay ran out", responseStatus: nil, on: database, now: now())
+                return true
+            }
+        }
+        let rule: AutomationRule
+        do {
+            rule = try Self.document(model)
+        } catch {
+            try await finish(execution, as: .dead, error: "the rule cannot be read: \(error)", responseStatus: nil, on: database, now: now())
+            return true
+        }
+        guard rule.actions.indices.contains(execution.actionIndex) else {
+            try await finish(execution, as: .skipped, error: "the rule was changed and no longer has this action", responseStatus: nil, on: database, now: now())
+            return true
+        }
+        let outcome: ActionOutcome
+        switch rule.actions[execution.actionIndex] {
+        case .webhook(let webhook):
+            outcome = await deliver(webhook, execution: execution, rule: model, on: database, now: now())
+        }
+        switch outcome {
+        case .succeeded(let status):
+            try await finish(execution, as: .succeeded, error: nil, responseStatus: status, on: database, now: now())
+            return true
+        case .failed(let message, let status):
+            let attempts = execution.attempts + 1
+            if attempts >= settings.maxAttempts {
+                logger.warning("an automation action failed for good", metadata: ["rule": "\(model.name)", "action": "\(execution.actionIndex)", "error": "\(message)"])
+                try await finish(execution, as: .dead, error: message, responseStatus: status, on: database, now: now())
+                return true
+            }
+            let wait = settings.firstRetrySeconds * Double(1 << min(attempts - 1, 16))
+            execution.attempts = attempts
+            execution.lastError = message
+            execution.responseStatus = status
+            execution.dueAt = now().addingTimeInterval(min(wait, 3_600))
+            try await writes.run { try await execution.update(on: database) }
+            return false
+        }
+    }
+
+    private func finish(_ execution: AutomationExecutionModel, as status: ExecutionStatus, error: String?, responseStatus: Int?,
+                        on database: any Database, now: Date) async throws {
+        execution.status = status
+        if status != .skipped { execution.attempts += 1 }
+        execution.lastError = error
+        execution.responseStatus = responseStatus
+        execution.completedAt = now
+        try await writes.run { try await execution.update(on: database) }
+    }
+}
+
+enum ActionOutcome: Sendable {
+    case succeeded(status: Int?)
+    case failed(String, status: Int?)
+}

@@ -1,0 +1,102 @@
+import Foundation
+import MTDCore
+
+extension AutomationRule {
+    public static let longestDelaySeconds = 30 * 86_400
+
+    /// Reads a rule from a request body; the error names the field to fix.
+    public static func decode(_ data: Data) throws(DocumentError) -> AutomationRule {
+        let rule: AutomationRule
+        do {
+            rule = try JSONDecoder().decode(AutomationRule.self, from: data)
+        } catch {
+            throw DocumentError(decoding: error)
+        }
+        try rule.validate()
+        return rule
+    }
+
+    /// What decoding cannot say: bounds, and filters that only make sense for one kind of event.
+    public func validate() throws(DocumentError) {
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty, name.count <= 200 else { throw DocumentError(path: "$.name", message: "must be 1 to 200 characters") }
+        if let throttleSeconds, !(0...Self.longestDelaySeconds).contains(throttleSeconds) {
+            throw DocumentError(path: "$.throttleSeconds", message: "must be from 0 to \(Self.longestDelaySeconds) seconds (30 days), got \(throttleSeconds)")
+        }
+        try trigger.validate()
+        if let conditions { try conditions.validate(trigger: trigger) }
+        guard (1...20).contains(actions.count) else { throw DocumentError(path: "$.actions", message: "a rule has 1 to 20 actions, got \(actions.count)") }
+        for (index, action) in actions.enumerated() {
+            switch action {
+            case .webhook(let webhook): try webhook.validate(path: "$.actions[\(index)]")
+            }
+        }
+    }
+}
+
+extension AutomationRule.Trigger {
+    func validate() throws(DocumentError) {
+        let threatOnly: [(String, Bool)] = [
+            ("classifications", classifications != nil), ("minimumSeverity", minimumSeverity != nil), ("threatTypes", threatTypes != nil),
+        ]
+        let deviceOnly: [(String, Bool)] = [("connectionTo", connectionTo != nil), ("securityStatusTo", securityStatusTo != nil)]
+        switch type {
+        case .device:
+            if let (field, _) = threatOnly.first(where: \.1) {
+                throw DocumentError(path: "$.trigger.\(field)", message: "filters THREAT events; this trigger is for DEVICE events")
+            }
+        case .threat:
+            if let (field, _) = deviceOnly.first(where: \.1) {
+                throw DocumentError(path: "$.trigger.\(field)", message: "filters DEVICE events; this trigger is for THREAT events")
+            }
+        }
+        for (field, list) in [("classifications", classifications?.count), ("threatTypes", threatTypes?.count), ("platforms", platforms?.count),
+                              ("deploymentModes", deploymentModes?.count)] {
+            if let list, list == 0 { throw DocumentError(path: "$.trigger.\(field)", message: "an empty list matches nothing; leave the field out to match all") }
+        }
+    }
+}
+
+extension AutomationRule.Conditions {
+    func validate(trigger: AutomationRule.Trigger) throws(DocumentError) {
+        let longest = AutomationRule.longestDelaySeconds
+        if let stillOpenAfterSeconds {
+            guard trigger.type == .threat, trigger.change != .updated else {
+                throw DocumentError(path: "$.conditions.stillOpenAfterSeconds", message: "needs a trigger on THREAT events that open a threat (change CREATED)")
+            }
+            guard (1...longest).contains(stillOpenAfterSeconds) else {
+                throw DocumentError(path: "$.conditions.stillOpenAfterSeconds", message: "must be from 1 to \(longest) seconds (30 days), got \(stillOpenAfterSeconds)")
+            }
+        }
+        switch (count, withinSeconds) {
+        case (nil, nil): break
+        case (let count?, let within?):
+            guard (1...10_000).contains(count) else { throw DocumentError(path: "$.conditions.count", message: "must be from 1 to 10000, got \(count)") }
+            guard (1...longest).contains(within) else {
+                throw DocumentError(path: "$.conditions.withinSeconds", message: "must be from 1 to \(longest) seconds (30 days), got \(within)")
+            }
+        case (nil, _?): throw DocumentError(path: "$.conditions.count", message: "withinSeconds needs count: how many events within the window")
+        case (_?, nil): throw DocumentError(path: "$.conditions.withinSeconds", message: "count needs withinSeconds: the window the events fall in")
+        }
+        if let timeOfDay {
+            guard AutomationRule.TimeWindow.minutes(timeOfDay.from) != nil else {
+                throw DocumentError(path: "$.conditions.timeOfDay.from", message: "expected a time of day such as 08:00 (UTC), got \"\(timeOfDay.from)\"")
+            }
+            guard AutomationRule.TimeWindow.minutes(timeOfDay.to) != nil else {
+                throw DocumentError(path: "$.conditions.timeOfDay.to", message: "expected a time of day such as 18:00 (UTC), got \"\(timeOfDay.to)\"")
+            }
+        }
+    }
+}
+
+extension AutomationRule.Webhook {
+    func validate(path: String) throws(DocumentError) {
+        guard url.count <= 2_048, let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), scheme == "https" || scheme == "http",
+              let host = parsed.host, !host.isEmpty else {
+            throw DocumentError(path: "\(path).url", message: "expected an https:// URL (http:// for a receiver on your own network)")
+        }
+        guard (16...256).contains(secret.count) else {
+            throw DocumentError(path: "\(path).secret", message: "must be 16 to 256 characters; receivers check the signature with it")
+        }
+    }
+}

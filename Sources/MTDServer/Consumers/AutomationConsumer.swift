@@ -1,0 +1,27 @@
+import FluentKit
+import Foundation
+import MTDAutomations
+import MTDStore
+
+/// Automations on the event log, in one replica (under the lease, so an action is never sent by
+/// two replicas): each batch of THREAT and DEVICE events records what triggered and runs what is due
+/// at once; each tick (every second) runs what came due since (delays, retries).
+struct AutomationConsumer: EventConsumer {
+    let automations: Automations
+
+    var name: String { Automations.consumerName }
+    var eventTypes: [EventType]? { Automations.eventTypes }
+    /// Rules act on what happens from now on, not on a server's history.
+    var startsAtHead: Bool { true }
+    var batchSize: Int { 1_000 }
+    var tickSeconds: Double? { 1 }
+
+    func process(_ events: [EventModel], on database: any Database) async throws {
+        try await automations.process(events, on: database)
+        try await automations.runDue(on: database, now: { Date() })
+    }
+
+    func tick(on database: any Database, now: Date) async throws {
+        try await automations.runDue(on: database, now: { Date() })
+    }
+}
