@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
@@ -98,6 +99,10 @@ let package = Package(
                 .product(name: "FluentKit", package: "fluent-kit"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -132,7 +137,7 @@ let package = Package(
         .executableTarget(
             name: "openmtd",
             dependencies: [
-                "MTDCore", "MTDIntel", "MTDDetection", "MTDServer", "MTDServices", "MTDAgent", "MTDSimulator", "UEMClient",
+                "MTDCore", "MTDIntel", "MTDDetection", "MTDServer", "MTDServices", "MTDAutomations", "MTDAgent", "MTDSimulator", "UEMClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -141,6 +146,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MTDCoreTests", dependencies: ["MTDCore"]),
+        .testTarget(name: "MTDAutomationsTests", dependencies: ["MTDAutomations", "MTDCore"]),
         .testTarget(name: "UEMClientTests", dependencies: ["UEMClient"]),
         // Helpers every test target shares; a plain target so test targets can depend on it.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -7,7 +7,7 @@ import Vapor
 /// `aw-tenant-code` plus Basic; errors are `{errorCode, message, activityId}`; searches page from 0
 /// and answer 204 when empty.
 public enum BuiltinUEM {
-    public static let migrations: [any Migration] = [U001_CreateOrganization(), U002_CreateDevicesAndTags(), U003_CreateGroupsAndProfiles(), U004_CreateCompliance(), U005_CreateAppConfigurations(), U006_CreateUsersAndOAuthClients(), U007_CreateDeviceApps(), U008_CreateServiceCredentials()]
+    public static let migrations: [any Migration] = [U001_CreateOrganization(), U002_CreateDevicesAndTags(), U003_CreateGroupsAndProfiles(), U004_CreateCompliance(), U005_CreateAppConfigurations(), U006_CreateUsersAndOAuthClients(), U007_CreateDeviceApps(), U008_CreateServiceCredentials(), U009_CreateDeviceCommands()]
 
     /// What the first start created; the password is only ever shown here.
     public struct Bootstrap: Sendable {
@@ -55,6 +55,11 @@ public enum BuiltinUEM {
             api.get("mdm", "devices", ":id", "tags", use: UEMDeviceController.tags)
             api.get("mdm", "devices", ":id", "profiles", use: UEMDeviceController.profiles)
             api.get("mdm", "devices", ":id", "compliance", use: UEMComplianceController.device)
+            api.post("mdm", "devices", ":id", "commands", use: UEMCommandController.byID)
+            api.get("mdm", "devices", ":id", "commands", use: UEMCommandController.list)
+            api.post("mdm", "devices", "commands", use: UEMCommandController.byAlternateID)
+            api.post("mdm", "devices", ":id", "messages", "push", use: UEMCommandController.pushByID)
+            api.post("mdm", "devices", "messages", "push", use: UEMCommandController.pushByAlternateID)
             api.post("mdm", "devices", "mtdthreatlevel", use: UEMComplianceController.reportThreatLevel)
             api.get("mdm", "tags", "search", use: UEMTagController.search)
             api.post("mdm", "tags", "addtag", use: UEMTagController.add)
@@ -112,53 +117,48 @@ extension BuiltinUEM {
     /// Devices, Groups, Users Read; Bulk Management Edit; Tags Read and Edit). Its password is
     /// made once and shared by every replica on the database (`ServiceCredentials`).
     public static func ensureMTDServiceAccount(on database: any Database) async throws -> ServiceAccount {
-        guard let group = try await UEMOrganizationGroup.query(on: database).sort(\.$id).first(), let groupID = group.id else {
-            throw Abort(.internalServerError, reason: "the built-in UEM has no organization group")
-        }
-        let roleName = "OpenMTD MTD API"
-        let role: UEMRole
-        if let existing = try await UEMRole.query(on: database).filter(\.$name == roleName).first() {
-            role = existing
-        } else {
-            role = UEMRole(name: roleName, permissions: [
-                "Admins": .read, "Apps": .read, "Devices": .read, "Groups": .read, "Users": .read, "BulkManagement": .edit, "Tags": .edit,
-            ])
-            try await role.create(on: database)
-        }
-        let password = try await ServiceCredentials.password(for: "openmtd_mtd", on: database)
-        if let admin = try await UEMAdmin.query(on: database).filter(\.$username == "openmtd_mtd").first() {
-            try await ServiceCredentials.align(admin, with: password, on: database)
-        } else {
-            try await UEMAdmin(username: "openmtd_mtd", passwordHash: try Bcrypt.hash(password, cost: 10), email: nil, organizationGroupID: groupID, roleID: try role.requireID())
-                .create(on: database)
-        }
-        return ServiceAccount(tenantCode: try await TenantCode.first(on: database), username: "openmtd_mtd", password: password)
+        try await ensureAccount("openmtd_mtd", roleName: "OpenMTD MTD API", permissions: [
+            "Admins": .read, "Apps": .read, "Devices": .read, "Groups": .read, "Users": .read, "BulkManagement": .edit, "Tags": .edit,
+        ], on: database)
     }
-}
 
-extension BuiltinUEM {
+    /// The account automations send device commands with (lock, wipe, sync, messages need Devices
+    /// Edit, which the seed article's MTD role rightly lacks): a second account keeps tag sync at
+    /// least privilege and shows in the command queue who asked.
+    public static func ensureAutomationAccount(on database: any Database) async throws -> ServiceAccount {
+        try await ensureAccount("openmtd_automations", roleName: "OpenMTD automations", permissions: [
+            "Devices": .edit, "BulkManagement": .edit, "Tags": .edit,
+        ], on: database)
+    }
+
     /// The account `openmtd serve --demo` enrolls its simulated fleet with (Devices, Groups, Profiles
     /// and Apps Edit). Like the MTD's, its password is made once and shared by every replica.
     public static func ensureDemoAccount(on database: any Database) async throws -> ServiceAccount {
+        try await ensureAccount("openmtd_demo", roleName: "OpenMTD demo fleet", permissions: [
+            "Devices": .edit, "Groups": .edit, "Profiles": .edit, "Apps": .edit, "Users": .edit,
+        ], on: database)
+    }
+
+    private static func ensureAccount(_ username: String, roleName: String, permissions: [String: UEMPermissionLevel],
+                                      on database: any Database) async throws -> ServiceAccount {
         guard let group = try await UEMOrganizationGroup.query(on: database).sort(\.$id).first(), let groupID = group.id else {
             throw Abort(.internalServerError, reason: "the built-in UEM has no organization group")
         }
-        let roleName = "OpenMTD demo fleet"
         let role: UEMRole
         if let existing = try await UEMRole.query(on: database).filter(\.$name == roleName).first() {
             role = existing
         } else {
-            role = UEMRole(name: roleName, permissions: ["Devices": .edit, "Groups": .edit, "Profiles": .edit, "Apps": .edit, "Users": .edit])
+            role = UEMRole(name: roleName, permissions: permissions)
             try await role.create(on: database)
         }
-        let password = try await ServiceCredentials.password(for: "openmtd_demo", on: database)
-        if let admin = try await UEMAdmin.query(on: database).filter(\.$username == "openmtd_demo").first() {
+        let password = try await ServiceCredentials.password(for: username, on: database)
+        if let admin = try await UEMAdmin.query(on: database).filter(\.$username == username).first() {
             try await ServiceCredentials.align(admin, with: password, on: database)
         } else {
-            try await UEMAdmin(username: "openmtd_demo", passwordHash: try Bcrypt.hash(password, cost: 10), email: nil, organizationGroupID: groupID, roleID: try role.requireID())
+            try await UEMAdmin(username: username, passwordHash: try Bcrypt.hash(password, cost: 10), email: nil, organizationGroupID: groupID, roleID: try role.requireID())
                 .create(on: database)
         }
-        return ServiceAccount(tenantCode: try await TenantCode.first(on: database), username: "openmtd_demo", password: password)
+        return ServiceAccount(tenantCode: try await TenantCode.first(on: database), username: username, password: password)
     }
 }
 

@@ -143,18 +143,26 @@ public struct AutomationRule: Codable, Sendable, Equatable {
         }
     }
 
-    /// One step of a rule. Webhooks are delivered now; e-mail and UEM commands are accepted by the
-    /// document only once their delivery exists (see docs/automations.md), so a rule never claims to
-    /// do what the server cannot.
+    /// One step of a rule: a webhook, a command through the UEM, or an e-mail.
     public enum Action: Codable, Sendable, Equatable {
         case webhook(Webhook)
+        case uem(UEMAction)
+        case email(Email)
 
-        public static let kinds = ["webhook"]
+        public static let kinds = ["webhook", "uem", "email"]
 
         public var kind: String {
             switch self {
             case .webhook: "webhook"
+            case .uem: "uem"
+            case .email: "email"
             }
+        }
+
+        /// Wipes: an owner must save the rule, and the rule must confirm it by name.
+        public var isDestructive: Bool {
+            if case .uem(let action) = self { return action.command.isDestructive }
+            return false
         }
 
         private enum TypeKey: String, CodingKey { case type }
@@ -165,10 +173,10 @@ public struct AutomationRule: Codable, Sendable, Equatable {
             switch type {
             case "webhook":
                 self = .webhook(try Webhook(from: decoder))
-            case "email", "uem":
-                throw DecodingError.dataCorruptedError(
-                    forKey: .type, in: container,
-                    debugDescription: "\"\(type)\" actions are not available in this version of OpenMTD; use \"webhook\"")
+            case "uem":
+                self = .uem(try UEMAction(from: decoder))
+            case "email":
+                self = .email(try Email(from: decoder))
             default:
                 let hint = Suggestion.closest(to: type, in: Self.kinds).map { "; did you mean \"\($0)\"?" } ?? ""
                 throw DecodingError.dataCorruptedError(
@@ -179,8 +187,125 @@ public struct AutomationRule: Codable, Sendable, Equatable {
         public func encode(to encoder: any Encoder) throws {
             switch self {
             case .webhook(let webhook): try webhook.encode(to: encoder)
+            case .uem(let action): try action.encode(to: encoder)
+            case .email(let email): try email.encode(to: encoder)
             }
         }
+    }
+
+    /// A command to the device through the UEM the enterprise is connected to (Workspace ONE, or
+    /// the built-in UEM, which answers the same calls).
+    public struct UEMAction: Codable, Sendable, Equatable {
+        public var command: UEMCommand
+        /// The text of a `message`.
+        public var message: String?
+        /// The UEM tag `addTag` and `removeTag` set or clear (not one of the MTD's mapped tags, which
+        /// tag sync owns).
+        public var tag: String?
+        /// The compliance threat level `setThreatLevel` reports.
+        public var level: ThreatLevel?
+        /// For a wipe: the command's name again (`"confirm": "enterpriseWipe"`), so that no one
+        /// wipes devices with a copied rule by accident.
+        public var confirm: String?
+
+        public static let fields = ["type", "command", "message", "tag", "level", "confirm"]
+
+        public init(command: UEMCommand, message: String? = nil, tag: String? = nil, level: ThreatLevel? = nil, confirm: String? = nil) {
+            self.command = command
+            self.message = message
+            self.tag = tag
+            self.level = level
+            self.confirm = confirm
+        }
+
+        public init(from decoder: any Decoder) throws {
+            try StrictKeys.check(decoder, allowed: Self.fields)
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            command = try container.decode(UEMCommand.self, forKey: .command)
+            message = try container.decodeIfPresent(String.self, forKey: .message)
+            tag = try container.decodeIfPresent(String.self, forKey: .tag)
+            level = try container.decodeIfPresent(ThreatLevel.self, forKey: .level)
+            confirm = try container.decodeIfPresent(String.self, forKey: .confirm)
+        }
+
+        private enum CodingKeys: String, CodingKey { case type, command, message, tag, level, confirm }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode("uem", forKey: .type)
+            try container.encode(command, forKey: .command)
+            try container.encodeIfPresent(message, forKey: .message)
+            try container.encodeIfPresent(tag, forKey: .tag)
+            try container.encodeIfPresent(level, forKey: .level)
+            try container.encodeIfPresent(confirm, forKey: .confirm)
+        }
+    }
+
+    public enum UEMCommand: String, Codable, Sendable, CaseIterable, WireEnum {
+        case lock
+        case enterpriseWipe
+        case deviceWipe
+        case syncDevice
+        case message
+        case addTag
+        case removeTag
+        case setThreatLevel
+
+        public var isDestructive: Bool { self == .enterpriseWipe || self == .deviceWipe }
+    }
+
+    /// The compliance threat levels a UEM with the MTD threat-level capability accepts.
+    public enum ThreatLevel: String, Codable, Sendable, CaseIterable, WireEnum {
+        case none = "NONE"
+        case low = "LOW"
+        case medium = "MEDIUM"
+        case high = "HIGH"
+    }
+
+    /// An e-mail through the enterprise's SMTP relay: to the device's user (the remediation steps
+    /// for the threat's classification, in plain words), to the enterprise's admins (the same steps
+    /// and the event's facts), or to the listed addresses (as to admins).
+    public struct Email: Codable, Sendable, Equatable {
+        public var to: EmailRecipients
+        /// For `to: addresses`.
+        public var addresses: [String]?
+        /// A paragraph of the rule author's own, put before the steps (a help-desk number).
+        public var note: String?
+
+        public static let fields = ["type", "to", "addresses", "note"]
+
+        public init(to: EmailRecipients, addresses: [String]? = nil, note: String? = nil) {
+            self.to = to
+            self.addresses = addresses
+            self.note = note
+        }
+
+        public init(from decoder: any Decoder) throws {
+            try StrictKeys.check(decoder, allowed: Self.fields)
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            to = try container.decode(EmailRecipients.self, forKey: .to)
+            addresses = try container.decodeIfPresent([String].self, forKey: .addresses)
+            note = try container.decodeIfPresent(String.self, forKey: .note)
+        }
+
+        private enum CodingKeys: String, CodingKey { case type, to, addresses, note }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode("email", forKey: .type)
+            try container.encode(to, forKey: .to)
+            try container.encodeIfPresent(addresses, forKey: .addresses)
+            try container.encodeIfPresent(note, forKey: .note)
+        }
+    }
+
+    public enum EmailRecipients: String, Codable, Sendable, CaseIterable, WireEnum {
+        /// The e-mail address the device was activated with.
+        case deviceUser
+        /// Every owner and analyst of the enterprise.
+        case admins
+        /// The rule's `addresses`.
+        case addresses
     }
 
     /// POSTs the event to `url`, signed with `secret` (`X-OpenMTD-Signature`), in one of three shapes.

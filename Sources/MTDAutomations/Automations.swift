@@ -5,6 +5,7 @@ import Logging
 import MTDCore
 import MTDServices
 import MTDStore
+import NIOConcurrencyHelpers
 import UEMClient
 
 /// Automations: rules that act on the event log's THREAT and DEVICE events. The server runs
@@ -12,11 +13,12 @@ import UEMClient
 /// the admin API and the console call the rule functions (`RuleStore`).
 ///
 /// Delivered now: webhooks (JSON in the Lookout v2 event shape, Slack and Teams formats, signed),
+/// UEM device commands (message, lock, sync, wipes with confirmation),
 /// retries with backoff and a dead-letter state, idempotency per (rule, event, action), ordered
 /// actions per run, the "still open after" delay (persisted, so it survives restarts and failover),
 /// count-within-window and time-of-day conditions, per-device throttling and dry runs. Not yet:
-/// e-mail over SMTP, UEM device commands, device-group (smart group, tag) filters, templates and the
-/// console page; the document refuses those action types rather than accept what it cannot do.
+/// e-mail over SMTP, tag and threat-level actions, device-group (smart group, tag) filters, templates
+/// and the console page; the document refuses e-mail rather than accept what it cannot do.
 public final class Automations: Sendable {
     public struct Settings: Sendable, Codable, Equatable {
         /// Attempts per action before it goes to the dead-letter list.
@@ -36,6 +38,7 @@ public final class Automations: Sendable {
     let writes: WriteGate
     let egress: EgressGuard
     let http: HTTPClient
+    let uemSender = NIOLockedValueBox<(any UEMCommandSending)?>(nil)
     let logger = Logger(label: "openmtd.automations")
 
     package init(settings: Settings, writes: WriteGate, egress: EgressGuard, http: HTTPClient = EgressHTTP.client) {
@@ -45,7 +48,7 @@ public final class Automations: Sendable {
         self.http = http
     }
 
-    public static var migrations: [any Migration] { [AUT001_CreateAutomations()] }
+    public static var migrations: [any Migration] { [AUT001_CreateAutomations(), AUT002_CreateSMTPSettings()] }
 
     /// The cursor's and the lease's name.
     public static let consumerName = "automations"

@@ -13,16 +13,17 @@ extension Automations {
         guard !enterprises.isEmpty else { return }
         let models = try await AutomationRuleModel.query(on: database).filter(\.$enterpriseID ~~ Array(enterprises)).filter(\.$enabled == true).all()
         guard !models.isEmpty else { return }
-        var rules: [(AutomationRuleModel, AutomationRule)] = []
+        var rules: [(enterpriseID: UUID, tag: AutomationRuleModel, rule: AutomationRule)] = []
         for model in models {
             do {
-                rules.append((model, try Self.document(model)))
+                rules.append((enterpriseID: model.enterpriseID, tag: model, rule: try Self.document(model)))
             } catch {
                 logger.error("a stored automation rule cannot be read; it is skipped", metadata: ["rule": "\(model.id?.uuidString ?? "")", "error": "\(error)"])
             }
         }
+        let index = RuleIndex(rules)
         for event in try await EventFacts.build(events, on: database) {
-            for (model, rule) in rules where model.enterpriseID == event.enterpriseID && RuleMatcher.triggers(rule, on: event) {
+            for (model, rule) in index.triggered(by: event) {
                 try await record(event, rule: rule, model: model, on: database)
             }
         }
@@ -159,6 +160,17 @@ extension Automations {
         switch rule.actions[execution.actionIndex] {
         case .webhook(let webhook):
             outcome = await deliver(webhook, execution: execution, rule: model, on: database, now: now())
+        case .email(let email):
+            outcome = await mail(email, execution: execution, rule: model, on: database, now: now())
+        case .uem(let action):
+            outcome = await command(action, execution: execution, on: database)
+            if case .succeeded = outcome {
+                // Destructive or not, a UEM command is told to the audit trail with its cause.
+                try await writes.run {
+                    try await EventLog.append([Self.commandAudit(action, execution: execution, rule: model)], enterpriseID: execution.enterpriseID,
+                                              on: database, now: now())
+                }
+            }
         }
         switch outcome {
         case .succeeded(let status):
@@ -189,6 +201,18 @@ extension Automations {
         execution.responseStatus = responseStatus
         execution.completedAt = now
         try await writes.run { try await execution.update(on: database) }
+    }
+}
+
+extension Automations {
+    static func commandAudit(_ action: AutomationRule.UEMAction, execution: AutomationExecutionModel, rule: AutomationRuleModel) -> EventLog.NewEvent {
+        EventLog.NewEvent(
+            type: .audit, change: .updated, actor: EventParty(type: "AUTOMATION", guid: execution.ruleID.uuidString.lowercased()),
+            target: EventParty(type: "DEVICE", guid: execution.deviceID?.uuidString.lowercased()),
+            payload: AuditPayload(type: "UEM_COMMAND", changes: [
+                .init(name: "command", to: action.command.rawValue), .init(name: "rule", to: rule.name),
+                .init(name: "event", to: String(execution.eventID)), .init(name: "idempotency_key", to: execution.idempotencyKey),
+            ]))
     }
 }
 

@@ -29,6 +29,8 @@ extension AutomationRule {
         for (index, action) in actions.enumerated() {
             switch action {
             case .webhook(let webhook): try webhook.validate(path: "$.actions[\(index)]")
+            case .uem(let action): try action.validate(path: "$.actions[\(index)]")
+            case .email(let email): try email.validate(path: "$.actions[\(index)]")
             }
         }
     }
@@ -98,5 +100,51 @@ extension AutomationRule.Webhook {
         guard (16...256).contains(secret.count) else {
             throw DocumentError(path: "\(path).secret", message: "must be 16 to 256 characters; receivers check the signature with it")
         }
+    }
+}
+
+extension AutomationRule.UEMAction {
+    func validate(path: String) throws(DocumentError) {
+        if command == .message {
+            let text = message?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            guard !text.isEmpty, text.count <= 2_000 else {
+                throw DocumentError(path: "\(path).message", message: "a message command needs the text to show, 1 to 2000 characters")
+            }
+        } else if message != nil {
+            throw DocumentError(path: "\(path).message", message: "only the message command has a text")
+        }
+        let tagged = command == .addTag || command == .removeTag
+        if tagged {
+            let name = tag?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            guard !name.isEmpty, name.count <= 200 else {
+                throw DocumentError(path: "\(path).tag", message: "\(command.rawValue) needs the UEM tag's name, 1 to 200 characters")
+            }
+        } else if tag != nil {
+            throw DocumentError(path: "\(path).tag", message: "only addTag and removeTag name a tag")
+        }
+        if command == .setThreatLevel {
+            guard level != nil else { throw DocumentError(path: "\(path).level", message: "setThreatLevel needs a level: NONE, LOW, MEDIUM or HIGH") }
+        } else if level != nil {
+            throw DocumentError(path: "\(path).level", message: "only setThreatLevel has a level")
+        }
+        if command.isDestructive, confirm != command.rawValue {
+            throw DocumentError(path: "\(path).confirm", message: "a wipe must be confirmed: set \"confirm\" to \"\(command.rawValue)\"")
+        }
+    }
+}
+
+extension AutomationRule.Email {
+    func validate(path: String) throws(DocumentError) {
+        if to == .addresses {
+            guard let addresses, (1...50).contains(addresses.count) else {
+                throw DocumentError(path: "\(path).addresses", message: "to: addresses needs 1 to 50 e-mail addresses")
+            }
+            for (index, address) in addresses.enumerated() where !MailMessage.isAddress(address) {
+                throw DocumentError(path: "\(path).addresses[\(index)]", message: "expected a bare e-mail address such as soc@example.com")
+            }
+        } else if addresses != nil {
+            throw DocumentError(path: "\(path).addresses", message: "only to: addresses takes a list; \(to.rawValue) finds its own recipients")
+        }
+        if let note, note.count > 2_000 { throw DocumentError(path: "\(path).note", message: "must be at most 2000 characters") }
     }
 }

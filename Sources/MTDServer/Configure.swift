@@ -95,6 +95,7 @@ struct BackgroundWorkLifecycle: LifecycleHandler {
         if configuration.connectUEMAtStart {
             services.background { await UEMConnectionLifecycle.run(app: application, services: services) }
         }
+        services.automations.useUEM(AutomationUEMSender(app: application, services: services))
         services.startConsumers([
             UEMSyncConsumer(app: application, services: services, logger: Logger(label: "openmtd.uem-sync")),
             ConnectionSweepConsumer(sweeper: services.sweeper, every: Double(configuration.sweepIntervalSeconds), logger: Logger(label: "openmtd.sweeper")),

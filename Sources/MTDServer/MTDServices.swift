@@ -43,6 +43,7 @@ final class MTDServices: Sendable {
     let poolDoctor: NIOLockedValueBox<PostgresPoolDoctor?>
     private let tasks = BackgroundTasks()
     private let serviceAccount = NIOLockedValueBox<BuiltinUEM.ServiceAccount?>(nil)
+    private let automationAccount = NIOLockedValueBox<BuiltinUEM.ServiceAccount?>(nil)
 
     init(configuration: ServerConfiguration, intelligence: ThreatIntelligence, serializeWrites: Bool, clock: EvaluationClock = .system) {
         self.configuration = configuration
@@ -84,6 +85,14 @@ final class MTDServices: Sendable {
         if let account = serviceAccount.withLockedValue({ $0 }) { return account }
         let account = try await writes.run { try await BuiltinUEM.ensureMTDServiceAccount(on: app.db) }
         serviceAccount.withLockedValue { $0 = account }
+        return account
+    }
+
+    /// The built-in UEM's account automations send device commands with (Devices Edit).
+    func builtinAutomationAccount(app: Application) async throws -> BuiltinUEM.ServiceAccount {
+        if let account = automationAccount.withLockedValue({ $0 }) { return account }
+        let account = try await writes.run { try await BuiltinUEM.ensureAutomationAccount(on: app.db) }
+        automationAccount.withLockedValue { $0 = account }
         return account
     }
 

@@ -40,6 +40,23 @@ public struct EgressGuard: Sendable {
         }
     }
 
+    /// A host the server connects to by itself (an SMTP relay): its addresses, each passing the
+    /// policy. Connecting to these addresses, not the name again, leaves no rebinding gap.
+    public func addresses(of rawHost: String, label: String) async throws(Refused) -> [IPAddress] {
+        let host = rawHost.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let addresses: [IPAddress]
+        if let literal = IPAddress.parse(host) {
+            addresses = [literal]
+        } else {
+            addresses = await Self.resolve(host)
+        }
+        guard !addresses.isEmpty else { throw Refused(url: label, reason: "\(host) does not resolve") }
+        if case .refused(let reason) = policy.decide(host: host, addresses: addresses) {
+            throw Refused(url: label, reason: reason)
+        }
+        return addresses
+    }
+
     /// The host's addresses from the system resolver, off the cooperative thread pool (getaddrinfo blocks).
     static func resolve(_ host: String) async -> [IPAddress] {
         await withCheckedContinuation { continuation in

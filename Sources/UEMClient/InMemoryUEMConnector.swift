@@ -14,6 +14,8 @@ public actor InMemoryUEMConnector: UEMConnector {
     public private(set) var calls: [String: Int] = [:]
     /// Bulk items that asked for what was already so.
     public private(set) var unchangedItems = 0
+    /// Commands and messages sent, in order: (device, `Lock`… or `Message: <text>`).
+    public private(set) var commands: [(device: Int, command: String)] = []
     public var info = UEMSystemInfo(product: "In-memory UEM", version: "1", capabilities: ["MTDThreatLevel"])
     private var nextID = 1
 
@@ -90,6 +92,16 @@ public actor InMemoryUEMConnector: UEMConnector {
             defer { threatLevels[id] = level }
             return threatLevels[id] != level
         }
+    }
+
+    public func sendCommand(_ command: UEMDeviceCommand, device deviceID: Int) async throws(UEMClientError) {
+        guard enrolled.contains(where: { $0.id == deviceID }) else { throw .notFound("device \(deviceID) is not enrolled") }
+        commands.append((device: deviceID, command: command.rawValue))
+    }
+
+    public func sendMessage(_ text: String, device deviceID: Int) async throws(UEMClientError) {
+        guard enrolled.contains(where: { $0.id == deviceID }) else { throw .notFound("device \(deviceID) is not enrolled") }
+        commands.append((device: deviceID, command: "Message: \(text)"))
     }
 
     private func change(_ deviceIDs: [Int], tag tagID: Int, adding: Bool) throws(UEMClientError) -> UEMBulkResult {

@@ -16,6 +16,21 @@ public protocol UEMConnector: Sendable {
     func systemInfo() async throws(UEMClientError) -> UEMSystemInfo
     /// Compliance sync (UEMs with the `MTDThreatLevel` capability): the MTD's threat level per device.
     func reportThreatLevel(_ level: UEMThreatLevel, devices deviceIDs: [Int]) async throws(UEMClientError) -> UEMBulkResult
+    /// A device command (`POST /mdm/devices/{id}/commands?command=…`): accepted means queued by the UEM.
+    func sendCommand(_ command: UEMDeviceCommand, device deviceID: Int) async throws(UEMClientError)
+    /// A push message shown on the device (`POST /mdm/devices/{id}/messages/push`).
+    func sendMessage(_ text: String, device deviceID: Int) async throws(UEMClientError)
+}
+
+/// The Workspace ONE device commands automations use; raw values are the API's `command=` values.
+public enum UEMDeviceCommand: String, Sendable, CaseIterable, Codable {
+    case lock = "Lock"
+    case enterpriseWipe = "EnterpriseWipe"
+    case deviceWipe = "DeviceWipe"
+    case syncDevice = "SyncDevice"
+
+    /// Wipes remove data or the device's management: they need an owner and a confirmation.
+    public var isDestructive: Bool { self == .enterpriseWipe || self == .deviceWipe }
 }
 
 public struct UEMSystemInfo: Sendable, Equatable {

@@ -143,6 +143,15 @@ public struct WorkspaceOneClient: UEMConnector {
         return body.Device?.map(\.DeviceId) ?? []
     }
 
+    public func sendCommand(_ command: UEMDeviceCommand, device deviceID: Int) async throws(UEMClientError) {
+        _ = try await call(.POST, "/mdm/devices/\(deviceID)/commands?command=\(command.rawValue)")
+    }
+
+    public func sendMessage(_ text: String, device deviceID: Int) async throws(UEMClientError) {
+        _ = try await call(.POST, "/mdm/devices/\(deviceID)/messages/push",
+                           json: ["MessageBody": text, "Application": "AirWatch Agent", "MessageType": "OpenMTD"])
+    }
+
     // MARK: Transport
 
     func bulk(_ path: String, _ deviceIDs: [Int], extra: [String: String] = [:]) async throws(UEMClientError) -> UEMBulkResult {

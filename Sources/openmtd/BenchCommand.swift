@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MTDAutomations
 import MTDCore
 import MTDDetection
 import MTDIntel
@@ -8,11 +9,11 @@ import MTDServer
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure detection (evaluate: intelligence load, decoding, evaluations per second), the agent (agent: bytes per check-in, memory per agent), event-log wake-ups (wakeup: commit to consumer woken, in one process and across replicas) or the Mobile Risk API's event stream (stream: delivery latency and rate per client, replay).",
+        abstract: "Measure detection (evaluate: intelligence load, decoding, evaluations per second), the agent (agent: bytes per check-in, memory per agent), event-log wake-ups (wakeup: commit to consumer woken, in one process and across replicas) the Mobile Risk API's event stream (stream: delivery latency and rate per client, replay) or automation rule evaluation (automations: events matched per second against --rules rules, one core).",
         discussion: "Build with -c release for meaningful figures: swift run -c release openmtd bench evaluate"
     )
 
-    @Argument(help: "What to measure: evaluate, agent, wakeup or stream.")
+    @Argument(help: "What to measure: evaluate, agent, wakeup, stream or automations.")
     var target: String = "evaluate"
 
     @Option(name: .customLong("rounds"), help: "Timed rounds; the median is reported.")
@@ -30,7 +31,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("database-url"), help: "wakeup: PostgreSQL URL (also measures the cross-replica path); omit for SQLite in a temporary folder.")
     var databaseURL: String?
 
-    @Option(name: .customLong("events"), help: "wakeup: events to commit.")
+    @Option(name: .customLong("events"), help: "wakeup: events to commit; automations: thousands of events to match.")
     var events = 500
 
     @Option(name: .customLong("url"), help: "stream: the server's base URL.")
@@ -48,12 +49,16 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("stop-after"), help: "stream: stop a client after this many events.")
     var stopAfter: Int?
 
+    @Option(name: .customLong("rules"), help: "automations: rules to match against.")
+    var rules = 1_000
+
     @OptionGroup var intel: IntelOptions
 
     func validate() throws {
-        guard ["evaluate", "agent", "wakeup", "stream"].contains(target) else {
-            throw ValidationError("unknown benchmark \"\(target)\"; available: evaluate, agent, wakeup, stream")
+        guard ["evaluate", "agent", "wakeup", "stream", "automations"].contains(target) else {
+            throw ValidationError("unknown benchmark \"\(target)\"; available: evaluate, agent, wakeup, stream, automations")
         }
+        guard (1...100_000).contains(rules) else { throw ValidationError("--rules must be between 1 and 100000") }
         guard (1...10_000).contains(clients) else { throw ValidationError("--clients must be between 1 and 10000") }
         if target == "stream", token == nil { throw ValidationError("stream needs --token: an access token from POST /oauth2/token") }
         guard (1...100_000).contains(events) else { throw ValidationError("--events must be between 1 and 100000") }
@@ -61,6 +66,17 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if target == "automations" {
+            // --events counts thousands here: rule evaluation is measured over 100,000s of events.
+            let figures = AutomationBench.run(rules: rules, events: events * 1_000, rounds: rounds)
+            if json {
+                Terminal.out(String(decoding: try JSONEncoder().encode(figures), as: UTF8.self))
+            } else {
+                Terminal.out(String(format: "%d rules, %d events: %.0f events/s on one core (best of %d rounds), %d triggers",
+                                    figures.rules, figures.events, figures.eventsPerSecond, rounds, figures.triggers))
+            }
+            return
+        }
         if target == "agent" {
             try await AgentBench.run(json: json)
             return

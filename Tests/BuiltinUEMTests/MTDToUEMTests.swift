@@ -176,12 +176,14 @@ import Vapor
 
 extension UEMServer {
     /// A call to the MTD's own APIs on the same server.
-    func sendMTD(_ method: NIOHTTP1.HTTPMethod, _ path: String, bearer: String? = nil, json: Any) async throws -> Reply {
+    func sendMTD(_ method: NIOHTTP1.HTTPMethod, _ path: String, bearer: String? = nil, json: Any? = nil) async throws -> Reply {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: json)))
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: json)))
+        }
         let response = try await client.execute(request, timeout: .seconds(30))
         return Reply(status: Int(response.status.code), body: Data(buffer: try await response.body.collect(upTo: 16 * 1024 * 1024)))
     }

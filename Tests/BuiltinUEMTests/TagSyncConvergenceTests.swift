@@ -70,6 +70,16 @@ struct SwitchedConnector: UEMConnector {
         await outage.record("threatLevel")
         return result
     }
+
+    func sendCommand(_ command: UEMDeviceCommand, device deviceID: Int) async throws(UEMClientError) {
+        try await check("command")
+        try await client.sendCommand(command, device: deviceID)
+    }
+
+    func sendMessage(_ text: String, device deviceID: Int) async throws(UEMClientError) {
+        try await check("message")
+        try await client.sendMessage(text, device: deviceID)
+    }
 }
 
 @Suite(.serialized) struct TagSyncConvergenceTests {

@@ -25,7 +25,7 @@ enum UEMDeviceController {
 
     static func get(_ req: Request) async throws -> WS1Device {
         try req.uem.require(.devices, .read)
-        let device = try await find(req)
+        let device = try await find(req, wipePending: true)
         return WS1Device(device, group: try await groupsByID(req)[device.organizationGroupID])
     }
 
@@ -114,7 +114,9 @@ enum UEMDeviceController {
         return .noContent
     }
 
-    static func find(_ req: Request) async throws -> UEMDevice {
+    /// An enrolled device; with `wipePending`, also one a wipe is taking out (Workspace ONE still
+    /// shows it, with its command queue, until the wipe completes).
+    static func find(_ req: Request, wipePending: Bool = false) async throws -> UEMDevice {
         guard let raw = req.parameters.get("id") else { throw UEMError.notFound("Device") }
         let device: UEMDevice?
         if let id = Int(raw) {
@@ -124,7 +126,8 @@ enum UEMDeviceController {
         } else {
             device = nil
         }
-        guard let device, device.enrollmentStatus == "Enrolled" else { throw UEMError.notFound("Device") }
+        let visible = ["Enrolled"] + (wipePending ? ["EnterpriseWipePending", "DeviceWipePending"] : [])
+        guard let device, visible.contains(device.enrollmentStatus) else { throw UEMError.notFound("Device") }
         return device
     }
 

@@ -24,6 +24,7 @@ enum AutomationController {
         let principal = try req.admin
         try principal.require(\.canManageAutomations, "create automations")
         let rule = try document(req)
+        try requireOwnerForWipes(rule, principal)
         let model = try await translated {
             try await req.application.mtd.automations.create(rule, enterpriseID: principal.enterpriseID, actor: principal.actor, on: req.db, now: Date())
         }
@@ -35,6 +36,7 @@ enum AutomationController {
         try principal.require(\.canManageAutomations, "change automations")
         let id = try ruleID(req)
         let rule = try document(req)
+        try requireOwnerForWipes(rule, principal)
         return try AutomationSummary(try await translated {
             try await req.application.mtd.automations.update(id, with: rule, enterpriseID: principal.enterpriseID, actor: principal.actor, on: req.db, now: Date())
         })
@@ -101,6 +103,12 @@ enum AutomationController {
         }
         let rows = try await select.sort(\.$createdAt, .descending).sort(\.$actionIndex, .ascending).limit(limit).all()
         return ExecutionList(executions: try rows.map(ExecutionSummary.init))
+    }
+
+    /// A rule that can wipe devices is an owner's decision.
+    private static func requireOwnerForWipes(_ rule: AutomationRule, _ principal: AdminPrincipal) throws {
+        guard rule.actions.contains(where: \.isDestructive) else { return }
+        try principal.require(\.canManageEnterprise, "save a rule that wipes devices")
     }
 
     private static func ruleID(_ req: Request) throws -> UUID {

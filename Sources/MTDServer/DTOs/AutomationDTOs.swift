@@ -40,6 +40,8 @@ struct AutomationSummary: Content {
             case .webhook(var webhook):
                 webhook.secret = AutomationSummary.hiddenSecret
                 return .webhook(webhook)
+            case .uem, .email:
+                return action
             }
         }
         throttleSeconds = rule.throttleSeconds ?? AutomationRule.defaultThrottleSeconds

@@ -72,9 +72,17 @@ struct UEMIntegrationSettings: Sendable, Equatable {
         }
     }
 
+    /// Which built-in UEM account a connector signs in with: tag sync keeps the seed article's
+    /// least-privilege role; automations' device commands need Devices Edit.
+    enum Purpose: Sendable {
+        case sync
+        case automation
+    }
+
     /// The connector for these settings, chosen by kind. The built-in UEM is reached over this
-    /// server's own REST API with its MTD service account, exactly as an external tenant would be.
-    func connector(app: Application, services: MTDServices) async throws -> (any UEMConnector)? {
+    /// server's own REST API with its service account, exactly as an external tenant would be. A
+    /// Workspace ONE tenant is reached with the one configured account for every purpose.
+    func connector(app: Application, services: MTDServices, purpose: Purpose = .sync) async throws -> (any UEMConnector)? {
         switch target {
         case .workspaceOne(let settings):
             // An admin-supplied address: every connection passes the egress policy.
@@ -82,7 +90,10 @@ struct UEMIntegrationSettings: Sendable, Equatable {
         case .builtin:
             guard let port = app.http.server.shared.localAddress?.port else { return nil }
             let host = services.configuration.hostname == "0.0.0.0" ? "127.0.0.1" : services.configuration.hostname
-            let account = try await services.builtinServiceAccount(app: app)
+            let account = switch purpose {
+            case .sync: try await services.builtinServiceAccount(app: app)
+            case .automation: try await services.builtinAutomationAccount(app: app)
+            }
             let scheme = services.loopbackHTTP == nil ? "http" : "https"
             return WorkspaceOneClient(
                 settings: .init(baseURL: "\(scheme)://\(host):\(port)/API", tenantCode: account.tenantCode, username: account.username, password: account.password),

@@ -1,0 +1,152 @@
+import FluentKit
+import Foundation
+@testable import MTDServer
+import MTDStore
+import TestSupport
+import Testing
+import Vapor
+
+/// Automations' UEM actions end to end: a rule saved through the admin API, a threat from a real
+/// check-in, and the built-in UEM (over its Workspace ONE REST API) receiving the message, the lock,
+/// the tag and the threat level for the device that device sync linked.
+@Suite(.serialized) struct AutomationCommandTests {
+    static let ownerEmail = "admin@openmtd.local"
+    static let ownerPassword = "owner-password-1234"
+
+    struct Fleet {
+        let uem: UEMServer
+        let owner: String
+        let uemDeviceID: Int
+        let credential: String
+    }
+
+    /// A phone enrolled in the built-in UEM, linked by device sync, then activated by its agent.
+    static func fleet(_ uem: UEMServer, udid: String) async throws -> Fleet {
+        var reply = try await uem.send(.POST, "/API/mdm/devices/enroll", json: [
+            "Udid": udid, "Platform": "Android", "Model": "Pixel 9", "OperatingSystem": "16", "UserName": "sam", "UserEmailAddress": "sam@example.com",
+        ])
+        #expect(reply.status == 201, "\(reply.text)")
+        #expect(try await UEMConnectionLifecycle.connect(app: uem.app, services: uem.app.mtd))
+        _ = try await uem.app.mtd.uemSync.syncDevices(on: uem.app.db)
+        let device = try #require(try await DeviceModel.query(on: uem.app.db).filter(\.$udid == udid).first())
+        let uemDeviceID = try #require(device.uemDeviceID, "device sync links the phone to its UEM device")
+        let code = try #require(try await EnrollmentCodeModel.query(on: uem.app.db).filter(\.$revokedAt == nil).first())
+        reply = try await uem.sendMTD(.POST, "/agent/v1/activate", json: ["enrollmentCode": code.code, "platform": "ANDROID", "mode": "EMBEDDED", "udid": udid])
+        #expect(reply.status == 201, "\(reply.text)")
+        let credential = try #require(reply.json["credential"] as? String)
+        reply = try await uem.sendMTD(.POST, "/api/v1/auth/login", json: ["email": ownerEmail, "password": ownerPassword])
+        let owner = try #require(reply.json["token"] as? String, "\(reply.text)")
+        return Fleet(uem: uem, owner: owner, uemDeviceID: uemDeviceID, credential: credential)
+    }
+
+    static func stalkerwareCheckIn(_ fleet: Fleet) async throws {
+        let reply = try await fleet.uem.sendMTD(.POST, "/agent/v1/checkin", bearer: fleet.credential, json: [
+            "schemaVersion": 1, "agent": ["mode": "EMBEDDED"], "device": ["platform": "ANDROID", "osVersion": "16", "securityPatchLevel": "2026-11-01"],
+            "apps": ["inventoryVersion": 1, "complete": true, "installed": [["id": "com.apspy.app"]]],
+        ])
+        #expect(reply.json["securityStatus"] as? String == "THREATS_HIGH", "\(reply.text)")
+    }
+
+    static func rule(_ name: String, actions: [[String: Any]]) -> [String: Any] {
+        ["name": name, "trigger": ["type": "THREAT", "change": "CREATED", "minimumSeverity": "HIGH"], "actions": actions]
+    }
+
+    static func commands(_ fleet: Fleet) async throws -> [[String: Any]] {
+        let reply = try await fleet.uem.send(.GET, "/API/mdm/devices/\(fleet.uemDeviceID)/commands")
+        #expect(reply.status == 200, "\(reply.text)")
+        return reply.json["Commands"] as? [[String: Any]] ?? []
+    }
+
+    @Test(arguments: UEMTestDatabase.available)
+    func aHighThreatSendsTheMessageLockTagAndThreatLevelToTheDevice(_ database: UEMTestDatabase) async throws {
+        let uem = try await UEMServer.start(database)
+        do {
+            let fleet = try await Self.fleet(uem, udid: "automation-command-phone")
+            let created = try await uem.sendMTD(.POST, "/api/v1/automations", bearer: fleet.owner, json: Self.rule("Contain a HIGH threat", actions: [
+                ["type": "uem", "command": "message", "message": "Remove the app OpenMTD flagged, then open the agent."],
+                ["type": "uem", "command": "lock"],
+                ["type": "uem", "command": "addTag", "tag": "Quarantine"],
+                ["type": "uem", "command": "setThreatLevel", "level": "HIGH"],
+            ]))
+            #expect(created.status == 201, "\(created.text)")
+            try await Self.stalkerwareCheckIn(fleet)
+
+            let queued = try await Wait.until(within: 20) { try await Self.commands(fleet).count == 2 }
+            let commands = try await Self.commands(fleet)
+            #expect(queued != nil, "\(commands)")
+            // Newest first: the message went before the lock, as the rule orders them.
+            #expect(commands.map { $0["Command"] as? String } == ["Lock", "Message"])
+            #expect(commands.last?["Detail"] as? String == "Remove the app OpenMTD flagged, then open the agent.")
+            #expect(commands.allSatisfy { $0["QueuedBy"] as? String == "openmtd_automations" }, "automations use their own UEM account")
+
+            let tagged = try await Wait.until(within: 10) {
+                let reply = try await uem.send(.GET, "/API/mdm/devices/\(fleet.uemDeviceID)/tags")
+                return (reply.json["tags"] as? [[String: Any]])?.contains { $0["name"] as? String == "Quarantine" } == true
+            }
+            #expect(tagged != nil, "the Quarantine tag is created and set")
+            // Compliance sync reports High for this threat too, so the rule's own call shows in its
+            // executions: all four actions succeeded, in order.
+            let settled = try await Wait.until(within: 10) {
+                let reply = try await uem.sendMTD(.GET, "/api/v1/automations/executions?status=SUCCEEDED", bearer: fleet.owner)
+                return (reply.json["executions"] as? [[String: Any]])?.count == 4
+            }
+            let executions = try await uem.sendMTD(.GET, "/api/v1/automations/executions", bearer: fleet.owner)
+            #expect(settled != nil, "\(executions.text)")
+            let device = try await uem.send(.GET, "/API/mdm/devices/\(fleet.uemDeviceID)")
+            #expect(device.json["MTDThreatLevel"] as? String == "High", "\(device.text)")
+
+            // Each command is audited with the rule and the event that caused it.
+            let audit = try await uem.sendMTD(.GET, "/api/v1/audit", bearer: fleet.owner)
+            #expect(audit.text.contains("UEM_COMMAND"), "\(audit.text.prefix(2000))")
+            #expect(audit.text.contains("Contain a HIGH threat"))
+        } catch {
+            try await uem.stop()
+            throw error
+        }
+        try await uem.stop()
+    }
+
+    @Test func wipesNeedAConfirmationAndAnOwnerAndTakeTheDeviceOutOfTheUEMsFleet() async throws {
+        let uem = try await UEMServer.start(.sqlite)
+        do {
+            let fleet = try await Self.fleet(uem, udid: "automation-wipe-phone")
+            let unconfirmed = try await uem.sendMTD(.POST, "/api/v1/automations", bearer: fleet.owner,
+                                                    json: Self.rule("Wipe", actions: [["type": "uem", "command": "enterpriseWipe"]]))
+            #expect(unconfirmed.status == 400, "\(unconfirmed.text)")
+            #expect((unconfirmed.json["error"] as? [String: Any])?["field"] as? String == "$.actions[0].confirm", "\(unconfirmed.text)")
+            let untagged = try await uem.sendMTD(.POST, "/api/v1/automations", bearer: fleet.owner,
+                                               json: Self.rule("Tag", actions: [["type": "uem", "command": "addTag"]]))
+            #expect((untagged.json["error"] as? [String: Any])?["field"] as? String == "$.actions[0].tag", "\(untagged.text)")
+
+            // An analyst may write rules, but not one that wipes devices.
+            var reply = try await uem.sendMTD(.POST, "/api/v1/admins", bearer: fleet.owner,
+                                              json: ["email": "analyst@example.com", "password": "analyst-password-1", "role": "analyst"])
+            #expect(reply.status == 201, "\(reply.text)")
+            reply = try await uem.sendMTD(.POST, "/api/v1/auth/login", json: ["email": "analyst@example.com", "password": "analyst-password-1"])
+            let analyst = try #require(reply.json["token"] as? String)
+            let wipe = Self.rule("Wipe on HIGH", actions: [["type": "uem", "command": "enterpriseWipe", "confirm": "enterpriseWipe"]])
+            reply = try await uem.sendMTD(.POST, "/api/v1/automations", bearer: analyst, json: wipe)
+            #expect(reply.status == 403, "\(reply.text)")
+            reply = try await uem.sendMTD(.POST, "/api/v1/automations", bearer: analyst,
+                                          json: Self.rule("Lock on HIGH", actions: [["type": "uem", "command": "lock"]]))
+            #expect(reply.status == 201, "\(reply.text)")
+            let lockRule = try #require(reply.json["id"] as? String)
+            reply = try await uem.sendMTD(.DELETE, "/api/v1/automations/\(lockRule)", bearer: analyst)
+            #expect(reply.status == 204)
+            reply = try await uem.sendMTD(.POST, "/api/v1/automations", bearer: fleet.owner, json: wipe)
+            #expect(reply.status == 201, "\(reply.text)")
+
+            try await Self.stalkerwareCheckIn(fleet)
+            let wiped = try await Wait.until(within: 20) { try await Self.commands(fleet).first?["Command"] as? String == "EnterpriseWipe" }
+            #expect(wiped != nil)
+            let device = try await uem.send(.GET, "/API/mdm/devices/\(fleet.uemDeviceID)")
+            #expect(device.json["EnrollmentStatus"] as? String == "EnterpriseWipePending", "\(device.text)")
+            let audit = try await uem.sendMTD(.GET, "/api/v1/audit", bearer: fleet.owner)
+            #expect(audit.text.contains("enterpriseWipe"), "the wipe is audited: \(audit.text.prefix(2000))")
+        } catch {
+            try await uem.stop()
+            throw error
+        }
+        try await uem.stop()
+    }
+}
