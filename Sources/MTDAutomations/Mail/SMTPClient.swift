@@ -36,9 +36,8 @@ public struct SMTPClient: Sendable {
         guard MailMessage.isAddress(message.from) else { throw SMTPFailure("the sender \(message.from.prefix(100)) is not an e-mail address") }
         guard !message.to.isEmpty else { throw SMTPFailure("the message has no recipient") }
         if let bad = message.to.first(where: { !MailMessage.isAddress($0) }) { throw SMTPFailure("\(bad.prefix(100)) is not an e-mail address") }
-        let address = try await resolve()
+        let addresses = try await resolve()
         let timedOut = NIOLockedValueBox(false)
-        let (replies, continuation) = AsyncThrowingStream<SMTPReply, any Error>.makeStream()
         let tls: NIOSSLContext
         do {
             var configuration = TLSConfiguration.makeClientConfiguration()
@@ -52,22 +51,33 @@ public struct SMTPClient: Sendable {
         }
         let serverName = IPAddress.parse(settings.host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))) == nil ? settings.host : nil
         let implicitTLS = settings.security == .tls
-        let channel: any Channel
-        do {
-            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(.milliseconds(Int64(min(settings.timeoutSeconds, 300) * 1_000)))
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        if implicitTLS {
-                            try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: serverName))
+        // Each allowed address in turn (a name often has ::1 and 127.0.0.1; the relay may listen on one).
+        var connected: (channel: any Channel, replies: AsyncThrowingStream<SMTPReply, any Error>)?
+        var lastError: (any Error)?
+        for address in addresses {
+            // A stream per attempt: a failed attempt's channel must not end the next one's replies.
+            let (replies, continuation) = AsyncThrowingStream<SMTPReply, any Error>.makeStream()
+            do {
+                let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                    .connectTimeout(.milliseconds(Int64(min(settings.timeoutSeconds, 300) * 1_000)))
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            if implicitTLS {
+                                try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: serverName))
+                            }
+                            try channel.pipeline.syncOperations.addHandler(SMTPReplyHandler(continuation: continuation))
                         }
-                        try channel.pipeline.syncOperations.addHandler(SMTPReplyHandler(continuation: continuation))
                     }
-                }
-                .connect(to: address).get()
-        } catch {
-            continuation.finish()
-            throw SMTPFailure("cannot connect to \(settings.host):\(settings.port): \(error)")
+                    .connect(to: address).get()
+                connected = (channel, replies)
+                break
+            } catch {
+                continuation.finish()
+                lastError = error
+            }
+        }
+        guard let (channel, replies) = connected else {
+            throw SMTPFailure("cannot connect to \(settings.host):\(settings.port): \(lastError.map { "\($0)" } ?? "no address")")
         }
         let deadline = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(min(settings.timeoutSeconds, 300) * 1_000))) {
             timedOut.withLockedValue { $0 = true }
@@ -81,7 +91,7 @@ public struct SMTPClient: Sendable {
         try await conversation.run(message, settings: settings, tls: tls, serverName: serverName, now: now)
     }
 
-    private func resolve() async throws(SMTPFailure) -> SocketAddress {
+    private func resolve() async throws(SMTPFailure) -> [SocketAddress] {
         let label = "smtp://\(settings.host):\(settings.port)"
         let addresses: [IPAddress]
         do {
@@ -89,10 +99,9 @@ public struct SMTPClient: Sendable {
         } catch {
             throw SMTPFailure(error.description)
         }
-        for address in addresses {
-            if let socket = try? SocketAddress(ipAddress: address.description, port: settings.port) { return socket }
-        }
-        throw SMTPFailure("\(settings.host) has no usable address")
+        let sockets = addresses.compactMap { try? SocketAddress(ipAddress: $0.description, port: settings.port) }
+        guard !sockets.isEmpty else { throw SMTPFailure("\(settings.host) has no usable address") }
+        return sockets
     }
 }
 

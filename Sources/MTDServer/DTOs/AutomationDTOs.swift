@@ -91,3 +91,38 @@ struct ExecutionSummary: Content {
 }
 
 extension DryRunResult: Content {}
+
+/// The relay as admins see it: the password only as "(hidden)" when one is stored.
+struct SMTPSettingsView: Content {
+    struct Relay: Content {
+        var host: String
+        var port: Int
+        var security: String
+        var username: String?
+        var password: String?
+        var from: String
+        var trustedCertificatesPEM: String?
+        var timeoutSeconds: Double
+    }
+
+    var configured: Bool
+    var settings: Relay?
+    var updatedAt: Date?
+    var updatedBy: String?
+
+    init(_ stored: (settings: SMTPSettings, updatedAt: Date, updatedBy: String)?) {
+        configured = stored != nil
+        settings = stored.map {
+            Relay(host: $0.settings.host, port: $0.settings.port, security: $0.settings.security.rawValue, username: $0.settings.username,
+                  password: $0.settings.password == nil ? nil : AutomationSummary.hiddenSecret, from: $0.settings.from,
+                  trustedCertificatesPEM: $0.settings.trustedCertificatesPEM, timeoutSeconds: $0.settings.timeoutSeconds)
+        }
+        updatedAt = stored?.updatedAt
+        updatedBy = stored?.updatedBy
+    }
+}
+
+struct SMTPTestResult: Content {
+    var sent: Bool
+    var to: String
+}

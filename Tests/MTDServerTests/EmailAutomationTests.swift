@@ -1,0 +1,131 @@
+import Foundation
+@testable import MTDServer
+import TestSupport
+import Testing
+
+/// E-mail actions and the relay settings, against a real SMTP server (aiosmtpd) with STARTTLS and
+/// AUTH, read back by Python's e-mail parser.
+@Suite(.serialized) struct EmailAutomationTests {
+    @Test func theRelayIsValidatedShownWithoutItsPasswordAndTested() async throws {
+        let sink = try await SMTPSink.start()
+        defer { sink.stop() }
+        try await withServer(.sqlite) { server in
+            let owner = try await server.login()
+            var reply = try await server.send(.GET, "/api/v1/settings/smtp", token: owner)
+            #expect(reply.json["configured"] as? Bool == false)
+            reply = try await server.send(.POST, "/api/v1/settings/smtp/test", token: owner, json: ["to": "soc@example.com"])
+            #expect(reply.status == 422, "\(reply.text)")
+            #expect(reply.errorCode == "smtp_not_configured")
+
+            for (change, field) in [(["port": 70_000], "$.port"), (["security": "NONE"], "$.security"), (["from": "OpenMTD <mtd@example.com>"], "$.from"),
+                                    (["timeoutSeconds": 0], "$.timeoutSeconds"), (["hostname": "x"], "$.hostname")] as [([String: Any], String)] {
+                var settings = sink.settings()
+                for (key, value) in change { settings[key] = value }
+                reply = try await server.send(.PUT, "/api/v1/settings/smtp", token: owner, json: settings)
+                #expect(reply.status == 400, "\(change): \(reply.text)")
+                #expect(reply.errorField == field, "\(reply.text)")
+            }
+            var metadata = sink.settings()
+            metadata["host"] = "169.254.169.254"
+            reply = try await server.send(.PUT, "/api/v1/settings/smtp", token: owner, json: metadata)
+            #expect(reply.status == 422, "the egress policy guards the relay too: \(reply.text)")
+
+            reply = try await server.send(.PUT, "/api/v1/settings/smtp", token: owner, json: sink.settings())
+            #expect(reply.status == 200, "\(reply.text)")
+            let shown = try #require(reply.json["settings"] as? [String: Any])
+            #expect(shown["password"] as? String == "(hidden)")
+            #expect(!reply.text.contains(SMTPSink.password))
+
+            reply = try await server.send(.POST, "/api/v1/settings/smtp/test", token: owner, json: ["to": "soc@example.com"])
+            #expect(reply.status == 200, "\(reply.text)")
+            let test = try #require(sink.messages.first)
+            #expect(test.to == ["soc@example.com"])
+            #expect(test.from == "mtd@example.com")
+            #expect(test.tls, "STARTTLS was used")
+            #expect(test.authenticated)
+            #expect(test.subject == "OpenMTD test message")
+
+            // Editing the port without the password keeps the stored one.
+            var edited = sink.settings()
+            edited.removeValue(forKey: "password")
+            reply = try await server.send(.PUT, "/api/v1/settings/smtp", token: owner, json: edited)
+            #expect(reply.status == 200, "\(reply.text)")
+            reply = try await server.send(.POST, "/api/v1/settings/smtp/test", token: owner, json: ["to": "soc@example.com"])
+            #expect(reply.status == 200, "\(reply.text)")
+            #expect(sink.messages.count == 2)
+
+            // A wrong password: the relay's refusal, in words.
+            reply = try await server.send(.PUT, "/api/v1/settings/smtp", token: owner, json: sink.settings(password: "not-the-password"))
+            #expect(reply.status == 200)
+            reply = try await server.send(.POST, "/api/v1/settings/smtp/test", token: owner, json: ["to": "soc@example.com"])
+            #expect(reply.status == 502, "\(reply.text)")
+            #expect(reply.errorCode == "smtp_failed")
+            #expect(reply.text.contains("535"), "\(reply.text)")
+
+            let audit = try await server.send(.GET, "/api/v1/audit", token: owner)
+            #expect(audit.text.contains("SMTP_SETTINGS"))
+            #expect(!audit.text.contains(SMTPSink.password))
+            reply = try await server.send(.DELETE, "/api/v1/settings/smtp", token: owner)
+            #expect(reply.status == 204)
+        }
+    }
+
+    @Test(arguments: TestDatabase.available)
+    func aStalkerwareThreatEmailsTheUserSafeStepsAndTheAdminsTheFacts(_ database: TestDatabase) async throws {
+        let sink = try await SMTPSink.start()
+        defer { sink.stop() }
+        try await withServer(database) { server in
+            let owner = try await server.login()
+            var reply = try await server.send(.PUT, "/api/v1/settings/smtp", token: owner, json: sink.settings())
+            #expect(reply.status == 200, "\(reply.text)")
+            reply = try await server.send(.POST, "/api/v1/automations", token: owner, json: [
+                "name": "Tell the user and the team about stalkerware",
+                "trigger": ["type": "THREAT", "change": "CREATED", "classifications": ["SURVEILLANCEWARE"]],
+                "actions": [
+                    ["type": "email", "to": "deviceUser", "note": "Questions? Call the help desk on 555 0100."],
+                    ["type": "email", "to": "admins"],
+                ],
+            ])
+            #expect(reply.status == 201, "\(reply.text)")
+            let agent = try await server.activate(udid: "mail-phone")
+            try await AutomationTests.stalkerware(server, agent)
+            let delivered = try await Wait.until(within: 20) { sink.messages.count >= 2 }
+            let states = try await AutomationTests.executions(server, token: owner)
+            #expect(delivered != nil, "\(states)")
+            let user = try #require(sink.messages.first { $0.to == ["mail-phone@example.com"] })
+            #expect(user.subject.hasPrefix("Action needed on your phone"), "\(user.subject)")
+            #expect(user.text.contains("Do not remove the app yet"), "\(user.text)")
+            #expect(user.text.contains("555 0100"))
+            #expect(user.headers["X-OpenMTD-Idempotency-Key"]?.hasSuffix(":0") == true, "\(user.headers)")
+            #expect(user.headers["Auto-Submitted"] == "auto-generated")
+            let admins = try #require(sink.messages.first { $0.to == ["owner@example.com"] })
+            #expect(admins.subject.hasPrefix("[OpenMTD] HIGH threat SURVEILLANCEWARE"), "\(admins.subject)")
+            #expect(admins.text.contains("Tell the user and the team about stalkerware"))
+            #expect(user.headers["Message-ID"] != admins.headers["Message-ID"])
+
+            // The same events again: no second e-mail.
+            try await Task.sleep(nanoseconds: 1_500_000_000)
+            #expect(sink.messages.count == 2)
+        }
+    }
+
+    @Test func aRelayThatAsksToTryLaterGetsTheMessageOnTheRetry() async throws {
+        let sink = try await SMTPSink.start(failFirst: 1)
+        defer { sink.stop() }
+        try await withServer(.sqlite, adjust: { $0.automations.firstRetrySeconds = 0.3 }) { server in
+            let owner = try await server.login()
+            var reply = try await server.send(.PUT, "/api/v1/settings/smtp", token: owner, json: sink.settings())
+            #expect(reply.status == 200, "\(reply.text)")
+            reply = try await server.send(.POST, "/api/v1/automations", token: owner, json: [
+                "name": "SOC mailbox", "trigger": ["type": "THREAT", "change": "CREATED"],
+                "actions": [["type": "email", "to": "addresses", "addresses": ["soc@example.com"]]],
+            ])
+            #expect(reply.status == 201, "\(reply.text)")
+            try await AutomationTests.stalkerware(server, try await server.activate(udid: "retry-mail-phone"))
+            #expect(try await Wait.until(within: 20) { !sink.messages.isEmpty } != nil)
+            let executions = try await AutomationTests.executions(server, token: owner, query: "?status=SUCCEEDED")
+            #expect(executions.first?["attempts"] as? Int == 2, "\(executions)")
+            #expect(sink.messages.count == 1)
+        }
+    }
+}
