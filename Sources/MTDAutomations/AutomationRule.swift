@@ -13,11 +13,16 @@ public struct AutomationRule: Codable, Sendable, Equatable {
     /// At most one run of this rule per device within this many seconds (default an hour), so that a
     /// flapping device does not get fifty e-mails.
     public var throttleSeconds: Int?
+    /// Collect the triggering events and run the actions once a day with all of them (e-mail and
+    /// webhook actions only), instead of once per event.
+    public var digest: Digest?
 
-    public static let fields = ["name", "enabled", "trigger", "conditions", "actions", "throttleSeconds"]
+    public static let fields = ["name", "enabled", "trigger", "conditions", "actions", "throttleSeconds", "digest"]
     public static let defaultThrottleSeconds = 3_600
 
-    public init(name: String, enabled: Bool, trigger: Trigger, conditions: Conditions? = nil, actions: [Action], throttleSeconds: Int? = nil) {
+    public init(name: String, enabled: Bool, trigger: Trigger, conditions: Conditions? = nil, actions: [Action], throttleSeconds: Int? = nil,
+                digest: Digest? = nil) {
+        self.digest = digest
         self.name = name
         self.enabled = enabled
         self.trigger = trigger
@@ -35,6 +40,24 @@ public struct AutomationRule: Codable, Sendable, Equatable {
         conditions = try container.decodeIfPresent(Conditions.self, forKey: .conditions)
         actions = try container.decode([Action].self, forKey: .actions)
         throttleSeconds = try container.decodeIfPresent(Int.self, forKey: .throttleSeconds)
+        digest = try container.decodeIfPresent(Digest.self, forKey: .digest)
+    }
+
+    /// Once a day at `at` (`HH:MM`, UTC), covering the day before it.
+    public struct Digest: Codable, Sendable, Equatable {
+        public var at: String
+
+        public static let fields = ["at"]
+
+        public init(at: String) {
+            self.at = at
+        }
+
+        public init(from decoder: any Decoder) throws {
+            try StrictKeys.check(decoder, allowed: Self.fields)
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            at = try container.decode(String.self, forKey: .at)
+        }
     }
 
     /// Which events start the rule. Every filter given must hold; an absent filter holds for all.
@@ -99,16 +122,23 @@ public struct AutomationRule: Codable, Sendable, Equatable {
         /// THREAT rules: the actions run this many seconds after the threat opened, and only if it is
         /// still open then (e.g. 86,400: unresolved after a day).
         public var stillOpenAfterSeconds: Int?
+        /// DEVICE rules on a transition (`connectionTo`, `securityStatusTo`): the actions run this
+        /// many seconds after the event, and only if the device is still there then: for
+        /// `connectionTo`, it has not checked in since (still not CONNECTED); for `securityStatusTo`,
+        /// its security status is still that one. Fail closed: UNREACHABLE, still silent two days later.
+        public var stillInStateAfterSeconds: Int?
         /// The rule fires only when this many of its events for the device fell within `withinSeconds`.
         public var count: Int?
         public var withinSeconds: Int?
         /// Only between these times of day (`HH:MM`, UTC; `from` after `to` spans midnight).
         public var timeOfDay: TimeWindow?
 
-        public static let fields = ["stillOpenAfterSeconds", "count", "withinSeconds", "timeOfDay"]
+        public static let fields = ["stillOpenAfterSeconds", "stillInStateAfterSeconds", "count", "withinSeconds", "timeOfDay"]
 
-        public init(stillOpenAfterSeconds: Int? = nil, count: Int? = nil, withinSeconds: Int? = nil, timeOfDay: TimeWindow? = nil) {
+        public init(stillOpenAfterSeconds: Int? = nil, stillInStateAfterSeconds: Int? = nil, count: Int? = nil, withinSeconds: Int? = nil,
+                    timeOfDay: TimeWindow? = nil) {
             self.stillOpenAfterSeconds = stillOpenAfterSeconds
+            self.stillInStateAfterSeconds = stillInStateAfterSeconds
             self.count = count
             self.withinSeconds = withinSeconds
             self.timeOfDay = timeOfDay
@@ -118,6 +148,7 @@ public struct AutomationRule: Codable, Sendable, Equatable {
             try StrictKeys.check(decoder, allowed: Self.fields)
             let container = try decoder.container(keyedBy: CodingKeys.self)
             stillOpenAfterSeconds = try container.decodeIfPresent(Int.self, forKey: .stillOpenAfterSeconds)
+            stillInStateAfterSeconds = try container.decodeIfPresent(Int.self, forKey: .stillInStateAfterSeconds)
             count = try container.decodeIfPresent(Int.self, forKey: .count)
             withinSeconds = try container.decodeIfPresent(Int.self, forKey: .withinSeconds)
             timeOfDay = try container.decodeIfPresent(TimeWindow.self, forKey: .timeOfDay)

@@ -48,7 +48,7 @@ public final class Automations: Sendable {
         self.http = http
     }
 
-    public static var migrations: [any Migration] { [AUT001_CreateAutomations(), AUT002_CreateSMTPSettings()] }
+    public static var migrations: [any Migration] { [AUT001_CreateAutomations(), AUT002_CreateSMTPSettings(), AUT003_CreateThreatLevelPins()] }
 
     /// The cursor's and the lease's name.
     public static let consumerName = "automations"

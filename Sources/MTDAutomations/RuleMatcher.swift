@@ -102,11 +102,12 @@ public enum RunPlanner {
                 return Decision(runs: false, dueAt: event.createdAt, reason: "\(inWindow) of \(count) events within \(within) s")
             }
         }
-        let throttle = rule.throttleSeconds ?? AutomationRule.defaultThrottleSeconds
+        let throttle = rule.throttleSeconds ?? (rule.digest == nil ? AutomationRule.defaultThrottleSeconds : 0)
         if let lastRun, throttle > 0, event.createdAt.timeIntervalSince(lastRun) < Double(throttle) {
             return Decision(runs: false, dueAt: event.createdAt, reason: "throttled: ran for this device \(Int(event.createdAt.timeIntervalSince(lastRun))) s before")
         }
-        let delay = Double(conditions?.stillOpenAfterSeconds ?? 0)
-        return Decision(runs: true, dueAt: event.createdAt.addingTimeInterval(delay), reason: delay > 0 ? "due if still open" : "triggered")
+        let delay = Double(conditions?.stillOpenAfterSeconds ?? conditions?.stillInStateAfterSeconds ?? 0)
+        let waiting = conditions?.stillOpenAfterSeconds != nil ? "due if still open" : "due if still in that state"
+        return Decision(runs: true, dueAt: event.createdAt.addingTimeInterval(delay), reason: delay > 0 ? waiting : "triggered")
     }
 }

@@ -37,8 +37,12 @@ extension Automations {
                 guard seen == 0 else { return }
                 let earlier = try await AutomationTriggerModel.query(on: tx).filter(\.$ruleID == ruleID).filter(\.$deviceID == deviceID)
                     .filter(\.$triggeredAt <= event.createdAt).all()
-                let decision = RunPlanner.decide(
+                var decision = RunPlanner.decide(
                     rule, event: event, history: earlier.map(\.triggeredAt), lastRun: earlier.filter(\.runs).map(\.triggeredAt).max())
+                if rule.digest != nil, decision.runs {
+                    // Counted for the day's digest, which `scheduleDigests` sends.
+                    decision.reason = "held for the daily digest"
+                }
                 let trigger = AutomationTriggerModel()
                 trigger.enterpriseID = event.enterpriseID
                 trigger.ruleID = ruleID
@@ -48,7 +52,7 @@ extension Automations {
                 trigger.runs = decision.runs
                 trigger.reason = decision.reason
                 try await trigger.create(on: tx)
-                guard decision.runs else { return }
+                guard decision.runs, rule.digest == nil else { return }
                 for (index, action) in rule.actions.enumerated() {
                     let execution = AutomationExecutionModel()
                     execution.enterpriseID = event.enterpriseID
@@ -152,6 +156,11 @@ extension Automations {
             try await finish(execution, as: .dead, error: "the rule cannot be read: \(error)", responseStatus: nil, on: database, now: now())
             return true
         }
+        if execution.actionIndex == 0, (rule.conditions?.stillInStateAfterSeconds ?? 0) > 0, let deviceID = execution.deviceID,
+           let reason = try await stateChanged(rule.trigger, deviceID: deviceID, on: database) {
+            try await finish(execution, as: .skipped, error: reason, responseStatus: nil, on: database, now: now())
+            return true
+        }
         guard rule.actions.indices.contains(execution.actionIndex) else {
             try await finish(execution, as: .skipped, error: "the rule was changed and no longer has this action", responseStatus: nil, on: database, now: now())
             return true
@@ -205,6 +214,18 @@ extension Automations {
 }
 
 extension Automations {
+    /// Why a delayed DEVICE rule no longer applies (nil: the device is still in the state).
+    func stateChanged(_ trigger: AutomationRule.Trigger, deviceID: UUID, on database: any Database) async throws -> String? {
+        guard let device = try await DeviceModel.query(on: database).filter(\.$id == deviceID).first() else { return "the device is gone" }
+        if trigger.connectionTo != nil, device.connectionStatus == .connected {
+            return "the device checked in again before the delay ran out"
+        }
+        if let status = trigger.securityStatusTo, device.securityStatus != status {
+            return "the device's security status is \(device.securityStatus.rawValue) now, no longer \(status.rawValue)"
+        }
+        return nil
+    }
+
     static func commandAudit(_ action: AutomationRule.UEMAction, execution: AutomationExecutionModel, rule: AutomationRuleModel) -> EventLog.NewEvent {
         EventLog.NewEvent(
             type: .audit, change: .updated, actor: EventParty(type: "AUTOMATION", guid: execution.ruleID.uuidString.lowercased()),

@@ -26,6 +26,20 @@ extension AutomationRule {
         try trigger.validate()
         if let conditions { try conditions.validate(trigger: trigger) }
         guard (1...20).contains(actions.count) else { throw DocumentError(path: "$.actions", message: "a rule has 1 to 20 actions, got \(actions.count)") }
+        if let digest {
+            guard AutomationRule.TimeWindow.minutes(digest.at) != nil else {
+                throw DocumentError(path: "$.digest.at", message: "expected a time of day such as 08:00 (UTC), got \"\(digest.at.prefix(20))\"")
+            }
+            if conditions?.stillOpenAfterSeconds != nil || conditions?.stillInStateAfterSeconds != nil {
+                throw DocumentError(path: "$.digest", message: "a digest collects events for a day; it cannot also wait on a delay")
+            }
+            if let index = actions.firstIndex(where: { if case .uem = $0 { return true } else { return false } }) {
+                throw DocumentError(path: "$.actions[\(index)].type", message: "a digest sends e-mail or webhooks; a UEM command acts on one device")
+            }
+            if let index = actions.firstIndex(where: { if case .email(let email) = $0 { return email.to == .deviceUser } else { return false } }) {
+                throw DocumentError(path: "$.actions[\(index)].to", message: "a digest covers many devices: send it to admins or addresses")
+            }
+        }
         for (index, action) in actions.enumerated() {
             switch action {
             case .webhook(let webhook): try webhook.validate(path: "$.actions[\(index)]")
@@ -68,6 +82,14 @@ extension AutomationRule.Conditions {
             }
             guard (1...longest).contains(stillOpenAfterSeconds) else {
                 throw DocumentError(path: "$.conditions.stillOpenAfterSeconds", message: "must be from 1 to \(longest) seconds (30 days), got \(stillOpenAfterSeconds)")
+            }
+        }
+        if let stillInStateAfterSeconds {
+            guard trigger.type == .device, trigger.connectionTo != nil || trigger.securityStatusTo != nil else {
+                throw DocumentError(path: "$.conditions.stillInStateAfterSeconds", message: "needs a DEVICE trigger on a transition (connectionTo or securityStatusTo)")
+            }
+            guard (1...longest).contains(stillInStateAfterSeconds) else {
+                throw DocumentError(path: "$.conditions.stillInStateAfterSeconds", message: "must be from 1 to \(longest) seconds (30 days), got \(stillInStateAfterSeconds)")
             }
         }
         switch (count, withinSeconds) {

@@ -22,7 +22,9 @@ extension Automations {
         }
         let body: Data
         do {
-            body = try await WebhookBody.render(webhook.format, execution: execution, rule: rule, on: database)
+            body = execution.eventID < 0
+                ? try await WebhookBody.renderDigest(webhook.format, execution: execution, rule: rule, on: database)
+                : try await WebhookBody.render(webhook.format, execution: execution, rule: rule, on: database)
         } catch {
             return .failed("the message could not be built: \(error)", status: nil)
         }
@@ -91,6 +93,33 @@ enum WebhookBody {
                 "summary": summary.headline(rule: rule.name), "themeColor": summary.color,
                 "title": summary.headline(rule: rule.name),
                 "sections": [["facts": summary.facts.map { ["name": $0.0, "value": $0.1] }]],
+            ]
+        }
+        return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    }
+
+    /// A digest run: the day's events in the same three shapes (chat messages list up to 50).
+    static func renderDigest(_ format: AutomationRule.WebhookFormat, execution: AutomationExecutionModel, rule: AutomationRuleModel,
+                             on database: any Database) async throws -> Data {
+        let content = try await DigestContent.load(execution, on: database)
+        let title = "Daily digest \"\(rule.name)\": \(content.headline)"
+        let lines = Array(content.lines().prefix(50))
+        let object: [String: Any]
+        switch format {
+        case .json:
+            object = content.json(rule: rule, execution: execution)
+        case .slack:
+            object = [
+                "text": title,
+                "blocks": [
+                    ["type": "section", "text": ["type": "mrkdwn", "text": "*\(title)*"]],
+                    ["type": "section", "text": ["type": "mrkdwn", "text": lines.isEmpty ? "(none)" : lines.joined(separator: "\n")]],
+                ],
+            ]
+        case .teams:
+            object = [
+                "@type": "MessageCard", "@context": "https://schema.org/extensions", "summary": title, "themeColor": "607D8B", "title": title,
+                "sections": [["text": lines.joined(separator: "<br>")]],
             ]
         }
         return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])

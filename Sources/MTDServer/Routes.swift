@@ -44,6 +44,7 @@ func routes(_ app: Application) throws {
         admin.get("automations", use: AutomationController.list)
         admin.on(.POST, "automations", body: .collect(maxSize: "256kb"), use: AutomationController.create)
         admin.get("automations", "executions", use: AutomationController.allExecutions)
+        admin.get("automations", "templates", use: AutomationController.templates)
         admin.get("automations", ":id", use: AutomationController.get)
         admin.on(.PUT, "automations", ":id", body: .collect(maxSize: "256kb"), use: AutomationController.update)
         admin.delete("automations", ":id", use: AutomationController.delete)

@@ -149,4 +149,72 @@ import Vapor
         }
         try await uem.stop()
     }
+
+    /// The fail-closed template: a device that goes silent is reported at HIGH (so the compliance
+    /// policy marks it non-compliant and removes Tunnel) and tagged; the level holds while it is
+    /// silent (drift repair does not undo it) and lifts when the agent checks in again.
+    @Test(arguments: UEMTestDatabase.available)
+    func aSilentDeviceFailsClosedInTheUEMAndComesBackWhenItChecksIn(_ database: UEMTestDatabase) async throws {
+        let uem = try await UEMServer.start(database) { configuration in
+            configuration.connection = .init(unreachableAfterSeconds: 2, disconnectedAfterSeconds: 3_600)
+            configuration.sweepIntervalSeconds = 1
+        }
+        do {
+            let fleet = try await Self.fleet(uem, udid: "silent-phone")
+            var reply = try await uem.send(.POST, "/API/mdm/smartgroups", json: ["Name": "All Android", "Platforms": ["Android"]])
+            let all = try #require(reply.json["SmartGroupID"] as? Int)
+            reply = try await uem.send(.POST, "/API/mdm/profiles", json: ["Name": "Workspace ONE Tunnel", "AssignedSmartGroups": [all]])
+            let tunnel = try #require(reply.json["ProfileId"] as? Int)
+            reply = try await uem.send(.POST, "/API/mdm/compliancepolicies", json: [
+                "Name": "MTD threat level", "AssignedSmartGroups": [all],
+                "Rules": [["Attribute": "MTDThreatLevel", "Operator": "GreaterThanOrEqual", "Value": "High"]],
+                "Actions": [["Type": "MarkNonCompliant"], ["Type": "RemoveProfiles", "ProfileIds": [tunnel]]],
+            ])
+            #expect(reply.status == 201, "\(reply.text)")
+            func device() async throws -> [String: Any] { try await uem.send(.GET, "/API/mdm/devices/\(fleet.uemDeviceID)").json }
+            func profiles() async throws -> [String] {
+                let reply = try await uem.send(.GET, "/API/mdm/devices/\(fleet.uemDeviceID)/profiles")
+                return reply.status == 204 ? [] : (reply.json["DeviceProfiles"] as? [[String: Any]])?.compactMap { $0["Name"] as? String } ?? []
+            }
+
+            // The template, with a short delay for the test.
+            let templates = try await uem.sendMTD(.GET, "/api/v1/automations/templates", bearer: fleet.owner)
+            var rule = try #require((templates.json["templates"] as? [[String: Any]])?.first { $0["id"] as? String == "fail-closed-silent" }?["rule"] as? [String: Any])
+            rule["conditions"] = ["stillInStateAfterSeconds": 2]
+            reply = try await uem.sendMTD(.POST, "/api/v1/automations", bearer: fleet.owner, json: rule)
+            #expect(reply.status == 201, "\(reply.text)")
+
+            let checkIn: [String: Any] = [
+                "schemaVersion": 1, "agent": ["mode": "EMBEDDED"], "device": ["platform": "ANDROID", "osVersion": "16", "securityPatchLevel": "2026-11-01"],
+                "apps": ["inventoryVersion": 1, "complete": true, "installed": [] as [Any]],
+            ]
+            reply = try await uem.sendMTD(.POST, "/agent/v1/checkin", bearer: fleet.credential, json: checkIn)
+            #expect(reply.json["securityStatus"] as? String == "SECURE", "\(reply.text)")
+            #expect(try await Wait.until(within: 10) { try await device()["ComplianceStatus"] as? String == "Compliant" } != nil)
+            #expect(try await profiles() == ["Workspace ONE Tunnel"])
+
+            // Silence: unreachable after 2 s, still silent 2 s later.
+            let closed = try await Wait.until(within: 20) { try await device()["ComplianceStatus"] as? String == "NonCompliant" }
+            let executions = try await uem.sendMTD(.GET, "/api/v1/automations/executions", bearer: fleet.owner)
+            #expect(closed != nil, "\(executions.text)")
+            #expect(try await device()["MTDThreatLevel"] as? String == "High")
+            #expect(try await Wait.until(within: 10) { try await profiles().isEmpty } != nil, "Tunnel is removed")
+            let tags = try await uem.send(.GET, "/API/mdm/devices/\(fleet.uemDeviceID)/tags")
+            #expect((tags.json["tags"] as? [[String: Any]])?.contains { $0["name"] as? String == "MTD – Silent" } == true, "\(tags.text)")
+
+            // Drift repair reconciles every device: the pinned level stays while the device is silent.
+            try await uem.app.mtd.uemSync.repairDrift(on: uem.app.db)
+            #expect(try await device()["MTDThreatLevel"] as? String == "High", "fail closed holds through a full reconciliation")
+
+            // The agent comes back: compliance sync reports its real level, and Tunnel returns.
+            reply = try await uem.sendMTD(.POST, "/agent/v1/checkin", bearer: fleet.credential, json: checkIn)
+            #expect(reply.status == 200, "\(reply.text)")
+            #expect(try await Wait.until(within: 10) { try await device()["MTDThreatLevel"] as? String == "None" } != nil)
+            #expect(try await Wait.until(within: 10) { try await profiles() == ["Workspace ONE Tunnel"] } != nil)
+        } catch {
+            try await uem.stop()
+            throw error
+        }
+        try await uem.stop()
+    }
 }

@@ -94,4 +94,23 @@ struct MailTests {
         #expect(RemediationTemplates.template(for: .outOfDateOS).steps.contains { $0.contains("Software Update") })
         #expect(!RemediationTemplates.template(for: nil).steps.isEmpty)
     }
+
+    @Test func everyTemplateIsAValidRule() throws {
+        #expect(RuleTemplates.all.count == 6)
+        for template in RuleTemplates.all {
+            let encoded = try JSONEncoder().encode(template.rule)
+            let decoded = try AutomationRule.decode(encoded)
+            #expect(decoded == template.rule, "\(template.id)")
+        }
+        #expect(RuleTemplates.all.first { $0.id == "wipe-unresolved-high" }?.rule.actions.contains(where: \.isDestructive) == true)
+    }
+
+    @Test func digestsFallDueOncePerDayAtTheirTime() throws {
+        let morning = try #require(ISO8601DateFormatter().date(from: "2026-12-07T07:59:59Z"))
+        let due = Automations.lastDigestTime(minutesAfterMidnight: 8 * 60, before: morning)
+        #expect(due == ISO8601DateFormatter().date(from: "2026-12-06T08:00:00Z"))
+        #expect(Automations.lastDigestTime(minutesAfterMidnight: 8 * 60, before: morning.addingTimeInterval(1)) == morning.addingTimeInterval(1))
+        #expect(Automations.lastDigestTime(minutesAfterMidnight: 0, before: Date(timeIntervalSince1970: 1e19)) == nil, "a clock beyond Int is refused, not trapped on")
+        #expect(Automations.lastDigestTime(minutesAfterMidnight: 1_440, before: morning) == nil)
+    }
 }

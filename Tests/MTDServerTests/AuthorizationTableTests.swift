@@ -76,6 +76,7 @@ import Vapor
         "GET /api/v1/automations": .read,
         "POST /api/v1/automations": .act,
         "GET /api/v1/automations/executions": .read,
+        "GET /api/v1/automations/templates": .read,
         "GET /api/v1/automations/:id": .read,
         "PUT /api/v1/automations/:id": .act,
         "DELETE /api/v1/automations/:id": .act,

@@ -1,4 +1,6 @@
+import FluentKit
 import Foundation
+import MTDAutomations
 @testable import MTDServer
 import TestSupport
 import Testing
@@ -126,6 +128,46 @@ import Testing
             let executions = try await AutomationTests.executions(server, token: owner, query: "?status=SUCCEEDED")
             #expect(executions.first?["attempts"] as? Int == 2, "\(executions)")
             #expect(sink.messages.count == 1)
+        }
+    }
+
+    /// A digest rule holds its events and sends one e-mail for the day at its time; the same day is
+    /// never sent twice. The digest's time is put two hours ahead of the clock, so the live consumer
+    /// (which ticks with the real time) does not reach it during the test; the test then runs the
+    /// schedule as the clock would two hours later.
+    @Test func aDailyDigestSendsOneMessageWithTheDaysEvents() async throws {
+        let sink = try await SMTPSink.start()
+        defer { sink.stop() }
+        try await withServer(.sqlite) { server in
+            let owner = try await server.login()
+            var reply = try await server.send(.PUT, "/api/v1/settings/smtp", token: owner, json: sink.settings())
+            #expect(reply.status == 200, "\(reply.text)")
+            let later = Date().addingTimeInterval(2 * 3_600)
+            let minutes = (Int(later.timeIntervalSince1970) % 86_400) / 60
+            let at = String(format: "%02d:%02d", minutes / 60, minutes % 60)
+            reply = try await server.send(.POST, "/api/v1/automations", token: owner, json: [
+                "name": "Digest", "trigger": ["type": "THREAT", "change": "CREATED", "minimumSeverity": "MEDIUM"],
+                "actions": [["type": "email", "to": "addresses", "addresses": ["soc@example.com"]]], "digest": ["at": at],
+            ])
+            #expect(reply.status == 201, "\(reply.text)")
+            for udid in ["digest-1", "digest-2"] { try await AutomationTests.stalkerware(server, try await server.activate(udid: udid)) }
+            let held = try await Wait.until(within: 10) {
+                try await AutomationTriggerModel.query(on: server.app.db).filter(\.$reason == "held for the daily digest").count() >= 2
+            }
+            #expect(held != nil)
+            #expect(sink.messages.isEmpty, "nothing is sent per event")
+
+            let then = later.addingTimeInterval(60)
+            for _ in 0..<2 {
+                try await server.app.mtd.automations.scheduleDigests(on: server.app.db, now: then)
+                _ = try await server.app.mtd.automations.runDue(on: server.app.db, now: { then })
+            }
+            #expect(try await Wait.until(within: 10) { !sink.messages.isEmpty } != nil)
+            try await Task.sleep(nanoseconds: 500_000_000)
+            #expect(sink.messages.count == 1, "one digest per day")
+            let digest = try #require(sink.messages.first)
+            #expect(digest.subject.hasPrefix("[OpenMTD] Daily digest: 2 events"), "\(digest.subject)")
+            #expect(digest.text.contains("digest-1@example.com") && digest.text.contains("digest-2@example.com"), "\(digest.text)")
         }
     }
 }

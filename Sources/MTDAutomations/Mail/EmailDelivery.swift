@@ -28,7 +28,9 @@ extension Automations {
             case .addresses:
                 recipients = email.addresses ?? []
             }
-            let composed = MailComposer.compose(email, event: event, device: device, ruleName: rule.name)
+            let composed = execution.eventID < 0
+                ? MailComposer.digest(try await DigestContent.load(execution, on: database), ruleName: rule.name, note: email.note)
+                : MailComposer.compose(email, event: event, device: device, ruleName: rule.name)
             let message = MailMessage(from: settings.from, to: recipients, subject: composed.subject, body: composed.body,
                                       idempotencyKey: execution.idempotencyKey)
             try await SMTPClient(settings: settings, egress: egress).send(message, now: now)
@@ -43,6 +45,15 @@ extension Automations {
 
 /// The words of an e-mail action.
 enum MailComposer {
+    static func digest(_ content: DigestContent, ruleName: String, note: String?) -> (subject: String, body: String) {
+        var lines = ["Daily digest of the rule \"\(ruleName)\": \(content.headline).", ""]
+        if let note, !note.isEmpty { lines += [note, ""] }
+        lines += content.lines()
+        if content.total > content.events.count { lines += ["", "… and \(content.total - content.events.count) more; see the console's threats page."] }
+        lines += ["", "— OpenMTD"]
+        return ("[OpenMTD] Daily digest: \(content.total) event\(content.total == 1 ? "" : "s") (\(ruleName))", lines.joined(separator: "\n") + "\n")
+    }
+
     static func compose(_ email: AutomationRule.Email, event: EventModel?, device: DeviceModel?, ruleName: String) -> (subject: String, body: String) {
         let threat = event.flatMap { $0.type == EventType.threat.rawValue ? try? JSONDecoder().decode(ThreatPayload.self, from: Data($0.payload.utf8)) : nil }
         let classification = threat?.classifications.first.flatMap(ThreatClassification.init(rawValue:))

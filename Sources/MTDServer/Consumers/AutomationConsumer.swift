@@ -22,6 +22,7 @@ struct AutomationConsumer: EventConsumer {
     }
 
     func tick(on database: any Database, now: Date) async throws {
+        try await automations.scheduleDigests(on: database, now: now)
         try await automations.runDue(on: database, now: { Date() })
     }
 }

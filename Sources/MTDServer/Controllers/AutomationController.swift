@@ -15,6 +15,20 @@ enum AutomationController {
         return AutomationList(automations: try models.map(AutomationSummary.init))
     }
 
+    /// Ready-made rules to start from (`RuleTemplates`): documents the admin edits and saves.
+    static func templates(_ req: Request) async throws -> Response {
+        _ = try req.admin
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var items: [[String: Any]] = []
+        for template in RuleTemplates.all {
+            let rule = try JSONSerialization.jsonObject(with: try encoder.encode(template.rule))
+            items.append(["id": template.id, "title": template.title, "description": template.description, "rule": rule])
+        }
+        let body = try JSONSerialization.data(withJSONObject: ["templates": items], options: [.sortedKeys])
+        return Response(status: .ok, headers: ["Content-Type": "application/json; charset=utf-8"], body: .init(data: body))
+    }
+
     static func get(_ req: Request) async throws -> AutomationSummary {
         let principal = try req.admin
         return try AutomationSummary(try await translated { try await req.application.mtd.automations.rule(try ruleID(req), enterpriseID: principal.enterpriseID, on: req.db) })

@@ -20,6 +20,7 @@ struct AutomationSummary: Content {
     var conditions: AutomationRule.Conditions?
     var actions: [AutomationRule.Action]
     var throttleSeconds: Int
+    var digest: AutomationRule.Digest?
 
     /// What a saved secret reads as: nothing of it (a PUT must send the secret again).
     static let hiddenSecret = "(hidden)"
@@ -44,7 +45,8 @@ struct AutomationSummary: Content {
                 return action
             }
         }
-        throttleSeconds = rule.throttleSeconds ?? AutomationRule.defaultThrottleSeconds
+        throttleSeconds = rule.throttleSeconds ?? (rule.digest == nil ? AutomationRule.defaultThrottleSeconds : 0)
+        digest = rule.digest
     }
 }
 

@@ -47,6 +47,8 @@ struct AutomationUEMSender: UEMCommandSending {
                 }
                 let result = try await connector.reportThreatLevel(level, devices: [uemDeviceID])
                 if let failure = result.faults.first?.value { throw UEMCommandFailure("the UEM refused the threat level: \(failure)") }
+                let writes = services.writes
+                try await writes.run { try await ThreatLevelPins.pin(level.rawValue, device: deviceID, at: Date(), on: database) }
             }
         } catch let failure as UEMCommandFailure {
             throw failure

@@ -1,3 +1,4 @@
+import MTDAutomations
 import MTDServices
 import FluentKit
 import Foundation
@@ -280,9 +281,11 @@ actor UEMSync {
         }
         var levels: [UEMThreatLevel: [(UUID, Int)]] = [:]
         if connection.reportsThreatLevel {
+            // A level an automation set holds until the device next checks in (fail closed).
+            let pins = try await ThreatLevelPins.active(for: devices, on: database)
             for device in devices {
                 guard let id = device.id, let uemID = device.uemDeviceID else { continue }
-                let desired = UEMThreatLevel(
+                let desired = pins[id].flatMap(UEMThreatLevel.init(rawValue:)) ?? UEMThreatLevel(
                     activation: device.activationStatus, security: device.securityStatus)
                 let reported = device.uemThreatLevel.flatMap(UEMThreatLevel.init(rawValue:)) ?? .unknown
                 if desired != reported { levels[desired, default: []].append((id, uemID)) }
