@@ -105,3 +105,15 @@ extension Automations {
             ]))
     }
 }
+
+extension Automations {
+    /// Executions, newest first: of one rule, of one device, or in one state (the dead-letter list).
+    public func executions(enterpriseID: UUID, ruleID: UUID? = nil, deviceID: UUID? = nil, status: ExecutionStatus? = nil, limit: Int,
+                           on database: any Database) async throws -> [AutomationExecutionModel] {
+        var select = AutomationExecutionModel.query(on: database).filter(\.$enterpriseID == enterpriseID)
+        if let ruleID { select = select.filter(\.$ruleID == ruleID) }
+        if let deviceID { select = select.filter(\.$deviceID == deviceID) }
+        if let status { select = select.filter(\.$status == status) }
+        return try await select.sort(\.$createdAt, .descending).sort(\.$actionIndex, .ascending).limit(max(1, min(limit, 1_000))).all()
+    }
+}

@@ -4,9 +4,10 @@ would: log in, filter devices, ignore a stalkerware threat, raise a classificati
 watch a device's risk follow, and meet the tag-mapping validation error. Every page is checked with
 axe-core (serious and critical violations fail) and photographed.
 
-Environment: BASE, EMAIL, PASSWORD, DEVICE_ID, CLASSIFICATION, SHOTS (a folder).
+Environment: BASE, EMAIL, PASSWORD, DEVICE_ID, CLASSIFICATION, SHOTS (a folder), HOOK_URL (a webhook receiver).
 Exit status 0 when everything held; otherwise the failures are printed.
 """
+import json
 import os
 import sys
 import time
@@ -19,6 +20,7 @@ from selenium.webdriver.support.ui import Select
 
 base, email, password = os.environ["BASE"], os.environ["EMAIL"], os.environ["PASSWORD"]
 device_id, classification, shots = os.environ["DEVICE_ID"], os.environ["CLASSIFICATION"], os.environ["SHOTS"]
+hook_url = os.environ["HOOK_URL"]
 os.makedirs(shots, exist_ok=True)
 failures = []
 accessibility = {}
@@ -108,6 +110,30 @@ try:
     visit("/console/audit", "audit")
     check("Test device of the security team" in driver.page_source, "the audit log records the reason")
 
+    # 2b. Automations: a template in the editor, a broken rule shown with its field, then a rule
+    # that fires when a device turns HIGH (step 3 makes one).
+    visit("/console/automations?template=chat-alert-high", "automations-template")
+    area = driver.find_element(By.ID, "document")
+    check("hooks.slack.com" in area.get_attribute("value"), "the template is in the editor")
+    area.clear()
+    area.send_keys('{"name": "x", "trigger": {"type": "THREAT", "classificaton": ["SPYWARE"]}, "actions": []}')
+    driver.find_element(By.CSS_SELECTOR, "form[action='/console/automations'] button[type=submit]").click()
+    wait_for(lambda: driver.find_element(By.ID, "rule-error"))
+    check("$.trigger.classificaton" in driver.find_element(By.ID, "rule-error").text, "the rule error names the field")
+    inspect("automation-error")
+    area = driver.find_element(By.ID, "document")
+    area.clear()
+    area.send_keys(json.dumps({
+        "name": "Browser walkthrough: HIGH risk to the SOAR",
+        "trigger": {"type": "DEVICE", "securityStatusTo": "THREATS_HIGH"},
+        "actions": [{"type": "webhook", "url": hook_url, "secret": "browser-walkthrough-secret-1", "format": "json"}],
+    }))
+    driver.find_element(By.CSS_SELECTOR, "form[action='/console/automations'] button[type=submit]").click()
+    wait_for(lambda: "saved=1" in driver.current_url)
+    check("saved=1" in driver.current_url, "the rule is saved")
+    rule_page = driver.current_url.split("?")[0]
+    inspect("automation")
+
     # 3. Change a policy severity and see the device's risk change.
     visit(f"/console/devices/{device_id}", "device-before-policy")
     before = driver.find_element(By.CSS_SELECTOR, "dl.facts dd .badge").text
@@ -125,6 +151,20 @@ try:
         time.sleep(0.5)
     check(before != "threats high" and after == "threats high", f"raising {classification} to HIGH moves the device from {before!r} to 'threats high', got {after!r}")
     inspect("device-after-policy")
+    # The rule of step 2b fired for that device: its page and the device's page say so.
+    fired = False
+    for _ in range(60):
+        driver.get(rule_page)
+        if "succeeded" in driver.find_element(By.TAG_NAME, "main").text.lower():
+            fired = True
+            break
+        time.sleep(0.5)
+    check(fired, "the rule's executions show a SUCCEEDED webhook")
+    inspect("automation-fired")
+    driver.get(base + f"/console/devices/{device_id}")
+    check("Browser walkthrough: HIGH risk to the SOAR" in driver.find_element(By.TAG_NAME, "main").text, "the device page lists the automation that acted on it")
+    visit("/console/automations", "automations")
+    check("Browser walkthrough" in driver.find_element(By.ID, "automations").text, "the rule is listed with its last run")
     # A broken policy document is shown in place with the field.
     visit("/console/policy", "policy-again")
     area = driver.find_element(By.ID, "policy-document")

@@ -37,6 +37,8 @@ import Testing
     }
 
     func walkThrough() async throws {
+        let receiver = try await WebhookReceiver.start()
+        defer { Task { try? await receiver.stop() } }
         try await withServer(.sqlite, adjust: { $0.uemAdminPassword = "uem-admin-password-1" }) { server in
             // A fleet with plenty to look at: stalkerware, phishing, old OS versions.
             var options = FleetOptions()
@@ -78,6 +80,7 @@ import Testing
             environment["DEVICE_ID"] = candidate.key.uuidString.lowercased()
             environment["CLASSIFICATION"] = candidate.value[0].classification
             environment["SHOTS"] = folder.path
+            environment["HOOK_URL"] = receiver.baseURL + "/hook"
             process.environment = environment
             let output = Pipe()
             process.standardOutput = output
@@ -90,6 +93,9 @@ import Testing
             print(text)
             #expect(process.terminationStatus == 0, "\(text)")
             #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("dashboard.png").path))
+            // The rule made in the browser called the receiver, signed with the secret typed there.
+            let call = try #require(receiver.calls.first, "the console's rule never called the webhook")
+            #expect(WebhookReceiver.signatureIsValid(call, secret: "browser-walkthrough-secret-1"))
         }
     }
 }

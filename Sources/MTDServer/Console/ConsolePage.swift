@@ -12,6 +12,7 @@ enum ConsolePage {
         case apps = "Apps"
         case policies = "Policies"
         case integrations = "Integrations"
+        case automations = "Automations"
         case applicationKeys = "Application keys"
         case audit = "Audit log"
 
@@ -23,6 +24,7 @@ enum ConsolePage {
             case .apps: "/console/apps"
             case .policies: "/console/policy"
             case .integrations: "/console/integrations"
+            case .automations: "/console/automations"
             case .applicationKeys: "/console/application-keys"
             case .audit: "/console/audit"
             }

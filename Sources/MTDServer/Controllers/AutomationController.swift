@@ -103,19 +103,20 @@ enum AutomationController {
     private static func executionList(_ req: Request, enterpriseID: UUID, ruleID: UUID?) async throws -> ExecutionList {
         let query = try req.query.decode(ExecutionQuery.self)
         let limit = try BoundedNumber.check(query.limit, parameter: "limit", in: 1...1000, default: 100)
-        var select = AutomationExecutionModel.query(on: req.db).filter(\.$enterpriseID == enterpriseID)
-        if let ruleID { select = select.filter(\.$ruleID == ruleID) }
+        var status: ExecutionStatus?
         if let text = query.status, !text.isEmpty {
-            guard let status = ExecutionStatus(rawValue: text.uppercased()) else {
+            guard let known = ExecutionStatus(rawValue: text.uppercased()) else {
                 throw APIError.badRequest("unknown status \"\(text)\"; use one of \(ExecutionStatus.allCases.map(\.rawValue).joined(separator: ", "))", field: "status")
             }
-            select = select.filter(\.$status == status)
+            status = known
         }
+        var deviceID: UUID?
         if let text = query.deviceId, !text.isEmpty {
             guard let device = UUID(uuidString: text) else { throw APIError.badRequest("not a device id", field: "deviceId") }
-            select = select.filter(\.$deviceID == device)
+            deviceID = device
         }
-        let rows = try await select.sort(\.$createdAt, .descending).sort(\.$actionIndex, .ascending).limit(limit).all()
+        let rows = try await req.application.mtd.automations.executions(
+            enterpriseID: enterpriseID, ruleID: ruleID, deviceID: deviceID, status: status, limit: limit, on: req.db)
         return ExecutionList(executions: try rows.map(ExecutionSummary.init))
     }
 
