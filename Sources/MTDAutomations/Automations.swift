@@ -12,13 +12,12 @@ import UEMClient
 /// `process` as an event-log consumer under a lease (one replica acts) and `runDue` on its ticks;
 /// the admin API and the console call the rule functions (`RuleStore`).
 ///
-/// Delivered now: webhooks (JSON in the Lookout v2 event shape, Slack and Teams formats, signed),
-/// UEM device commands (message, lock, sync, wipes with confirmation),
-/// retries with backoff and a dead-letter state, idempotency per (rule, event, action), ordered
-/// actions per run, the "still open after" delay (persisted, so it survives restarts and failover),
-/// count-within-window and time-of-day conditions, per-device throttling and dry runs. Not yet:
-/// e-mail over SMTP, tag and threat-level actions, device-group (smart group, tag) filters, templates
-/// and the console page; the document refuses e-mail rather than accept what it cannot do.
+/// Delivered: webhooks (JSON in the Lookout v2 event shape, Slack and Teams formats, signed), UEM
+/// device commands (message, lock, sync, wipes with confirmation, tags, threat level), e-mail over
+/// SMTP with remediation steps, retries with backoff and a dead-letter state, idempotency per
+/// (rule, event, action), ordered actions per run, delays (still open, still in a state; persisted,
+/// so they survive restarts and failover), count-within-window and time-of-day conditions, per-device
+/// throttling, daily digests, templates and dry runs. Not yet: device-group (smart group, tag) filters.
 public final class Automations: Sendable {
     public struct Settings: Sendable, Codable, Equatable {
         /// Attempts per action before it goes to the dead-letter list.
