@@ -123,11 +123,12 @@ extension BuiltinUEM {
     }
 
     /// The account automations send device commands with (lock, wipe, sync, messages need Devices
-    /// Edit, which the seed article's MTD role rightly lacks): a second account keeps tag sync at
-    /// least privilege and shows in the command queue who asked.
+    /// Edit, which the seed article's MTD role rightly lacks) and read smart group members with
+    /// (Groups Read): a second account keeps tag sync at least privilege and shows in the command
+    /// queue who asked.
     public static func ensureAutomationAccount(on database: any Database) async throws -> ServiceAccount {
         try await ensureAccount("openmtd_automations", roleName: "OpenMTD automations", permissions: [
-            "Devices": .edit, "BulkManagement": .edit, "Tags": .edit,
+            "Devices": .edit, "BulkManagement": .edit, "Tags": .edit, "Groups": .read,
         ], on: database)
     }
 

@@ -74,9 +74,16 @@ public struct AutomationRule: Codable, Sendable, Equatable {
         public var connectionTo: ConnectionStatus?
         /// DEVICE events: the device's security status became this one (e.g. THREATS_HIGH).
         public var securityStatusTo: SecurityStatus?
+        /// The device carries at least one of these UEM tags, as the UEM says when the event arrives.
+        public var uemTags: [String]?
+        /// The device is a member of at least one of these UEM smart groups (numeric ids).
+        public var uemSmartGroups: [Int]?
 
         public static let fields = ["type", "change", "classifications", "minimumSeverity", "threatTypes", "platforms", "deploymentModes",
-                                    "connectionTo", "securityStatusTo"]
+                                    "connectionTo", "securityStatusTo", "uemTags", "uemSmartGroups"]
+
+        /// Whether the UEM must be asked about the device's groups (after the pure match).
+        public var filtersByDeviceGroup: Bool { uemTags != nil || uemSmartGroups != nil }
 
         public init(type: EventKind, change: Change? = nil, classifications: [ThreatClassification]? = nil, minimumSeverity: Severity? = nil,
                     threatTypes: [ThreatType]? = nil, platforms: [Platform]? = nil, deploymentModes: [DeploymentMode]? = nil,
@@ -104,6 +111,8 @@ public struct AutomationRule: Codable, Sendable, Equatable {
             deploymentModes = try container.decodeIfPresent([DeploymentMode].self, forKey: .deploymentModes)
             connectionTo = try container.decodeIfPresent(ConnectionStatus.self, forKey: .connectionTo)
             securityStatusTo = try container.decodeIfPresent(SecurityStatus.self, forKey: .securityStatusTo)
+            uemTags = try container.decodeIfPresent([String].self, forKey: .uemTags)
+            uemSmartGroups = try container.decodeIfPresent([Int].self, forKey: .uemSmartGroups)
         }
     }
 

@@ -17,7 +17,8 @@ import UEMClient
 /// SMTP with remediation steps, retries with backoff and a dead-letter state, idempotency per
 /// (rule, event, action), ordered actions per run, delays (still open, still in a state; persisted,
 /// so they survive restarts and failover), count-within-window and time-of-day conditions, per-device
-/// throttling, daily digests, templates and dry runs. Not yet: device-group (smart group, tag) filters.
+/// throttling, device-group filters (UEM tags and smart groups, asked of the UEM), daily digests,
+/// templates and dry runs.
 public final class Automations: Sendable {
     public struct Settings: Sendable, Codable, Equatable {
         /// Attempts per action before it goes to the dead-letter list.

@@ -24,12 +24,17 @@ extension Automations {
         let index = RuleIndex(rules)
         for event in try await EventFacts.build(events, on: database) {
             for (model, rule) in index.triggered(by: event) {
-                try await record(event, rule: rule, model: model, on: database)
+                // Group membership is the UEM's: asked only for rules that filter on it.
+                var mismatch: String?
+                if rule.trigger.filtersByDeviceGroup, let deviceID = event.deviceID {
+                    mismatch = await deviceGroupMismatch(rule.trigger, deviceID: deviceID, on: database)
+                }
+                try await record(event, rule: rule, model: model, heldBack: mismatch, on: database)
             }
         }
     }
 
-    private func record(_ event: AutomationEvent, rule: AutomationRule, model: AutomationRuleModel, on database: any Database) async throws {
+    private func record(_ event: AutomationEvent, rule: AutomationRule, model: AutomationRuleModel, heldBack: String?, on database: any Database) async throws {
         guard let ruleID = model.id, let deviceID = event.deviceID else { return }
         try await writes.run {
             try await database.transaction { tx in
@@ -39,6 +44,9 @@ extension Automations {
                     .filter(\.$triggeredAt <= event.createdAt).all()
                 var decision = RunPlanner.decide(
                     rule, event: event, history: earlier.map(\.triggeredAt), lastRun: earlier.filter(\.runs).map(\.triggeredAt).max())
+                if let heldBack {
+                    decision = RunPlanner.Decision(runs: false, dueAt: event.createdAt, reason: heldBack)
+                }
                 if rule.digest != nil, decision.runs {
                     // Counted for the day's digest, which `scheduleDigests` sends.
                     decision.reason = "held for the daily digest"

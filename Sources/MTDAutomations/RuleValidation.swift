@@ -52,6 +52,20 @@ extension AutomationRule {
 
 extension AutomationRule.Trigger {
     func validate() throws(DocumentError) {
+        if let uemTags {
+            guard (1...50).contains(uemTags.count) else { throw DocumentError(path: "$.trigger.uemTags", message: "give 1 to 50 UEM tag names; leave the field out to match all") }
+            for (index, tag) in uemTags.enumerated() where tag.trimmingCharacters(in: .whitespaces).isEmpty || tag.count > 200 {
+                throw DocumentError(path: "$.trigger.uemTags[\(index)]", message: "a UEM tag name of 1 to 200 characters")
+            }
+        }
+        if let uemSmartGroups {
+            guard (1...50).contains(uemSmartGroups.count) else {
+                throw DocumentError(path: "$.trigger.uemSmartGroups", message: "give 1 to 50 smart group ids; leave the field out to match all")
+            }
+            for (index, group) in uemSmartGroups.enumerated() where group <= 0 {
+                throw DocumentError(path: "$.trigger.uemSmartGroups[\(index)]", message: "a smart group id is a positive number, got \(group)")
+            }
+        }
         let threatOnly: [(String, Bool)] = [
             ("classifications", classifications != nil), ("minimumSeverity", minimumSeverity != nil), ("threatTypes", threatTypes != nil),
         ]

@@ -28,21 +28,19 @@ public struct EgressGuard: Sendable {
               let rawHost = url.host, !rawHost.isEmpty else {
             throw Refused(url: urlText, reason: "not an http or https URL with a host")
         }
-        let host = rawHost.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        let addresses: [IPAddress]
-        if let literal = IPAddress.parse(host) {
-            addresses = [literal]
-        } else {
-            addresses = await Self.resolve(host)
-        }
-        if case .refused(let reason) = policy.decide(host: host, addresses: addresses) {
-            throw Refused(url: urlText, reason: reason)
-        }
+        _ = try await decided(rawHost, label: urlText)
     }
 
     /// A host the server connects to by itself (an SMTP relay): its addresses, each passing the
     /// policy. Connecting to these addresses, not the name again, leaves no rebinding gap.
     public func addresses(of rawHost: String, label: String) async throws(Refused) -> [IPAddress] {
+        let addresses = try await decided(rawHost, label: label)
+        guard !addresses.isEmpty else { throw Refused(url: label, reason: "\(rawHost) does not resolve") }
+        return addresses
+    }
+
+    /// The host's addresses (a literal, or the resolver's answer), once the policy allowed them.
+    private func decided(_ rawHost: String, label: String) async throws(Refused) -> [IPAddress] {
         let host = rawHost.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         let addresses: [IPAddress]
         if let literal = IPAddress.parse(host) {
@@ -50,7 +48,6 @@ public struct EgressGuard: Sendable {
         } else {
             addresses = await Self.resolve(host)
         }
-        guard !addresses.isEmpty else { throw Refused(url: label, reason: "\(host) does not resolve") }
         if case .refused(let reason) = policy.decide(host: host, addresses: addresses) {
             throw Refused(url: label, reason: reason)
         }

@@ -104,6 +104,13 @@ public actor InMemoryUEMConnector: UEMConnector {
         commands.append((device: deviceID, command: "Message: \(text)"))
     }
 
+    public func tagNames(ofDevice deviceID: Int) async throws(UEMClientError) -> [String] {
+        tags(of: deviceID).sorted()
+    }
+
+    /// This UEM has no smart groups.
+    public func members(ofSmartGroup groupID: Int) async throws(UEMClientError) -> [Int] { [] }
+
     private func change(_ deviceIDs: [Int], tag tagID: Int, adding: Bool) throws(UEMClientError) -> UEMBulkResult {
         guard tagNames[tagID] != nil else { throw .notFound("tag \(tagID)") }
         calls[adding ? "add" : "remove", default: 0] += 1

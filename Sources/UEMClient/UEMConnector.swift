@@ -20,6 +20,10 @@ public protocol UEMConnector: Sendable {
     func sendCommand(_ command: UEMDeviceCommand, device deviceID: Int) async throws(UEMClientError)
     /// A push message shown on the device (`POST /mdm/devices/{id}/messages/push`).
     func sendMessage(_ text: String, device deviceID: Int) async throws(UEMClientError)
+    /// The names of the tags the device carries (`GET /mdm/devices/{id}/tags`).
+    func tagNames(ofDevice deviceID: Int) async throws(UEMClientError) -> [String]
+    /// Numeric ids of a smart group's member devices (`GET /mdm/smartgroups/{id}/devices`).
+    func members(ofSmartGroup groupID: Int) async throws(UEMClientError) -> [Int]
 }
 
 /// The Workspace ONE device commands automations use; raw values are the API's `command=` values.

@@ -152,6 +152,23 @@ public struct WorkspaceOneClient: UEMConnector {
                            json: ["MessageBody": text, "Application": "AirWatch Agent", "MessageType": "OpenMTD"])
     }
 
+    public func tagNames(ofDevice deviceID: Int) async throws(UEMClientError) -> [String] {
+        struct Item: Decodable { var name: String }
+        struct Body: Decodable { var tags: [Item]? }
+        guard let data = try await call(.GET, "/mdm/devices/\(deviceID)/tags") else { return [] }
+        let body: Body = try decode(data)
+        return body.tags?.map(\.name) ?? []
+    }
+
+    public func members(ofSmartGroup groupID: Int) async throws(UEMClientError) -> [Int] {
+        struct Identifier: Decodable { var Value: Int }
+        struct Item: Decodable { var Id: Identifier }
+        struct Body: Decodable { var Devices: [Item]? }
+        guard let data = try await call(.GET, "/mdm/smartgroups/\(groupID)/devices") else { return [] }
+        let body: Body = try decode(data)
+        return body.Devices?.map(\.Id.Value) ?? []
+    }
+
     // MARK: Transport
 
     func bulk(_ path: String, _ deviceIDs: [Int], extra: [String: String] = [:]) async throws(UEMClientError) -> UEMBulkResult {

@@ -217,4 +217,39 @@ import Vapor
         }
         try await uem.stop()
     }
+
+    /// Device-group filters ask the UEM: a rule for a tag the device carries runs, rules for a tag it
+    /// lacks or a smart group it is not in do not.
+    @Test func rulesFilteredByUEMTagOrSmartGroupActOnlyOnTheirDevices() async throws {
+        let uem = try await UEMServer.start(.sqlite)
+        do {
+            let fleet = try await Self.fleet(uem, udid: "group-phone")
+            var reply = try await uem.send(.POST, "/API/mdm/tags/addtag", json: ["TagName": "Executives", "TagType": 1])
+            let executives = try #require(reply.json["Value"] as? Int)
+            reply = try await uem.send(.POST, "/API/mdm/tags/\(executives)/adddevices", json: ["BulkValues": ["Value": [String(fleet.uemDeviceID)]]])
+            #expect(reply.status == 200, "\(reply.text)")
+            reply = try await uem.send(.POST, "/API/mdm/smartgroups", json: ["Name": "iPhones", "Platforms": ["Apple"]])
+            let iPhones = try #require(reply.json["SmartGroupID"] as? Int)
+            reply = try await uem.send(.POST, "/API/mdm/smartgroups", json: ["Name": "Android", "Platforms": ["Android"]])
+            let android = try #require(reply.json["SmartGroupID"] as? Int)
+            for (name, filter) in [("A", ["uemTags": ["executives"]]), ("B", ["uemSmartGroups": [iPhones]]), ("C", ["uemTags": ["Contractors"]]),
+                                   ("D", ["uemSmartGroups": [iPhones, android]])] as [(String, [String: Any])] {
+                var trigger: [String: Any] = ["type": "THREAT", "change": "CREATED", "minimumSeverity": "HIGH"]
+                for (key, value) in filter { trigger[key] = value }
+                reply = try await uem.sendMTD(.POST, "/api/v1/automations", bearer: fleet.owner, json: [
+                    "name": name, "trigger": trigger, "actions": [["type": "uem", "command": "message", "message": "rule \(name)"]],
+                ])
+                #expect(reply.status == 201, "\(reply.text)")
+            }
+            try await Self.stalkerwareCheckIn(fleet)
+            #expect(try await Wait.until(within: 20) { try await Self.commands(fleet).count >= 2 } != nil)
+            try await Task.sleep(nanoseconds: 1_500_000_000)
+            let messages = Set(try await Self.commands(fleet).compactMap { $0["Detail"] as? String })
+            #expect(messages == ["rule A", "rule D"], "\(messages)")
+        } catch {
+            try await uem.stop()
+            throw error
+        }
+        try await uem.stop()
+    }
 }

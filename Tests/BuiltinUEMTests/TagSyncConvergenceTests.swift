@@ -80,6 +80,16 @@ struct SwitchedConnector: UEMConnector {
         try await check("message")
         try await client.sendMessage(text, device: deviceID)
     }
+
+    func tagNames(ofDevice deviceID: Int) async throws(UEMClientError) -> [String] {
+        try await check("deviceTags")
+        return try await client.tagNames(ofDevice: deviceID)
+    }
+
+    func members(ofSmartGroup groupID: Int) async throws(UEMClientError) -> [Int] {
+        try await check("smartGroup")
+        return try await client.members(ofSmartGroup: groupID)
+    }
 }
 
 @Suite(.serialized) struct TagSyncConvergenceTests {

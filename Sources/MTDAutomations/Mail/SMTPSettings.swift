@@ -71,8 +71,8 @@ public struct SMTPSettings: Codable, Sendable, Equatable {
         if let pem = trustedCertificatesPEM, pem.utf8.count > 65_536 || !pem.contains("-----BEGIN CERTIFICATE-----") {
             throw DocumentError(path: "$.trustedCertificatesPEM", message: "expected PEM certificates (-----BEGIN CERTIFICATE-----), at most 64 KiB")
         }
-        guard timeoutSeconds.isFinite, (1...300).contains(timeoutSeconds) else {
-            throw DocumentError(path: "$.timeoutSeconds", message: "must be from 1 to 300 seconds")
+        guard timeoutSeconds.isFinite, (1...60).contains(timeoutSeconds) else {
+            throw DocumentError(path: "$.timeoutSeconds", message: "must be from 1 to 60 seconds")
         }
     }
 }

@@ -83,9 +83,7 @@ enum ConsoleAutomationsPage {
     static func renderDetail(_ req: Request, dryRun: DryRunResult?, notice: HTML? = nil) async throws -> Response {
         let context = try req.console
         let automations = req.application.mtd.automations
-        guard let id = req.parameters.get("id", as: UUID.self),
-              let model = try? await automations.rule(id, enterpriseID: context.principal.enterpriseID, on: req.db)
-        else { return ConsolePage.error(req, status: .notFound, title: "No such rule", message: "This automation rule does not exist in your enterprise.") }
+        guard let (id, model) = try await storedRule(req, context) else { return missing(req) }
         let rule = try Automations.document(model)
         let executions = try await automations.executions(enterpriseID: context.principal.enterpriseID, ruleID: id, limit: 100, on: req.db)
         let base = "/console/automations/\(id.uuidString.lowercased())"
@@ -144,9 +142,7 @@ enum ConsoleAutomationsPage {
             return try await renderDetail(req, dryRun: nil, notice: problem("days", "replay 1 to 30 days"))
         }
         let automations = req.application.mtd.automations
-        guard let id = req.parameters.get("id", as: UUID.self),
-              let model = try? await automations.rule(id, enterpriseID: context.principal.enterpriseID, on: req.db)
-        else { return ConsolePage.error(req, status: .notFound, title: "No such rule", message: "This automation rule does not exist in your enterprise.") }
+        guard let (_, model) = try await storedRule(req, context) else { return missing(req) }
         let result = try await automations.dryRun(try Automations.document(model), enterpriseID: context.principal.enterpriseID, days: days, on: req.db, now: Date())
         return try await renderDetail(req, dryRun: result)
     }
@@ -173,14 +169,26 @@ enum ConsoleAutomationsPage {
     private static func change(_ req: Request, _ body: (Automations, AutomationRuleModel, AutomationRule, ConsoleContext) async throws -> Response) async throws -> Response {
         let context = try req.console
         let automations = req.application.mtd.automations
-        guard let id = req.parameters.get("id", as: UUID.self),
-              let model = try? await automations.rule(id, enterpriseID: context.principal.enterpriseID, on: req.db)
-        else { return ConsolePage.error(req, status: .notFound, title: "No such rule", message: "This automation rule does not exist in your enterprise.") }
+        guard let (_, model) = try await storedRule(req, context) else { return missing(req) }
         let rule = try Automations.document(model)
         guard context.principal.role.canManageAutomations, !rule.actions.contains(where: \.isDestructive) || context.principal.role.canManageEnterprise else {
             return ConsolePage.error(req, status: .forbidden, title: "Not allowed", message: "Your role cannot change this rule.")
         }
         return try await body(automations, model, rule, context)
+    }
+
+    /// The rule the address names, in the admin's enterprise.
+    private static func storedRule(_ req: Request, _ context: ConsoleContext) async throws -> (UUID, AutomationRuleModel)? {
+        guard let id = req.parameters.get("id", as: UUID.self) else { return nil }
+        do {
+            return (id, try await req.application.mtd.automations.rule(id, enterpriseID: context.principal.enterpriseID, on: req.db))
+        } catch {
+            return nil
+        }
+    }
+
+    private static func missing(_ req: Request) -> Response {
+        ConsolePage.error(req, status: .notFound, title: "No such rule", message: "This automation rule does not exist in your enterprise.")
     }
 
     private static func table(_ rows: [AutomationExecutionModel], names: [UUID: String] = [:]) -> HTML {

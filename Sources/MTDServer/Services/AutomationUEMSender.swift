@@ -57,6 +57,20 @@ struct AutomationUEMSender: UEMCommandSending {
         }
     }
 
+    func groups(ofDevice deviceID: UUID, smartGroups: [Int], on database: any Database) async throws(UEMCommandFailure) -> DeviceGroups {
+        let (connector, uemDeviceID, _) = try await target(deviceID, on: database)
+        do {
+            let tags = try await connector.tagNames(ofDevice: uemDeviceID)
+            var member = Set<Int>()
+            for group in smartGroups where try await connector.members(ofSmartGroup: group).contains(uemDeviceID) {
+                member.insert(group)
+            }
+            return DeviceGroups(tags: Set(tags), smartGroups: member)
+        } catch {
+            throw UEMCommandFailure("the UEM did not say which groups the device is in: \(error)")
+        }
+    }
+
     private func target(_ deviceID: UUID, on database: any Database) async throws(UEMCommandFailure) -> (any UEMConnector, Int, TagMapping) {
         do {
             guard let device = try await DeviceModel.find(deviceID, on: database) else { throw UEMCommandFailure("the device is no longer in OpenMTD") }
