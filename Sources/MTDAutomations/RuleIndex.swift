@@ -4,7 +4,8 @@ import MTDCore
 /// The enabled rules of a batch, indexed so that an event is matched only against the rules that
 /// could fire on it: by enterprise and event kind, then THREAT rules by classification and DEVICE
 /// rules by the attribute transition they wait for. With a thousand rules an event typically meets
-/// a handful; `RuleMatcher` still decides every candidate, so the index only narrows, never decides.
+/// a handful, decided by the rule's compiled trigger (`CompiledTrigger`, the same answer as
+/// `RuleMatcher.triggers`, which the tests check).
 public struct RuleIndex<Tag: Sendable>: Sendable {
     private struct Bucket: Sendable {
         var byClassification: [ThreatClassification: [Int]] = [:]
@@ -20,10 +21,12 @@ public struct RuleIndex<Tag: Sendable>: Sendable {
     }
 
     public let rules: [(tag: Tag, rule: AutomationRule)]
+    private let compiled: [CompiledTrigger]
     private var buckets: [Key: Bucket] = [:]
 
     public init(_ rules: [(enterpriseID: UUID, tag: Tag, rule: AutomationRule)]) {
         self.rules = rules.map { (tag: $0.tag, rule: $0.rule) }
+        compiled = rules.map { CompiledTrigger($0.rule) }
         for (index, entry) in rules.enumerated() {
             let trigger = entry.rule.trigger
             var bucket = buckets[Key(enterpriseID: entry.enterpriseID, kind: trigger.type), default: Bucket()]
@@ -52,23 +55,36 @@ public struct RuleIndex<Tag: Sendable>: Sendable {
 
     /// The rules `event` triggers, in the order they were given.
     public func triggered(by event: AutomationEvent) -> [(tag: Tag, rule: AutomationRule)] {
+        triggeredIndices(by: event).map { rules[$0] }
+    }
+
+    /// Positions in `rules` of the rules `event` triggers, ascending.
+    public func triggeredIndices(by event: AutomationEvent) -> [Int] {
         guard let bucket = buckets[Key(enterpriseID: event.enterpriseID, kind: event.kind)] else { return [] }
-        var candidates = bucket.unfiltered
+        let facts = CompiledEvent(event)
+        var matched: [Int] = []
+        func consider(_ list: [Int]) {
+            for index in list where compiled[index].matches(facts, kind: event.kind) { matched.append(index) }
+        }
+        consider(bucket.unfiltered)
+        var lists = 1
         switch event.kind {
         case .threat:
-            if let classification = event.classification, let list = bucket.byClassification[classification] { candidates += list }
+            if let classification = event.classification, let list = bucket.byClassification[classification] {
+                consider(list)
+                lists += 1
+            }
         case .device:
-            if event.changedAttributes.contains("connection_status"), let connection = event.connection, let list = bucket.byConnection[connection] {
-                candidates += list
+            if facts.connectionChanged, let connection = event.connection, let list = bucket.byConnection[connection] {
+                consider(list)
+                lists += 1
             }
-            if event.changedAttributes.contains("security_status"), let security = event.security, let list = bucket.bySecurity[security] {
-                candidates += list
+            if facts.securityChanged, let security = event.security, let list = bucket.bySecurity[security] {
+                consider(list)
+                lists += 1
             }
         }
-        if candidates.count > 1 { candidates.sort() }
-        return candidates.compactMap { index in
-            let entry = rules[index]
-            return RuleMatcher.triggers(entry.rule, on: event) ? entry : nil
-        }
+        if lists > 1, matched.count > 1 { matched.sort() }
+        return matched
     }
 }

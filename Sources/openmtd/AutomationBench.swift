@@ -58,7 +58,7 @@ enum AutomationBench {
         for _ in 0..<max(rounds, 1) {
             let start = DispatchTime.now()
             var found = 0
-            for event in events { found += index.triggered(by: event).count }
+            for event in events { found += index.triggeredIndices(by: event).count }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
             best = min(best, seconds)
             triggers = found

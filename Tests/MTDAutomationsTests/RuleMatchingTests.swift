@@ -78,7 +78,16 @@ import Testing
             case 3: trigger = .init(type: .device, connectionTo: .disconnected, securityStatusTo: .threatsHigh)
             default: trigger = .init(type: .device)
             }
-            rules.append((enterpriseID: index % 7 == 0 ? other : Self.enterprise, tag: index, rule: Self.rule(trigger)))
+            // Every other filter at random, so the compiled triggers are checked against the matcher on all of them.
+            var full = trigger
+            if Bool.random(using: &random) { full.change = AutomationRule.Change.allCases.randomElement(using: &random) }
+            if Int.random(in: 0..<3, using: &random) == 0 { full.platforms = [Platform.allCases.randomElement(using: &random) ?? .ios] }
+            if Int.random(in: 0..<3, using: &random) == 0 { full.deploymentModes = [DeploymentMode.allCases.randomElement(using: &random) ?? .embedded] }
+            if full.type == .threat, Int.random(in: 0..<3, using: &random) == 0 { full.threatTypes = [ThreatType.allCases.randomElement(using: &random) ?? .os] }
+            if full.type == .threat, Int.random(in: 0..<3, using: &random) == 0 { full.minimumSeverity = Severity.allCases.randomElement(using: &random) }
+            let windows: [AutomationRule.TimeWindow?] = [nil, nil, .init(from: "08:00", to: "18:00"), .init(from: "22:00", to: "06:00")]
+            let conditions = (windows.randomElement(using: &random) ?? nil).map { AutomationRule.Conditions(timeOfDay: $0) }
+            rules.append((enterpriseID: index % 7 == 0 ? other : Self.enterprise, tag: index, rule: Self.rule(full, conditions: conditions)))
         }
         let index = RuleIndex(rules)
         for position in 0..<2_000 {
@@ -89,6 +98,11 @@ import Testing
                                   changedAttributes: [["connection_status"], ["security_status"], ["connection_status", "security_status"], ["os_version"]]
                                       .randomElement(using: &random) ?? [])
             if position % 11 == 0 { event.enterpriseID = other }
+            event.change = ["CREATED", "UPDATED", "DELETED"].randomElement(using: &random) ?? "CREATED"
+            event.platform = Platform.allCases.randomElement(using: &random)
+            event.mode = Bool.random(using: &random) ? DeploymentMode.allCases.randomElement(using: &random) : nil
+            if event.kind == .threat { event.threatType = ThreatType.allCases.randomElement(using: &random) }
+            event.createdAt = Date(timeIntervalSince1970: 1_800_000_000 + Double.random(in: 0..<86_400, using: &random))
             let expected = rules.filter { $0.enterpriseID == event.enterpriseID && RuleMatcher.triggers($0.rule, on: event) }.map(\.tag)
             #expect(index.triggered(by: event).map(\.tag) == expected)
         }
