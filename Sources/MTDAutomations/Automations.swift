@@ -39,6 +39,7 @@ public final class Automations: Sendable {
     let egress: EgressGuard
     let http: HTTPClient
     let uemSender = NIOLockedValueBox<(any UEMCommandSending)?>(nil)
+    let dueGate = RunGate()
     let logger = Logger(label: "openmtd.automations")
 
     package init(settings: Settings, writes: WriteGate, egress: EgressGuard, http: HTTPClient = EgressHTTP.client) {

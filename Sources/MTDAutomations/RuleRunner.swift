@@ -22,6 +22,7 @@ extension Automations {
             }
         }
         let index = RuleIndex(rules)
+        var triggered: [Triggered] = []
         for event in try await EventFacts.build(events, on: database) {
             for (model, rule) in index.triggered(by: event) {
                 // Group membership is the UEM's: asked only for rules that filter on it.
@@ -29,56 +30,91 @@ extension Automations {
                 if rule.trigger.filtersByDeviceGroup, let deviceID = event.deviceID {
                     mismatch = await deviceGroupMismatch(rule.trigger, deviceID: deviceID, on: database)
                 }
-                try await record(event, rule: rule, model: model, heldBack: mismatch, on: database)
+                triggered.append(Triggered(event: event, rule: rule, model: model, heldBack: mismatch))
             }
+        }
+        // One transaction per few hundred triggers, not one per trigger: at a thousand events a
+        // second the single SQLite writer is shared with every check-in.
+        for start in stride(from: 0, to: triggered.count, by: 500) {
+            try await record(Array(triggered[start..<min(triggered.count, start + 500)]), on: database)
         }
     }
 
-    private func record(_ event: AutomationEvent, rule: AutomationRule, model: AutomationRuleModel, heldBack: String?, on database: any Database) async throws {
-        guard let ruleID = model.id, let deviceID = event.deviceID else { return }
+    private struct Triggered {
+        var event: AutomationEvent
+        var rule: AutomationRule
+        var model: AutomationRuleModel
+        /// Why the rule does not run although it matched (a device-group filter), if it does not.
+        var heldBack: String?
+    }
+
+    /// Records the triggers (in event order) and the executions of those that run. The history the
+    /// count and the throttle look at is read once for the chunk and grows with it, so two events
+    /// of one batch for one device are decided as they would be one after the other.
+    private func record(_ chunk: [Triggered], on database: any Database) async throws {
+        let items = chunk.filter { $0.model.id != nil && $0.event.deviceID != nil }
+        guard !items.isEmpty else { return }
+        let ruleIDs = Array(Set(items.compactMap(\.model.id)))
+        let eventIDs = Array(Set(items.map(\.event.position)))
+        let deviceIDs = Array(Set(items.compactMap(\.event.deviceID)))
+        let earliest = (items.map(\.event.createdAt).min() ?? Date()).addingTimeInterval(-Double(AutomationRule.longestDelaySeconds))
         try await writes.run {
             try await database.transaction { tx in
-                let seen = try await AutomationTriggerModel.query(on: tx).filter(\.$ruleID == ruleID).filter(\.$eventID == event.position).count()
-                guard seen == 0 else { return }
-                let earlier = try await AutomationTriggerModel.query(on: tx).filter(\.$ruleID == ruleID).filter(\.$deviceID == deviceID)
-                    .filter(\.$triggeredAt <= event.createdAt).all()
-                var decision = RunPlanner.decide(
-                    rule, event: event, history: earlier.map(\.triggeredAt), lastRun: earlier.filter(\.runs).map(\.triggeredAt).max())
-                if let heldBack {
-                    decision = RunPlanner.Decision(runs: false, dueAt: event.createdAt, reason: heldBack)
+                var seen = Set(try await AutomationTriggerModel.query(on: tx).filter(\.$ruleID ~~ ruleIDs).filter(\.$eventID ~~ eventIDs).all()
+                    .map { "\($0.ruleID):\($0.eventID)" })
+                var history: [String: [(at: Date, runs: Bool)]] = [:]
+                for row in try await AutomationTriggerModel.query(on: tx).filter(\.$ruleID ~~ ruleIDs).filter(\.$deviceID ~~ deviceIDs)
+                    .filter(\.$triggeredAt >= earliest).all() {
+                    history["\(row.ruleID):\(row.deviceID?.uuidString ?? "")", default: []].append((row.triggeredAt, row.runs))
                 }
-                if rule.digest != nil, decision.runs {
-                    // Counted for the day's digest, which `scheduleDigests` sends.
-                    decision.reason = "held for the daily digest"
+                var triggers: [AutomationTriggerModel] = []
+                var executions: [AutomationExecutionModel] = []
+                for item in items {
+                    guard let ruleID = item.model.id, let deviceID = item.event.deviceID else { continue }
+                    let event = item.event, rule = item.rule
+                    guard seen.insert("\(ruleID):\(event.position)").inserted else { continue }
+                    let key = "\(ruleID):\(deviceID.uuidString)"
+                    let earlier = (history[key] ?? []).filter { $0.at <= event.createdAt }
+                    var decision = RunPlanner.decide(rule, event: event, history: earlier.map(\.at), lastRun: earlier.filter(\.runs).map(\.at).max())
+                    if let heldBack = item.heldBack {
+                        decision = RunPlanner.Decision(runs: false, dueAt: event.createdAt, reason: heldBack)
+                    }
+                    if rule.digest != nil, decision.runs {
+                        // Counted for the day's digest, which `scheduleDigests` sends.
+                        decision.reason = "held for the daily digest"
+                    }
+                    history[key, default: []].append((event.createdAt, decision.runs))
+                    let trigger = AutomationTriggerModel()
+                    trigger.enterpriseID = event.enterpriseID
+                    trigger.ruleID = ruleID
+                    trigger.eventID = event.position
+                    trigger.deviceID = deviceID
+                    trigger.triggeredAt = event.createdAt
+                    trigger.runs = decision.runs
+                    trigger.reason = decision.reason
+                    triggers.append(trigger)
+                    guard decision.runs, rule.digest == nil else { continue }
+                    for (index, action) in rule.actions.enumerated() {
+                        let execution = AutomationExecutionModel()
+                        execution.enterpriseID = event.enterpriseID
+                        execution.ruleID = ruleID
+                        execution.ruleVersion = item.model.version
+                        execution.eventID = event.position
+                        execution.deviceID = deviceID
+                        execution.threatID = event.threatID
+                        execution.actionIndex = index
+                        execution.actionType = action.kind
+                        execution.idempotencyKey = Self.idempotencyKey(rule: ruleID, event: event.position, action: index)
+                        execution.status = .pending
+                        execution.attempts = 0
+                        execution.dueAt = decision.dueAt
+                        execution.requiresOpenThreat = (rule.conditions?.stillOpenAfterSeconds ?? 0) > 0
+                        execution.createdAt = Date()
+                        executions.append(execution)
+                    }
                 }
-                let trigger = AutomationTriggerModel()
-                trigger.enterpriseID = event.enterpriseID
-                trigger.ruleID = ruleID
-                trigger.eventID = event.position
-                trigger.deviceID = deviceID
-                trigger.triggeredAt = event.createdAt
-                trigger.runs = decision.runs
-                trigger.reason = decision.reason
-                try await trigger.create(on: tx)
-                guard decision.runs, rule.digest == nil else { return }
-                for (index, action) in rule.actions.enumerated() {
-                    let execution = AutomationExecutionModel()
-                    execution.enterpriseID = event.enterpriseID
-                    execution.ruleID = ruleID
-                    execution.ruleVersion = model.version
-                    execution.eventID = event.position
-                    execution.deviceID = deviceID
-                    execution.threatID = event.threatID
-                    execution.actionIndex = index
-                    execution.actionType = action.kind
-                    execution.idempotencyKey = Self.idempotencyKey(rule: ruleID, event: event.position, action: index)
-                    execution.status = .pending
-                    execution.attempts = 0
-                    execution.dueAt = decision.dueAt
-                    execution.requiresOpenThreat = (rule.conditions?.stillOpenAfterSeconds ?? 0) > 0
-                    execution.createdAt = Date()
-                    try await execution.create(on: tx)
-                }
+                if !triggers.isEmpty { try await triggers.create(on: tx) }
+                if !executions.isEmpty { try await executions.create(on: tx) }
             }
         }
     }
@@ -92,6 +128,10 @@ extension Automations {
     /// action of its run due, so a rule's second action does not wait for the next tick.
     @discardableResult
     public func runDue(on database: any Database, now: @escaping @Sendable () -> Date) async throws -> Int {
+        try await dueGate.run { try await runDueNow(on: database, now: now) }
+    }
+
+    private func runDueNow(on database: any Database, now: @escaping @Sendable () -> Date) async throws -> Int {
         var finished = 0
         while true {
             let due = try await AutomationExecutionModel.query(on: database).filter(\.$status == .pending).filter(\.$dueAt <= now())
@@ -99,19 +139,31 @@ extension Automations {
             guard !due.isEmpty else { return finished }
             let ready = try await readyInOrder(due, on: database, now: now())
             guard !ready.isEmpty else { return finished }
+            let rules = try await AutomationRuleModel.query(on: database).filter(\.$id ~~ Array(Set(ready.map(\.ruleID)))).all()
+            let byID = Dictionary(rules.compactMap { rule in rule.id.map { ($0, rule) } }, uniquingKeysWith: { first, _ in first })
             let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
                 var done = 0
                 var iterator = ready.makeIterator()
                 var running = 0
                 while running < settings.concurrentActions, let next = iterator.next() {
-                    group.addTask { try await self.perform(next, on: database, now: now) }
+                    group.addTask { try await self.perform(next, rule: byID[next.ruleID], on: database, now: now) }
                     running += 1
                 }
                 while let result = try await group.next() {
                     if result { done += 1 }
-                    if let next = iterator.next() { group.addTask { try await self.perform(next, on: database, now: now) } }
+                    if let next = iterator.next() { group.addTask { try await self.perform(next, rule: byID[next.ruleID], on: database, now: now) } }
                 }
                 return done
+            }
+            // What the round did, in one write. A crash before it sends those actions again on
+            // restart (at least once; receivers drop the repeated idempotency key).
+            let changed = ready.filter(\.hasChanges)
+            if !changed.isEmpty {
+                try await writes.run {
+                    try await database.transaction { tx in
+                        for execution in changed { try await execution.update(on: tx) }
+                    }
+                }
             }
             finished += outcomes
             if outcomes == 0 { return finished }
@@ -144,16 +196,19 @@ extension Automations {
     }
 
     /// One attempt at one execution; true when it is finished (succeeded, dead or skipped).
-    private func perform(_ execution: AutomationExecutionModel, on database: any Database, now: @escaping @Sendable () -> Date) async throws -> Bool {
-        guard let model = try await AutomationRuleModel.query(on: database).filter(\.$id == execution.ruleID).first() else { return false }
+    /// The execution's new state is set on the model and written by the caller with the others of
+    /// its round (one transaction, not one per action).
+    private func perform(_ execution: AutomationExecutionModel, rule model: AutomationRuleModel?, on database: any Database,
+                         now: @escaping @Sendable () -> Date) async throws -> Bool {
+        guard let model else { return false }
         guard model.enabled else {
-            try await finish(execution, as: .skipped, error: "the rule was disabled before the action was due", responseStatus: nil, on: database, now: now())
+            settle(execution, as: .skipped, error: "the rule was disabled before the action was due", responseStatus: nil, now: now())
             return true
         }
         if execution.requiresOpenThreat, let threatID = execution.threatID {
             let threat = try await ThreatModel.query(on: database).filter(\.$id == threatID).first()
             guard threat?.status == .open else {
-                try await finish(execution, as: .skipped, error: "the threat was no longer open when the delay ran out", responseStatus: nil, on: database, now: now())
+                settle(execution, as: .skipped, error: "the threat was no longer open when the delay ran out", responseStatus: nil, now: now())
                 return true
             }
         }
@@ -161,16 +216,16 @@ extension Automations {
         do {
             rule = try Self.document(model)
         } catch {
-            try await finish(execution, as: .dead, error: "the rule cannot be read: \(error)", responseStatus: nil, on: database, now: now())
+            settle(execution, as: .dead, error: "the rule cannot be read: \(error)", responseStatus: nil, now: now())
             return true
         }
         if execution.actionIndex == 0, (rule.conditions?.stillInStateAfterSeconds ?? 0) > 0, let deviceID = execution.deviceID,
            let reason = try await stateChanged(rule.trigger, deviceID: deviceID, on: database) {
-            try await finish(execution, as: .skipped, error: reason, responseStatus: nil, on: database, now: now())
+            settle(execution, as: .skipped, error: reason, responseStatus: nil, now: now())
             return true
         }
         guard rule.actions.indices.contains(execution.actionIndex) else {
-            try await finish(execution, as: .skipped, error: "the rule was changed and no longer has this action", responseStatus: nil, on: database, now: now())
+            settle(execution, as: .skipped, error: "the rule was changed and no longer has this action", responseStatus: nil, now: now())
             return true
         }
         let outcome: ActionOutcome
@@ -191,13 +246,13 @@ extension Automations {
         }
         switch outcome {
         case .succeeded(let status):
-            try await finish(execution, as: .succeeded, error: nil, responseStatus: status, on: database, now: now())
+            settle(execution, as: .succeeded, error: nil, responseStatus: status, now: now())
             return true
         case .failed(let message, let status):
             let attempts = execution.attempts + 1
             if attempts >= settings.maxAttempts {
                 logger.warning("an automation action failed for good", metadata: ["rule": "\(model.name)", "action": "\(execution.actionIndex)", "error": "\(message)"])
-                try await finish(execution, as: .dead, error: message, responseStatus: status, on: database, now: now())
+                settle(execution, as: .dead, error: message, responseStatus: status, now: now())
                 return true
             }
             let wait = settings.firstRetrySeconds * Double(1 << min(attempts - 1, 16))
@@ -205,19 +260,22 @@ extension Automations {
             execution.lastError = message
             execution.responseStatus = status
             execution.dueAt = now().addingTimeInterval(min(wait, 3_600))
-            try await writes.run { try await execution.update(on: database) }
             return false
         }
     }
 
     private func finish(_ execution: AutomationExecutionModel, as status: ExecutionStatus, error: String?, responseStatus: Int?,
                         on database: any Database, now: Date) async throws {
+        settle(execution, as: status, error: error, responseStatus: responseStatus, now: now)
+        try await writes.run { try await execution.update(on: database) }
+    }
+
+    private func settle(_ execution: AutomationExecutionModel, as status: ExecutionStatus, error: String?, responseStatus: Int?, now: Date) {
         execution.status = status
         if status != .skipped { execution.attempts += 1 }
         execution.lastError = error
         execution.responseStatus = responseStatus
         execution.completedAt = now
-        try await writes.run { try await execution.update(on: database) }
     }
 }
 

@@ -199,8 +199,12 @@ import Vapor
             #expect(closed != nil, "\(executions.text)")
             #expect(try await device()["MTDThreatLevel"] as? String == "High")
             #expect(try await Wait.until(within: 10) { try await profiles().isEmpty } != nil, "Tunnel is removed")
-            let tags = try await uem.send(.GET, "/API/mdm/devices/\(fleet.uemDeviceID)/tags")
-            #expect((tags.json["tags"] as? [[String: Any]])?.contains { $0["name"] as? String == "MTD – Silent" } == true, "\(tags.text)")
+            // The tag is the rule's second action: it follows the threat level.
+            let tagged = try await Wait.until(within: 10) {
+                let tags = try await uem.send(.GET, "/API/mdm/devices/\(fleet.uemDeviceID)/tags")
+                return (tags.json["tags"] as? [[String: Any]])?.contains { $0["name"] as? String == "MTD – Silent" } == true
+            }
+            #expect(tagged != nil, "the device is tagged MTD – Silent")
 
             // Drift repair reconciles every device: the pinned level stays while the device is silent.
             try await uem.app.mtd.uemSync.repairDrift(on: uem.app.db)
