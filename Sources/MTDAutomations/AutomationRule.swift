@@ -20,6 +20,9 @@ public struct AutomationRule: Codable, Sendable, Equatable {
     public static let fields = ["name", "enabled", "trigger", "conditions", "actions", "throttleSeconds", "digest"]
     public static let defaultThrottleSeconds = 3_600
 
+    /// The throttle in force: the rule's own, else an hour (none for a digest, which collects every event).
+    public var effectiveThrottleSeconds: Int { throttleSeconds ?? (digest == nil ? Self.defaultThrottleSeconds : 0) }
+
     public init(name: String, enabled: Bool, trigger: Trigger, conditions: Conditions? = nil, actions: [Action], throttleSeconds: Int? = nil,
                 digest: Digest? = nil) {
         self.digest = digest

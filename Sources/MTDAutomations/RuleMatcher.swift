@@ -102,7 +102,7 @@ public enum RunPlanner {
                 return Decision(runs: false, dueAt: event.createdAt, reason: "\(inWindow) of \(count) events within \(within) s")
             }
         }
-        let throttle = rule.throttleSeconds ?? (rule.digest == nil ? AutomationRule.defaultThrottleSeconds : 0)
+        let throttle = rule.effectiveThrottleSeconds
         if let lastRun, throttle > 0, event.createdAt.timeIntervalSince(lastRun) < Double(throttle) {
             return Decision(runs: false, dueAt: event.createdAt, reason: "throttled: ran for this device \(Int(event.createdAt.timeIntervalSince(lastRun))) s before")
         }

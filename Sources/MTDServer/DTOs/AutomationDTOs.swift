@@ -45,7 +45,7 @@ struct AutomationSummary: Content {
                 return action
             }
         }
-        throttleSeconds = rule.throttleSeconds ?? (rule.digest == nil ? AutomationRule.defaultThrottleSeconds : 0)
+        throttleSeconds = rule.effectiveThrottleSeconds
         digest = rule.digest
     }
 }
