@@ -40,6 +40,12 @@ public final class Automations: Sendable {
     let http: HTTPClient
     let uemSender = NIOLockedValueBox<(any UEMCommandSending)?>(nil)
     let dueGate = RunGate()
+    /// Signalled when `process` recorded executions, so the task that performs them (the
+    /// consumer's tick) starts at once instead of at its next period.
+    package let recorded = EventSignal()
+    private let digestsScheduledAt = NIOLockedValueBox(Date.distantPast)
+    /// The last batch's rule index and the rule ids and versions it was built from.
+    let indexCache = NIOLockedValueBox<(signature: [String], index: RuleIndex<AutomationRuleModel>)?>(nil)
     let logger = Logger(label: "openmtd.automations")
 
     package init(settings: Settings, writes: WriteGate, egress: EgressGuard, http: HTTPClient = EgressHTTP.client) {
@@ -47,6 +53,16 @@ public final class Automations: Sendable {
         self.writes = writes
         self.egress = egress
         self.http = http
+    }
+
+    /// Digest runs are looked for at most once a second, however often the tick is woken.
+    public func scheduleDigestsIfDue(on database: any Database, now: Date) async throws {
+        let due = digestsScheduledAt.withLockedValue { last in
+            guard now.timeIntervalSince(last) >= 1 || now < last else { return false }
+            last = now
+            return true
+        }
+        if due { try await scheduleDigests(on: database, now: now) }
     }
 
     public static var migrations: [any Migration] { [AUT001_CreateAutomations(), AUT002_CreateSMTPSettings(), AUT003_CreateThreatLevelPins()] }

@@ -13,15 +13,7 @@ extension Automations {
         guard !enterprises.isEmpty else { return }
         let models = try await AutomationRuleModel.query(on: database).filter(\.$enterpriseID ~~ Array(enterprises)).filter(\.$enabled == true).all()
         guard !models.isEmpty else { return }
-        var rules: [(enterpriseID: UUID, tag: AutomationRuleModel, rule: AutomationRule)] = []
-        for model in models {
-            do {
-                rules.append((enterpriseID: model.enterpriseID, tag: model, rule: try Self.document(model)))
-            } catch {
-                logger.error("a stored automation rule cannot be read; it is skipped", metadata: ["rule": "\(model.id?.uuidString ?? "")", "error": "\(error)"])
-            }
-        }
-        let index = RuleIndex(rules)
+        let index = ruleIndex(for: models)
         var triggered: [Triggered] = []
         for event in try await EventFacts.build(events, on: database) {
             for (model, rule) in index.triggered(by: event) {
@@ -38,6 +30,26 @@ extension Automations {
         for start in stride(from: 0, to: triggered.count, by: 500) {
             try await record(Array(triggered[start..<min(triggered.count, start + 500)]), on: database)
         }
+        if !triggered.isEmpty { recorded.signal() }
+    }
+
+    /// The index of these rules: the one built for the previous batch while no rule changed (same
+    /// ids and versions), else a new one. Decoding and compiling a hundred rules for every batch
+    /// cost more than matching the batch.
+    private func ruleIndex(for models: [AutomationRuleModel]) -> RuleIndex<AutomationRuleModel> {
+        let signature = models.map { "\($0.id?.uuidString ?? ""):\($0.version)" }.sorted()
+        if let cached = indexCache.withLockedValue({ $0 }), cached.signature == signature { return cached.index }
+        var rules: [(enterpriseID: UUID, tag: AutomationRuleModel, rule: AutomationRule)] = []
+        for model in models {
+            do {
+                rules.append((enterpriseID: model.enterpriseID, tag: model, rule: try Self.document(model)))
+            } catch {
+                logger.error("a stored automation rule cannot be read; it is skipped", metadata: ["rule": "\(model.id?.uuidString ?? "")", "error": "\(error)"])
+            }
+        }
+        let index = RuleIndex(rules)
+        indexCache.withLockedValue { $0 = (signature, index) }
+        return index
     }
 
     private struct Triggered {
@@ -58,7 +70,8 @@ extension Automations {
         let eventIDs = Array(Set(items.map(\.event.position)))
         let deviceIDs = Array(Set(items.compactMap(\.event.deviceID)))
         let earliest = (items.map(\.event.createdAt).min() ?? Date()).addingTimeInterval(-Double(AutomationRule.longestDelaySeconds))
-        try await writes.run {
+        // Urgent, like the UEM's writes: a lock or a threat level waits on this, not behind queued check-ins.
+        try await writes.run(priority: .urgent) {
             try await database.transaction { tx in
                 var seen = Set(try await AutomationTriggerModel.query(on: tx).filter(\.$ruleID ~~ ruleIDs).filter(\.$eventID ~~ eventIDs).all()
                     .map { "\($0.ruleID):\($0.eventID)" })
@@ -123,91 +136,139 @@ extension Automations {
         "\(rule.uuidString.lowercased()):\(event):\(action)"
     }
 
-    /// Performs the executions due at `now`, in order within each run, several runs at once. Returns
-    /// how many it finished (succeeded, dead or skipped). Loops while finishing one makes the next
-    /// action of its run due, so a rule's second action does not wait for the next tick.
+    /// Performs the executions due at `now()`, in order within each run, up to
+    /// `settings.concurrentActions` at once, and returns how many it finished (succeeded, dead or
+    /// skipped). It works as a pipeline, not in rounds: a free slot takes the next due action at
+    /// once, so a slow receiver holds up only its own run; results are written together (one
+    /// transaction for those finished since the last write) before each fetch and at least every
+    /// `resultFlushSeconds`. A fetch after an action succeeded also picks up its run's next action.
+    /// Each execution is attempted at most once per call; a retry waits for its backoff.
     @discardableResult
     public func runDue(on database: any Database, now: @escaping @Sendable () -> Date) async throws -> Int {
         try await dueGate.run { try await runDueNow(on: database, now: now) }
     }
 
+    /// How long finished results may wait to be written while other actions keep running.
+    static let resultFlushSeconds = 0.05
+
     private func runDueNow(on database: any Database, now: @escaping @Sendable () -> Date) async throws -> Int {
-        var finished = 0
-        while true {
-            let due = try await AutomationExecutionModel.query(on: database).filter(\.$status == .pending).filter(\.$dueAt <= now())
-                .sort(\.$dueAt, .ascending).sort(\.$actionIndex, .ascending).limit(200).all()
-            guard !due.isEmpty else { return finished }
-            let ready = try await readyInOrder(due, on: database, now: now())
-            guard !ready.isEmpty else { return finished }
-            let rules = try await AutomationRuleModel.query(on: database).filter(\.$id ~~ Array(Set(ready.map(\.ruleID)))).all()
-            let byID = Dictionary(rules.compactMap { rule in rule.id.map { ($0, rule) } }, uniquingKeysWith: { first, _ in first })
-            let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
-                var done = 0
-                var iterator = ready.makeIterator()
-                var running = 0
-                while running < settings.concurrentActions, let next = iterator.next() {
-                    group.addTask { try await self.perform(next, rule: byID[next.ruleID], on: database, now: now) }
-                    running += 1
-                }
-                while let result = try await group.next() {
-                    if result { done += 1 }
-                    if let next = iterator.next() { group.addTask { try await self.perform(next, rule: byID[next.ruleID], on: database, now: now) } }
-                }
-                return done
-            }
-            // What the round did, in one write. A crash before it sends those actions again on
-            // restart (at least once; receivers drop the repeated idempotency key).
-            let changed = ready.filter(\.hasChanges)
-            if !changed.isEmpty {
-                try await writes.run {
-                    try await database.transaction { tx in
-                        for execution in changed { try await execution.update(on: tx) }
+        let slots = max(settings.concurrentActions, 1)
+        return try await withThrowingTaskGroup(of: (AutomationExecutionModel, Bool).self) { group in
+            var finished = 0
+            var running = Set<UUID>()
+            var pending: [(execution: AutomationExecutionModel, facts: RunFacts)] = []
+            var settled: [AutomationExecutionModel] = []
+            var lastWrite = Date()
+            var fetch = true
+            do {
+                while true {
+                    if pending.isEmpty, fetch, running.count < slots {
+                        // The results first: a run's next action is due only once its previous one is recorded.
+                        try await write(settled, on: database)
+                        settled.removeAll()
+                        lastWrite = Date()
+                        let fetched = try await fetchReady(excluding: running, on: database, now: now())
+                        finished += fetched.skipped
+                        pending = fetched.ready.reversed().map { ($0, fetched.facts) }
+                        fetch = !pending.isEmpty
+                    }
+                    while running.count < slots, let next = pending.popLast() {
+                        if let id = next.execution.id { running.insert(id) }
+                        group.addTask { (next.execution, try await self.perform(next.execution, facts: next.facts, on: database, now: now)) }
+                    }
+                    guard let (execution, done) = try await group.next() else { break }
+                    if let id = execution.id { running.remove(id) }
+                    if execution.hasChanges { settled.append(execution) }
+                    if done {
+                        finished += 1
+                        fetch = true
+                    }
+                    if Date().timeIntervalSince(lastWrite) >= Self.resultFlushSeconds {
+                        try await write(settled, on: database)
+                        settled.removeAll()
+                        lastWrite = Date()
                     }
                 }
+                try await write(settled, on: database)
+            } catch {
+                // What finished is recorded even when another action's database work failed, so
+                // it is not sent again.
+                group.cancelAll()
+                while let result = try? await group.next() {
+                    if result.0.hasChanges { settled.append(result.0) }
+                }
+                do {
+                    try await write(settled, on: database)
+                } catch let writeError {
+                    logger.error("automation results could not be written; those actions run again (receivers drop the repeated idempotency key)",
+                                 metadata: ["error": "\(writeError)"])
+                }
+                throw error
             }
-            finished += outcomes
-            if outcomes == 0 { return finished }
+            return finished
         }
     }
 
-    /// The executions whose earlier actions in the same run have succeeded; those behind a dead or
-    /// skipped one are skipped too.
-    private func readyInOrder(_ due: [AutomationExecutionModel], on database: any Database, now: Date) async throws -> [AutomationExecutionModel] {
+    /// The results of finished attempts, in one transaction. Urgent: an action that took access
+    /// away (a lock, a threat level) is recorded before queued check-ins write.
+    private func write(_ settled: [AutomationExecutionModel], on database: any Database) async throws {
+        guard !settled.isEmpty else { return }
+        try await writes.run(priority: .urgent) {
+            try await database.transaction { tx in
+                for execution in settled { try await execution.update(on: tx) }
+            }
+        }
+    }
+
+    /// Due executions not running now, with what performing them needs, in order within each
+    /// run: those whose earlier action is still pending wait; those behind a dead or skipped one
+    /// are skipped (and counted).
+    private func fetchReady(excluding running: Set<UUID>, on database: any Database, now: Date)
+        async throws -> (ready: [AutomationExecutionModel], facts: RunFacts, skipped: Int) {
+        let due = try await AutomationExecutionModel.query(on: database).filter(\.$status == .pending).filter(\.$dueAt <= now)
+            .sort(\.$dueAt, .ascending).sort(\.$actionIndex, .ascending).limit(200 + running.count).all()
+            .filter { execution in execution.id.map { !running.contains($0) } ?? false }
+        guard !due.isEmpty else { return ([], RunFacts(), 0) }
+        let facts = try await RunFacts.load(due, on: database)
         var ready: [AutomationExecutionModel] = []
+        var skipped: [AutomationExecutionModel] = []
         var claimed = Set<String>()
         for execution in due {
             let run = "\(execution.ruleID):\(execution.eventID)"
             guard !claimed.contains(run) else { continue }
             if execution.actionIndex > 0 {
                 let previousKey = Self.idempotencyKey(rule: execution.ruleID, event: execution.eventID, action: execution.actionIndex - 1)
-                let previous = try await AutomationExecutionModel.query(on: database).filter(\.$idempotencyKey == previousKey).first()
-                switch previous?.status {
+                switch facts.previousStatuses[previousKey] {
                 case .succeeded?: break
                 case .pending?: continue
                 case .dead?, .skipped?, nil:
-                    try await finish(execution, as: .skipped, error: "an earlier action of this run did not succeed", responseStatus: nil, on: database, now: now)
+                    settle(execution, as: .skipped, error: "an earlier action of this run did not succeed", responseStatus: nil, now: now)
+                    skipped.append(execution)
                     continue
                 }
             }
             claimed.insert(run)
             ready.append(execution)
         }
-        return ready
+        try await write(skipped, on: database)
+        return (ready, facts, skipped.count)
     }
 
     /// One attempt at one execution; true when it is finished (succeeded, dead or skipped).
-    /// The execution's new state is set on the model and written by the caller with the others of
-    /// its round (one transaction, not one per action).
-    private func perform(_ execution: AutomationExecutionModel, rule model: AutomationRuleModel?, on database: any Database,
+    /// The execution's new state is set on the model and written by the caller with the others
+    /// that finished about the same time (one transaction, not one per action).
+    private func perform(_ execution: AutomationExecutionModel, facts: RunFacts, on database: any Database,
                          now: @escaping @Sendable () -> Date) async throws -> Bool {
-        guard let model else { return false }
+        guard let model = facts.rules[execution.ruleID] else {
+            settle(execution, as: .skipped, error: "the rule was deleted before the action was due", responseStatus: nil, now: now())
+            return true
+        }
         guard model.enabled else {
             settle(execution, as: .skipped, error: "the rule was disabled before the action was due", responseStatus: nil, now: now())
             return true
         }
         if execution.requiresOpenThreat, let threatID = execution.threatID {
-            let threat = try await ThreatModel.query(on: database).filter(\.$id == threatID).first()
-            guard threat?.status == .open else {
+            guard facts.threatStatuses[threatID] == .open else {
                 settle(execution, as: .skipped, error: "the threat was no longer open when the delay ran out", responseStatus: nil, now: now())
                 return true
             }
@@ -219,10 +280,11 @@ extension Automations {
             settle(execution, as: .dead, error: "the rule cannot be read: \(error)", responseStatus: nil, now: now())
             return true
         }
-        if execution.actionIndex == 0, (rule.conditions?.stillInStateAfterSeconds ?? 0) > 0, let deviceID = execution.deviceID,
-           let reason = try await stateChanged(rule.trigger, deviceID: deviceID, on: database) {
-            settle(execution, as: .skipped, error: reason, responseStatus: nil, now: now())
-            return true
+        if execution.actionIndex == 0, (rule.conditions?.stillInStateAfterSeconds ?? 0) > 0, let deviceID = execution.deviceID {
+            if let reason = stateChanged(rule.trigger, device: facts.devices[deviceID]) {
+                settle(execution, as: .skipped, error: reason, responseStatus: nil, now: now())
+                return true
+            }
         }
         guard rule.actions.indices.contains(execution.actionIndex) else {
             settle(execution, as: .skipped, error: "the rule was changed and no longer has this action", responseStatus: nil, now: now())
@@ -231,14 +293,14 @@ extension Automations {
         let outcome: ActionOutcome
         switch rule.actions[execution.actionIndex] {
         case .webhook(let webhook):
-            outcome = await deliver(webhook, execution: execution, rule: model, on: database, now: now())
+            outcome = await deliver(webhook, execution: execution, rule: model, facts: facts, on: database, now: now())
         case .email(let email):
-            outcome = await mail(email, execution: execution, rule: model, on: database, now: now())
+            outcome = await mail(email, execution: execution, rule: model, facts: facts, on: database, now: now())
         case .uem(let action):
             outcome = await command(action, execution: execution, on: database)
             if case .succeeded = outcome {
                 // Destructive or not, a UEM command is told to the audit trail with its cause.
-                try await writes.run {
+                try await writes.run(priority: .urgent) {
                     try await EventLog.append([Self.commandAudit(action, execution: execution, rule: model)], enterpriseID: execution.enterpriseID,
                                               on: database, now: now())
                 }
@@ -264,12 +326,6 @@ extension Automations {
         }
     }
 
-    private func finish(_ execution: AutomationExecutionModel, as status: ExecutionStatus, error: String?, responseStatus: Int?,
-                        on database: any Database, now: Date) async throws {
-        settle(execution, as: status, error: error, responseStatus: responseStatus, now: now)
-        try await writes.run { try await execution.update(on: database) }
-    }
-
     private func settle(_ execution: AutomationExecutionModel, as status: ExecutionStatus, error: String?, responseStatus: Int?, now: Date) {
         execution.status = status
         if status != .skipped { execution.attempts += 1 }
@@ -281,8 +337,8 @@ extension Automations {
 
 extension Automations {
     /// Why a delayed DEVICE rule no longer applies (nil: the device is still in the state).
-    func stateChanged(_ trigger: AutomationRule.Trigger, deviceID: UUID, on database: any Database) async throws -> String? {
-        guard let device = try await DeviceModel.query(on: database).filter(\.$id == deviceID).first() else { return "the device is gone" }
+    func stateChanged(_ trigger: AutomationRule.Trigger, device: DeviceModel?) -> String? {
+        guard let device else { return "the device is gone" }
         if trigger.connectionTo != nil, device.connectionStatus == .connected {
             return "the device checked in again before the delay ran out"
         }

@@ -14,7 +14,7 @@ import NIOHTTP1
 /// called again).
 extension Automations {
     func deliver(_ webhook: AutomationRule.Webhook, execution: AutomationExecutionModel, rule: AutomationRuleModel,
-                 on database: any Database, now: Date) async -> ActionOutcome {
+                 facts: RunFacts, on database: any Database, now: Date) async -> ActionOutcome {
         do {
             try await egress.check(webhook.url)
         } catch {
@@ -24,7 +24,7 @@ extension Automations {
         do {
             body = execution.eventID < 0
                 ? try await WebhookBody.renderDigest(webhook.format, execution: execution, rule: rule, on: database)
-                : try await WebhookBody.render(webhook.format, execution: execution, rule: rule, on: database)
+                : try WebhookBody.render(webhook.format, execution: execution, rule: rule, event: facts.event(of: execution), device: facts.device(of: execution))
         } catch {
             return .failed("the message could not be built: \(error)", status: nil)
         }
@@ -66,9 +66,7 @@ public enum WebhookSignature {
 /// The three message shapes.
 enum WebhookBody {
     static func render(_ format: AutomationRule.WebhookFormat, execution: AutomationExecutionModel, rule: AutomationRuleModel,
-                       on database: any Database) async throws -> Data {
-        let event = try await EventModel.query(on: database).filter(\.$id == execution.eventID).first()
-        let device = try await execution.deviceID.asyncMap { id in try await DeviceModel.query(on: database).filter(\.$id == id).first() } ?? nil
+                       event: EventModel?, device: DeviceModel?) throws -> Data {
         let summary = Summary(event: event, device: device)
         let object: [String: Any]
         switch format {
@@ -199,12 +197,5 @@ enum WebhookBody {
         }
 
         func headline(rule: String) -> String { "\(title) (rule \"\(rule)\")" }
-    }
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
     }
 }

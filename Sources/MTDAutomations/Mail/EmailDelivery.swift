@@ -7,13 +7,13 @@ import MTDStore
 /// per classification), and one SMTP session through the enterprise's relay.
 extension Automations {
     func mail(_ email: AutomationRule.Email, execution: AutomationExecutionModel, rule: AutomationRuleModel,
-              on database: any Database, now: Date) async -> ActionOutcome {
+              facts: RunFacts, on database: any Database, now: Date) async -> ActionOutcome {
         do {
             guard let settings = try await smtpSettings(enterpriseID: execution.enterpriseID, on: database)?.settings else {
                 return .failed("no SMTP relay is configured: an owner sets one in Settings > E-mail (PUT /api/v1/settings/smtp)", status: nil)
             }
-            let event = try await EventModel.query(on: database).filter(\.$id == execution.eventID).first()
-            let device = try await execution.deviceID.asyncMap { id in try await DeviceModel.query(on: database).filter(\.$id == id).first() } ?? nil
+            let event = facts.event(of: execution)
+            let device = facts.device(of: execution)
             let recipients: [String]
             switch email.to {
             case .deviceUser:

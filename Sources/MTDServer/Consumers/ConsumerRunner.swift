@@ -185,14 +185,22 @@ final class ConsumerRunner: Sendable {
     private func tickLoop(_ consumer: any EventConsumer, database: @escaping @Sendable () -> any Database) async {
         guard let every = consumer.tickSeconds else { return }
         var backoff = 0.5
+        let wake = consumer.tickSignal
+        var seen = wake?.generation ?? 0
         while !Task.isCancelled {
             guard mayRun(consumer.name) else {
                 try? await Task.sleep(nanoseconds: SleepInterval.nanoseconds(timing.renewSeconds))
                 continue
             }
-            // The first tick comes one period after the lease is held, as every later one.
-            try? await Task.sleep(nanoseconds: SleepInterval.nanoseconds(every))
+            // The first tick comes one period after the lease is held, as every later one, unless
+            // the consumer's signal (read before the last tick, so none is missed) says work waits.
+            if let wake {
+                await wake.wait(after: seen, timeout: every)
+            } else {
+                try? await Task.sleep(nanoseconds: SleepInterval.nanoseconds(every))
+            }
             guard !Task.isCancelled, mayRun(consumer.name) else { continue }
+            seen = wake?.generation ?? 0
             do {
                 try await consumer.tick(on: database(), now: Date())
                 if consumer.eventTypes == [] { states.withLockedValue { $0[consumer.name]?.lastSuccessAt = Date() } }

@@ -1,5 +1,6 @@
 import FluentKit
 import Foundation
+import MTDServices
 import MTDStore
 
 /// Where a consumer runs when several replicas share one database.
@@ -28,6 +29,8 @@ protocol EventConsumer: Sendable {
     var coalesceSeconds: Double { get }
     /// How often `tick` runs; nil for never.
     var tickSeconds: Double? { get }
+    /// Wakes the tick before its period is over (work the consumer's own batches handed to it).
+    var tickSignal: EventSignal? { get }
 
     /// Whether events can be processed now. While false they stay in the log and count as lag
     /// (UEM sync without a connected UEM).
@@ -43,6 +46,7 @@ extension EventConsumer {
     var batchSize: Int { 5_000 }
     var coalesceSeconds: Double { 0 }
     var tickSeconds: Double? { nil }
+    var tickSignal: EventSignal? { nil }
     func isReady() async -> Bool { true }
     func process(_ events: [EventModel], on database: any Database) async throws {}
     func tick(on database: any Database, now: Date) async throws {}
