@@ -11,6 +11,13 @@
 5. A burst: every phone reports a HIGH threat; during it the replica holding the UEM-sync lease is
    killed with SIGKILL. Another replica must take the lease over within 10 s, and every device must
    end up tagged "MTD – High Risk" with its Tunnel profile removed: no change lost.
+6. Automations across the same kill: a rule calls a signed webhook (a receiver in its own process)
+   for every opened threat. Every threat of the burst must reach the receiver (no action lost). An
+   action the killed replica had sent but not yet recorded is sent again by the new holder with the
+   same idempotency key (at least once; a receiver that drops a repeated key acts once): those
+   repeats are counted, and must stay within what one replica can have in flight (its 16 action
+   slots plus the results of one 50 ms write window). The replica killed held the automations lease
+   too (the first replica takes every lease), which the figures say.
 
 Prints one JSON line of figures; exits non-zero when a check fails.
 Usage: replicas.py --binary .build/debug/openmtd [--replicas 2] [--devices 1000] [--database-url URL]
@@ -18,7 +25,10 @@ Usage: replicas.py --binary .build/debug/openmtd [--replicas 2] [--devices 1000]
 import argparse
 import base64
 import concurrent.futures
+import http.server
 import json
+import multiprocessing
+import queue
 import os
 import re
 import shutil
@@ -76,7 +86,7 @@ def start_replica(index):
     env = dict(os.environ, OPENMTD_ADMIN_PASSWORD=MTD_PASSWORD, OPENMTD_UEM_ADMIN_PASSWORD=UEM_PASSWORD)
     process = subprocess.Popen(
         [args.binary, "serve", "--port", str(port), "--database-url", database_url, "--data-dir", os.path.join(out, f"data-{index}"),
-         "--config", os.path.join(out, "config.yaml"), "--trusted-proxy", "127.0.0.1"],
+         "--config", os.path.join(out, "config.yaml"), "--trusted-proxy", "127.0.0.1", "--egress-allow", "127.0.0.0/8"],
         stdout=log, stderr=subprocess.STDOUT, env=env)
     replicas[index] = {"port": port, "process": process}
     for _ in range(240):
@@ -102,6 +112,43 @@ def stop_all():
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """The automation webhook's receiver, in a process of its own (one GIL for it alone)."""
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.records.put(self.headers["X-OpenMTD-Idempotency-Key"])
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def receive(port_queue, records):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    server.records = records
+    port_queue.put(server.server_address[1])
+    server.serve_forever()
+
+
+hook_records, hook_port = multiprocessing.Queue(), multiprocessing.Queue()
+multiprocessing.Process(target=receive, args=(hook_port, hook_records), daemon=True).start()
+hook_url = f"http://127.0.0.1:{hook_port.get(timeout=30)}/hook"
+hook_keys = {}
+
+
+def collect_hooks():
+    while True:
+        try:
+            key = hook_records.get(timeout=0.1)
+        except queue.Empty:
+            return
+        hook_keys[key] = hook_keys.get(key, 0) + 1
 
 
 nginx = None
@@ -265,7 +312,7 @@ http {{
     repeated_before_kill = repeated_changes()
     check(repeated_before_kill == 0, f"bulk calls asked for {repeated_before_kill} tag changes already in effect")
 
-    def lease_holder():
+    def lease_holder(name="uem-tags"):
         for replica in replicas.values():
             if replica["process"].poll() is not None:
                 continue
@@ -273,12 +320,16 @@ http {{
                 consumers = call("GET", "/api/v1/consumers", headers=auth, url=f"http://127.0.0.1:{replica['port']}", attempts=1)["consumers"]
             except Exception:
                 continue
-            holder = next((c.get("leaseHolder") for c in consumers if c["name"] == "uem-tags"), None)
+            holder = next((c.get("leaseHolder") for c in consumers if c["name"] == name), None)
             if holder:
                 return holder
         return None
 
     holder_before = lease_holder()
+    automations_holder = lease_holder("automations")
+    call("POST", "/api/v1/automations", {"name": "every opened threat", "trigger": {"type": "THREAT", "change": "CREATED"},
+                                         "actions": [{"type": "webhook", "url": hook_url, "secret": "replica-webhook-secret-01"}],
+                                         "throttleSeconds": 0}, auth)
     killed, takeover_seconds = None, None
     burst_done = threading.Event()
 
@@ -323,11 +374,24 @@ http {{
         print(f"left: {tagged('MTD – Secured')} still Secured, {count - tagged('MTD – High Risk')} not High Risk", file=sys.stderr)
     pending = int(psql("SELECT COUNT(*) FROM devices d WHERE d.security_status = 'THREATS_HIGH'"))
     check(pending == count, f"{pending} MTD devices are THREATS_HIGH")
+    # Every opened threat is one webhook, each idempotency key once.
+    threats = int(psql("SELECT COUNT(*) FROM threats"))
+    deadline = time.time() + 120
+    while time.time() < deadline and len(hook_keys) < threats:
+        collect_hooks()
+        time.sleep(0.2)
+    collect_hooks()
+    doubled = sum(n - 1 for n in hook_keys.values())
+    check(len(hook_keys) == threats, f"{len(hook_keys)} of {threats} opened threats reached the automation webhook")
+    check(doubled <= 100, f"{doubled} automation webhooks were sent again after the kill (at most 100 can have been in flight)")
+    check(all(n <= 2 for n in hook_keys.values()), "no automation webhook was sent more than twice")
     print(json.dumps({
         "replicas": args.replicas, "devices": count, "activatedTwiceAtOnce": len(duplicates), "mtdDevices": devices, "duplicatePhones": duplicated,
         "activationSeconds": round(activation_seconds, 1), "killedReplica": killed, "leaseTakeoverSeconds": round(takeover_seconds, 2) if takeover_seconds else None,
         "burstSeconds": round(burst_seconds, 1), "convergedSeconds": round(convergence_seconds, 1) if converged else None,
-        "repeatedChangesBeforeKill": repeated_before_kill, "repeatedChangesTotal": repeated_changes(), "failures": failures,
+        "repeatedChangesBeforeKill": repeated_before_kill, "repeatedChangesTotal": repeated_changes(),
+        "automationsLeaseHolderKilled": bool(killed) and automations_holder == holder_before, "threatsOpened": threats,
+        "webhookKeys": len(hook_keys), "webhooksSentAgain": doubled, "failures": failures,
     }))
 finally:
     stop_all()
