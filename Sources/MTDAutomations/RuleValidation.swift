@@ -16,6 +16,29 @@ extension AutomationRule {
         return rule
     }
 
+    /// A changed rule sent back with the webhook secrets as they were shown (`placeholder`, since
+    /// secrets are never shown): each placeholder keeps the stored secret of the webhook at the
+    /// same place with the same URL; a new or moved webhook needs its secret typed in.
+    public static func decode(_ data: Data, keepingSecretsShownAs placeholder: String, from stored: AutomationRule) throws(DocumentError) -> AutomationRule {
+        var rule: AutomationRule
+        do {
+            rule = try JSONDecoder().decode(AutomationRule.self, from: data)
+        } catch {
+            throw DocumentError(decoding: error)
+        }
+        for index in rule.actions.indices {
+            guard case .webhook(var webhook) = rule.actions[index], webhook.secret == placeholder else { continue }
+            guard stored.actions.indices.contains(index), case .webhook(let before) = stored.actions[index], before.url == webhook.url else {
+                throw DocumentError(path: "$.actions[\(index)].secret",
+                                    message: "type the secret: \(placeholder) keeps the stored one only for an unchanged webhook URL at the same place")
+            }
+            webhook.secret = before.secret
+            rule.actions[index] = .webhook(webhook)
+        }
+        try rule.validate()
+        return rule
+    }
+
     /// What decoding cannot say: bounds, and filters that only make sense for one kind of event.
     public func validate() throws(DocumentError) {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)

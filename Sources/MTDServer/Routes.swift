@@ -87,6 +87,7 @@ func routes(_ app: Application) throws {
         pages.get("automations", "dead", use: ConsoleAutomationsPage.dead)
         pages.get("automations", ":id", use: ConsoleAutomationsPage.detail)
         pages.post("automations", ":id", "toggle", use: ConsoleAutomationsPage.toggle)
+        pages.on(.POST, "automations", ":id", "edit", body: .collect(maxSize: "256kb"), use: ConsoleAutomationsPage.edit)
         pages.post("automations", ":id", "delete", use: ConsoleAutomationsPage.delete)
         pages.post("automations", ":id", "dry-run", use: ConsoleAutomationsPage.dryRun)
         pages.get("application-keys", use: ConsoleApplicationKeysPage.show)

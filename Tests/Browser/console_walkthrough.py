@@ -133,6 +133,28 @@ try:
     check("saved=1" in driver.current_url, "the rule is saved")
     rule_page = driver.current_url.split("?")[0]
     inspect("automation")
+    # Edit it: a bad change is shown with its field; a good one is saved and keeps the webhook
+    # secret shown as (hidden) (the test checks the later call's signature with the original one).
+    driver.find_element(By.CSS_SELECTOR, "#edit-rule summary").click()
+    area = driver.find_element(By.ID, "document")
+    edited = json.loads(area.get_attribute("value"))
+    check(edited["actions"][0]["secret"] == "(hidden)", "the rule being edited does not show its webhook secret")
+    edited["throttleSeconds"] = -5
+    area.clear()
+    area.send_keys(json.dumps(edited))
+    driver.find_element(By.CSS_SELECTOR, "form[action$='/edit'] button[type=submit]").click()
+    wait_for(lambda: driver.find_element(By.ID, "rule-error"))
+    check("$.throttleSeconds" in driver.find_element(By.ID, "rule-error").text, "an edit error names the field")
+    inspect("automation-edit-error")
+    edited["throttleSeconds"] = 0
+    edited["name"] = "Browser walkthrough: HIGH risk to the SOAR (edited)"
+    area = driver.find_element(By.ID, "document")
+    area.clear()
+    area.send_keys(json.dumps(edited))
+    driver.find_element(By.CSS_SELECTOR, "form[action$='/edit'] button[type=submit]").click()
+    wait_for(lambda: "saved=1" in driver.current_url)
+    check("(edited)" in driver.find_element(By.TAG_NAME, "main").text and "version 2" in driver.find_element(By.TAG_NAME, "main").text,
+          "the edited rule is saved as version 2")
 
     # 3. Change a policy severity and see the device's risk change.
     visit(f"/console/devices/{device_id}", "device-before-policy")

@@ -115,6 +115,7 @@ import Vapor
         "GET /console/automations/dead": .console,
         "GET /console/automations/:id": .console,
         "POST /console/automations/:id/toggle": .console,
+        "POST /console/automations/:id/edit": .console,
         "POST /console/automations/:id/delete": .console,
         "POST /console/automations/:id/dry-run": .console,
         "POST /console/application-keys/:id/revoke": .console,

@@ -318,6 +318,38 @@ final class WebhookReceiver: Sendable {
         }
     }
 
+    @Test func aRuleSentBackWithItsHiddenSecretKeepsSigningWithTheStoredOne() async throws {
+        let receiver = try await WebhookReceiver.start()
+        defer { Task { try? await receiver.stop() } }
+        try await withServer(.sqlite) { server in
+            let owner = try await server.login()
+            let url = receiver.baseURL + "/hook"
+            let created = try await server.send(.POST, "/api/v1/automations", token: owner, json: Self.stalkerwareRule(url))
+            let id = try #require(created.json["id"] as? String)
+            var readBack = Self.stalkerwareRule(url, name: "Renamed, secret as shown")
+            var actions = try #require(readBack["actions"] as? [[String: Any]])
+            actions[0]["secret"] = "(hidden)"
+            readBack["actions"] = actions
+            // A moved or new webhook cannot borrow a secret.
+            var moved = readBack
+            moved["actions"] = [actions[0].merging(["url": url + "/elsewhere"]) { _, new in new }]
+            let refused = try await server.send(.PUT, "/api/v1/automations/\(id)", token: owner, json: moved)
+            #expect(refused.status == 400, "\(refused.text)")
+            #expect(refused.errorField == "$.actions[0].secret")
+            let updated = try await server.send(.PUT, "/api/v1/automations/\(id)", token: owner, json: readBack)
+            #expect(updated.status == 200, "\(updated.text)")
+            #expect(updated.json["version"] as? Int == 2)
+
+            let agent = try await server.activate(udid: "hidden-secret-phone")
+            #expect(try await server.checkIn(agent, Documents.android()).status == 200)
+            try await Self.stalkerware(server, agent, version: 2)
+            let delivered = try await Wait.until(within: 15) { receiver.calls.count >= 1 }
+            #expect(delivered != nil, "the webhook was not called")
+            let call = try #require(receiver.calls.first)
+            #expect(WebhookReceiver.signatureIsValid(call, secret: Self.secret), "signed with the stored secret, not with \"(hidden)\"")
+        }
+    }
+
     @Test func rulesAreManagedByOwnersAndAnalystsAndAudited() async throws {
         try await withServer(.sqlite) { server in
             let owner = try await server.login()

@@ -80,7 +80,8 @@ enum ConsoleAutomationsPage {
         try await renderDetail(req, dryRun: nil)
     }
 
-    static func renderDetail(_ req: Request, dryRun: DryRunResult?, notice: HTML? = nil) async throws -> Response {
+    static func renderDetail(_ req: Request, dryRun: DryRunResult?, notice: HTML? = nil, draft: String? = nil,
+                             status: HTTPResponseStatus = .ok) async throws -> Response {
         let context = try req.console
         let automations = req.application.mtd.automations
         guard let (id, model) = try await storedRule(req, context) else { return missing(req) }
@@ -113,9 +114,43 @@ enum ConsoleAutomationsPage {
         \(saved)\(notice ?? "")<p>\(ConsolePage.badge(model.enabled ? "ENABLED" : "DISABLED")) version \(model.version), owner \(model.owner), \
         changed \(ConsolePage.date(model.updatedAt)). \(controls)</p>
         <p>When: \(triggerSummary(rule)). Then: \(rule.actions.map(actionSummary).joined(separator: ", ")).</p>
-        <details><summary>Rule document</summary><pre>\(pretty(shown(rule)))</pre></details>
+        \(canManage ? editForm(base: base, text: draft ?? pretty(shown(rule)), csrf: context.csrf, open: draft != nil) : "<details><summary>Rule document</summary><pre>\(pretty(shown(rule)))</pre></details>")
         \(dryRunForm)\(preview)<h2>Executions</h2>\(table(executions))
-        """)
+        """, status: status)
+    }
+
+    /// The stored document to edit; webhook secrets show as "(hidden)" and stay unless replaced.
+    private static func editForm(base: String, text: String, csrf: String, open: Bool) -> HTML {
+        """
+        <details id="edit-rule"\(open ? " open" : "")><summary>Edit the rule</summary>
+        <form method="post" action="\(base)/edit">\(ConsolePage.csrfField(csrf))
+        <p><label for="document">Rule (JSON; a webhook secret left as \(AutomationSummary.hiddenSecret) keeps the stored one)</label></p>
+        <textarea id="document" name="document" rows="18" cols="100" spellcheck="false" required>\(text)</textarea>
+        <p><button type="submit">Save changes</button></p></form></details>
+        """
+    }
+
+    static func edit(_ req: Request) async throws -> Response {
+        try await change(req) { automations, model, stored, context in
+            let text = (try? req.content.decode([String: String].self))?["document"] ?? ""
+            let rule: AutomationRule
+            do {
+                rule = try AutomationRule.decode(Data(text.utf8), keepingSecretsShownAs: AutomationSummary.hiddenSecret, from: stored)
+            } catch let error as DocumentError {
+                return try await renderDetail(req, dryRun: nil, notice: problem(error.path, error.message), draft: text, status: .unprocessableEntity)
+            }
+            if rule.actions.contains(where: \.isDestructive), !context.principal.role.canManageEnterprise {
+                return try await renderDetail(req, dryRun: nil, notice: problem("$.actions", "only an owner may save a rule that wipes devices"), draft: text,
+                                              status: .forbidden)
+            }
+            let id = try model.requireID()
+            do {
+                _ = try await automations.update(id, with: rule, enterpriseID: context.principal.enterpriseID, actor: context.principal.actor, on: req.db, now: Date())
+            } catch let error as AutomationError {
+                return try await renderDetail(req, dryRun: nil, notice: problem(error), draft: text, status: .unprocessableEntity)
+            }
+            return req.redirect(to: "/console/automations/\(id.uuidString.lowercased())?saved=1")
+        }
     }
 
     static func toggle(_ req: Request) async throws -> Response {

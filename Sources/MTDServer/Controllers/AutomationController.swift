@@ -49,7 +49,9 @@ enum AutomationController {
         let principal = try req.admin
         try principal.require(\.canManageAutomations, "change automations")
         let id = try ruleID(req)
-        let rule = try document(req)
+        // A rule read from GET shows its secrets as "(hidden)"; sent back unchanged they stay.
+        let stored = try await translated { try await req.application.mtd.automations.rule(id, enterpriseID: principal.enterpriseID, on: req.db) }
+        let rule = try document(req, stored: try Automations.document(stored))
         try requireOwnerForWipes(rule, principal)
         return try AutomationSummary(try await translated {
             try await req.application.mtd.automations.update(id, with: rule, enterpriseID: principal.enterpriseID, actor: principal.actor, on: req.db, now: Date())
@@ -131,12 +133,14 @@ enum AutomationController {
         return id
     }
 
-    private static func document(_ req: Request) throws -> AutomationRule {
+    private static func document(_ req: Request, stored: AutomationRule? = nil) throws -> AutomationRule {
         guard let body = req.body.data, body.readableBytes > 0 else {
             throw APIError.badRequest("send the rule as a JSON object: name, enabled, trigger, conditions, actions", field: "$")
         }
         do {
-            return try AutomationRule.decode(Data(body.readableBytesView))
+            let data = Data(body.readableBytesView)
+            if let stored { return try AutomationRule.decode(data, keepingSecretsShownAs: AutomationSummary.hiddenSecret, from: stored) }
+            return try AutomationRule.decode(data)
         } catch {
             throw APIError.invalidDocument(error)
         }
