@@ -7,7 +7,7 @@ import Vapor
 /// `aw-tenant-code` plus Basic; errors are `{errorCode, message, activityId}`; searches page from 0
 /// and answer 204 when empty.
 public enum BuiltinUEM {
-    public static let migrations: [any Migration] = [U001_CreateOrganization(), U002_CreateDevicesAndTags(), U003_CreateGroupsAndProfiles(), U004_CreateCompliance(), U005_CreateAppConfigurations(), U006_CreateUsersAndOAuthClients(), U007_CreateDeviceApps(), U008_CreateServiceCredentials(), U009_CreateDeviceCommands()]
+    public static let migrations: [any Migration] = [U001_CreateOrganization(), U002_CreateDevicesAndTags(), U003_CreateGroupsAndProfiles(), U004_CreateCompliance(), U005_CreateAppConfigurations(), U006_CreateUsersAndOAuthClients(), U007_CreateDeviceApps(), U008_CreateServiceCredentials(), U009_CreateDeviceCommands(), U010_AddCommandStates()]
 
     /// What the first start created; the password is only ever shown here.
     public struct Bootstrap: Sendable {
@@ -58,6 +58,8 @@ public enum BuiltinUEM {
             api.post("mdm", "devices", ":id", "commands", use: UEMCommandController.byID)
             api.get("mdm", "devices", ":id", "commands", use: UEMCommandController.list)
             api.post("mdm", "devices", "commands", use: UEMCommandController.byAlternateID)
+            api.post("mdm", "devices", ":id", "commands", "deliver", use: UEMCommandLifecycle.deliver)
+            api.post("mdm", "devices", ":id", "commands", ":commandId", "complete", use: UEMCommandLifecycle.complete)
             api.post("mdm", "devices", ":id", "messages", "push", use: UEMCommandController.pushByID)
             api.post("mdm", "devices", "messages", "push", use: UEMCommandController.pushByAlternateID)
             api.post("mdm", "devices", "mtdthreatlevel", use: UEMComplianceController.reportThreatLevel)

@@ -1,3 +1,4 @@
+@testable import BuiltinUEM
 import FluentKit
 import Foundation
 @testable import MTDServer
@@ -79,6 +80,24 @@ import Vapor
             #expect(commands.last?["Detail"] as? String == "Remove the app OpenMTD flagged, then open the agent.")
             #expect(commands.allSatisfy { $0["QueuedBy"] as? String == "openmtd_automations" }, "automations use their own UEM account")
 
+            // The device's MDM agent fetches its queue (Delivered), then reports the lock done.
+            let delivered = try await uem.send(.POST, "/API/mdm/devices/\(fleet.uemDeviceID)/commands/deliver")
+            #expect(delivered.status == 200, "\(delivered.text)")
+            let fetched = try #require(delivered.json["Commands"] as? [[String: Any]])
+            #expect(fetched.map { $0["Command"] as? String } == ["Message", "Lock"], "oldest first")
+            #expect(try await Self.commands(fleet).allSatisfy { $0["Status"] as? String == "Delivered" && $0["DeliveredOn"] is String })
+            let again = try await uem.send(.POST, "/API/mdm/devices/\(fleet.uemDeviceID)/commands/deliver")
+            #expect((again.json["Commands"] as? [Any])?.isEmpty == true, "a command is delivered once")
+            let lockID = try #require(fetched.last?["Id"] as? Int)
+            #expect(try await uem.send(.POST, "/API/mdm/devices/\(fleet.uemDeviceID)/commands/\(lockID)/complete").status == 204)
+            #expect(try await uem.send(.POST, "/API/mdm/devices/\(fleet.uemDeviceID)/commands/\(lockID)/complete").status == 204, "completing twice is harmless")
+            #expect(try await uem.send(.POST, "/API/mdm/devices/\(fleet.uemDeviceID)/commands/999999/complete").status == 404)
+            let states = try await Self.commands(fleet)
+            #expect(states.first?["Status"] as? String == "Completed" && states.first?["CompletedOn"] is String, "\(states)")
+            #expect(states.last?["Status"] as? String == "Delivered")
+            let events = try await UEMEvent.query(on: uem.app.db).filter(\.$deviceID == fleet.uemDeviceID).all().map(\.eventType)
+            #expect(events.filter { $0 == "DeviceCommandDelivered" }.count == 2 && events.contains("DeviceCommandCompleted"), "\(events)")
+
             let tagged = try await Wait.until(within: 10) {
                 let reply = try await uem.send(.GET, "/API/mdm/devices/\(fleet.uemDeviceID)/tags")
                 return (reply.json["tags"] as? [[String: Any]])?.contains { $0["name"] as? String == "Quarantine" } == true
@@ -141,6 +160,14 @@ import Vapor
             #expect(wiped != nil)
             let device = try await uem.send(.GET, "/API/mdm/devices/\(fleet.uemDeviceID)")
             #expect(device.json["EnrollmentStatus"] as? String == "EnterpriseWipePending", "\(device.text)")
+            // The device's MDM agent fetches the wipe and reports it done: it is unenrolled.
+            let fetched = try await uem.send(.POST, "/API/mdm/devices/\(fleet.uemDeviceID)/commands/deliver")
+            let wipeID = try #require((fetched.json["Commands"] as? [[String: Any]])?.first?["Id"] as? Int, "\(fetched.text)")
+            #expect(try await uem.send(.POST, "/API/mdm/devices/\(fleet.uemDeviceID)/commands/\(wipeID)/complete").status == 204)
+            let gone = try await uem.send(.GET, "/API/mdm/devices/\(fleet.uemDeviceID)")
+            #expect(gone.status == 404, "an unenrolled device leaves the fleet: \(gone.text)")
+            let unenrolled = try await UEMDevice.query(on: uem.app.db).filter(\.$id == fleet.uemDeviceID).first()
+            #expect(unenrolled?.enrollmentStatus == "Unenrolled")
             let audit = try await uem.sendMTD(.GET, "/api/v1/audit", bearer: fleet.owner)
             #expect(audit.text.contains("enterpriseWipe"), "the wipe is audited: \(audit.text.prefix(2000))")
         } catch {

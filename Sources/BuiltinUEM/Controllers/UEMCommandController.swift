@@ -58,12 +58,15 @@ enum UEMCommandController {
             var Detail: String?
             var QueuedBy: String
             var QueuedOn: String
+            var DeliveredOn: String?
+            var CompletedOn: String?
         }
         struct Body: Content {
             var Commands: [Item]
         }
         return try await Body(Commands: rows.map {
-            Item(Id: $0.id ?? 0, Command: $0.command, Status: $0.status, Detail: $0.detail, QueuedBy: $0.queuedBy, QueuedOn: WS1Date.string($0.queuedAt))
+            Item(Id: $0.id ?? 0, Command: $0.command, Status: $0.status, Detail: $0.detail, QueuedBy: $0.queuedBy, QueuedOn: WS1Date.string($0.queuedAt),
+                 DeliveredOn: $0.deliveredAt.map { WS1Date.string($0) }, CompletedOn: $0.completedAt.map { WS1Date.string($0) })
         }).encodeResponse(for: req)
     }
 

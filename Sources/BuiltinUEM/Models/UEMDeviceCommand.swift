@@ -2,9 +2,9 @@ import Fluent
 import Foundation
 
 /// A device command or message queued by the built-in UEM (Lock, EnterpriseWipe, DeviceWipe,
-/// SyncDevice, Message). The built-in UEM has no channel to the phone's MDM agent, so commands stay
-/// Queued until something reports them delivered; what matters to the MTD is that the UEM accepted
-/// and recorded them, and that a wipe takes the device out of its enrolled devices.
+/// SyncDevice, Message). Queued until the device's MDM agent fetches its queue (Delivered), then
+/// Completed when it reports the command done (`UEMCommandLifecycle`); a wipe takes the device out
+/// of the enrolled devices when queued, and unenrolls it when completed.
 final class UEMDeviceCommand: Model, @unchecked Sendable {
     static let schema = "uem_device_commands"
 
@@ -18,6 +18,8 @@ final class UEMDeviceCommand: Model, @unchecked Sendable {
     /// Who asked (the API account).
     @Field(key: "queued_by") var queuedBy: String
     @Field(key: "queued_at") var queuedAt: Date
+    @OptionalField(key: "delivered_at") var deliveredAt: Date?
+    @OptionalField(key: "completed_at") var completedAt: Date?
 
     init() {}
 }
