@@ -7,60 +7,21 @@ Prints one JSON line: achieved events/s, webhooks received, latency percentiles 
 Usage: automation-latency.py BASE_URL DEVICES EVENTS_PER_SECOND SECONDS RULES
 """
 import concurrent.futures
-import http.server
 import json
-import multiprocessing
-import queue
-import statistics
 import sys
 import threading
 import time
 import urllib.request
-from datetime import datetime
+
+from webhook_receiver import WebhookReceiver
 
 base, devices, rate, seconds, rule_count = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
 PASSWORD = "bench-password-123"
 
 
-class Receiver(http.server.BaseHTTPRequestHandler):
-    """Runs in a process of its own, so the load generator's threads do not slow it (one GIL each).
-    HTTP/1.1 with keep-alive, as chat and ticketing services answer: the sender reuses connections."""
-    protocol_version = "HTTP/1.1"
-    def do_POST(self):
-        arrived = time.time()
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        created = datetime.fromisoformat(body["event"]["created_time"]).timestamp()
-        self.server.records.put((self.headers["X-OpenMTD-Idempotency-Key"], (arrived - created) * 1000))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-def receive(port_queue, records):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    server.records = records
-    port_queue.put(server.server_address[1])
-    server.serve_forever()
-
-
-records = multiprocessing.Queue()
-port_queue = multiprocessing.Queue()
-multiprocessing.Process(target=receive, args=(port_queue, records), daemon=True).start()
-hook = f"http://127.0.0.1:{port_queue.get(timeout=30)}/hook"
-latencies, keys = [], {}
-
-
-def collect():
-    while True:
-        try:
-            key, latency = records.get(timeout=0.1)
-        except queue.Empty:
-            return
-        latencies.append(latency)
-        keys[key] = keys.get(key, 0) + 1
+receiver = WebhookReceiver()
+hook, keys, latencies = receiver.url, receiver.keys, receiver.latencies
+collect = receiver.collect
 
 
 def call(method, path, body=None, token=None):

@@ -25,10 +25,7 @@ Usage: replicas.py --binary .build/debug/openmtd [--replicas 2] [--devices 1000]
 import argparse
 import base64
 import concurrent.futures
-import http.server
 import json
-import multiprocessing
-import queue
 import os
 import re
 import shutil
@@ -39,6 +36,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
+
+from webhook_receiver import WebhookReceiver
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--binary", required=True)
@@ -114,41 +113,8 @@ def stop_all():
             process.wait()
 
 
-class Receiver(http.server.BaseHTTPRequestHandler):
-    """The automation webhook's receiver, in a process of its own (one GIL for it alone)."""
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.records.put(self.headers["X-OpenMTD-Idempotency-Key"])
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-def receive(port_queue, records):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    server.records = records
-    port_queue.put(server.server_address[1])
-    server.serve_forever()
-
-
-hook_records, hook_port = multiprocessing.Queue(), multiprocessing.Queue()
-multiprocessing.Process(target=receive, args=(hook_port, hook_records), daemon=True).start()
-hook_url = f"http://127.0.0.1:{hook_port.get(timeout=30)}/hook"
-hook_keys = {}
-
-
-def collect_hooks():
-    while True:
-        try:
-            key = hook_records.get(timeout=0.1)
-        except queue.Empty:
-            return
-        hook_keys[key] = hook_keys.get(key, 0) + 1
+receiver = WebhookReceiver()
+hook_url, hook_keys, collect_hooks = receiver.url, receiver.keys, receiver.collect
 
 
 nginx = None

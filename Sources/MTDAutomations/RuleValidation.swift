@@ -6,26 +6,24 @@ extension AutomationRule {
 
     /// Reads a rule from a request body; the error names the field to fix.
     public static func decode(_ data: Data) throws(DocumentError) -> AutomationRule {
-        let rule: AutomationRule
+        let rule = try parse(data)
+        try rule.validate()
+        return rule
+    }
+
+    private static func parse(_ data: Data) throws(DocumentError) -> AutomationRule {
         do {
-            rule = try JSONDecoder().decode(AutomationRule.self, from: data)
+            return try JSONDecoder().decode(AutomationRule.self, from: data)
         } catch {
             throw DocumentError(decoding: error)
         }
-        try rule.validate()
-        return rule
     }
 
     /// A changed rule sent back with the webhook secrets as they were shown (`placeholder`, since
     /// secrets are never shown): each placeholder keeps the stored secret of the webhook at the
     /// same place with the same URL; a new or moved webhook needs its secret typed in.
     public static func decode(_ data: Data, keepingSecretsShownAs placeholder: String, from stored: AutomationRule) throws(DocumentError) -> AutomationRule {
-        var rule: AutomationRule
-        do {
-            rule = try JSONDecoder().decode(AutomationRule.self, from: data)
-        } catch {
-            throw DocumentError(decoding: error)
-        }
+        var rule = try parse(data)
         for index in rule.actions.indices {
             guard case .webhook(var webhook) = rule.actions[index], webhook.secret == placeholder else { continue }
             guard stored.actions.indices.contains(index), case .webhook(let before) = stored.actions[index], before.url == webhook.url else {

@@ -59,9 +59,7 @@ enum UEMCommandLifecycle {
             try await command.update(on: tx)
             try await UEMEvent(eventType: "DeviceCommandCompleted", deviceID: deviceID, detail: command.command, eventTime: now).create(on: tx)
             if command.command == "EnterpriseWipe" || command.command == "DeviceWipe" {
-                try await UEMDevice.query(on: tx).filter(\.$id == deviceID).set(\.$enrollmentStatus, to: "Unenrolled").update()
-                try await UEMEvent(eventType: "BreakMDMConfirmed", deviceID: deviceID, detail: device.udid, eventTime: now).create(on: tx)
-                try await EffectiveState.reconcile(devices: [deviceID], on: tx)
+                try await UEMDeviceController.recordUnenrollment(deviceID, udid: device.udid, on: tx, at: now)
             }
         }
         return .noContent

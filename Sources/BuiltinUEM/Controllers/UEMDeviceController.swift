@@ -104,14 +104,17 @@ enum UEMDeviceController {
     static func unenroll(_ req: Request) async throws -> HTTPStatus {
         try req.uem.require(.devices, .edit)
         let device = try await find(req)
-        device.enrollmentStatus = "Unenrolled"
         let id = try device.requireID()
-        try await req.db.uemChange { tx in
-            try await device.update(on: tx)
-            try await UEMEvent(eventType: "BreakMDMConfirmed", deviceID: id, detail: device.udid, eventTime: Date()).create(on: tx)
-            try await EffectiveState.reconcile(devices: [id], on: tx)
-        }
+        try await req.db.uemChange { tx in try await recordUnenrollment(id, udid: device.udid, on: tx, at: Date()) }
         return .noContent
+    }
+
+    /// The device leaves the UEM (an unenrollment, or a wipe the device completed): its state,
+    /// the BreakMDMConfirmed event, and its smart groups, profiles and compliance reconciled.
+    static func recordUnenrollment(_ deviceID: Int, udid: String?, on tx: any Database, at now: Date) async throws {
+        try await UEMDevice.query(on: tx).filter(\.$id == deviceID).set(\.$enrollmentStatus, to: "Unenrolled").update()
+        try await UEMEvent(eventType: "BreakMDMConfirmed", deviceID: deviceID, detail: udid, eventTime: now).create(on: tx)
+        try await EffectiveState.reconcile(devices: [deviceID], on: tx)
     }
 
     /// An enrolled device; with `wipePending`, also one a wipe is taking out (Workspace ONE still
