@@ -187,6 +187,21 @@ try:
     check("Browser walkthrough: HIGH risk to the SOAR" in driver.find_element(By.TAG_NAME, "main").text, "the device page lists the automation that acted on it")
     visit("/console/automations", "automations")
     check("Browser walkthrough" in driver.find_element(By.ID, "automations").text, "the rule is listed with its last run")
+    # The e-mail relay: a password over an unencrypted connection is refused at the security field.
+    driver.find_element(By.LINK_TEXT, "the e-mail relay").click()
+    wait_for(lambda: heading() == "E-mail relay")
+    inspect("mail-relay")
+    for name, value in (("host", "localhost"), ("port", "2525"), ("username", "relay"), ("password", "relay-password"), ("from", "mtd@example.com")):
+        field = driver.find_element(By.NAME, name)
+        field.clear()
+        field.send_keys(value)
+    Select(driver.find_element(By.NAME, "security")).select_by_value("NONE")
+    driver.find_element(By.CSS_SELECTOR, "form[action='/console/automations/mail-relay'] button[type=submit]").click()
+    wait_for(lambda: driver.find_element(By.ID, "relay-error"))
+    check("security" in driver.find_element(By.ID, "relay-error").text, "the relay error names the security field")
+    check(driver.find_element(By.NAME, "security").get_attribute("aria-invalid") == "true", "the security field is marked invalid")
+    check(driver.find_element(By.NAME, "host").get_attribute("value") == "localhost", "the form keeps what was typed")
+    inspect("mail-relay-error")
     # A broken policy document is shown in place with the field.
     visit("/console/policy", "policy-again")
     area = driver.find_element(By.ID, "policy-document")

@@ -72,6 +72,78 @@ import Testing
         }
     }
 
+    @Test func theConsoleSavesTestsAndRemovesTheRelayAndAReadBackDocumentKeepsThePassword() async throws {
+        let sink = try await SMTPSink.start()
+        defer { sink.stop() }
+        try await withServer(.sqlite) { server in
+            var browser = ConsoleHTTPTests.Browser(server: server)
+            _ = try await browser.login("owner@example.com", server.ownerPassword)
+            var page = try await browser.send(.GET, "/console/automations/mail-relay")
+            #expect(page.status == 200)
+            #expect(page.text.contains("not configured"))
+            var csrf = ConsoleHTTPTests.Browser.field("_csrf", in: page.text) ?? ""
+            var form: [String: String] = ["_csrf": csrf, "host": "localhost", "port": String(sink.port), "security": "STARTTLS", "username": SMTPSink.user,
+                                          "password": SMTPSink.password, "from": "mtd@example.com", "timeoutSeconds": "10",
+                                          "trustedCertificatesPEM": sink.certificatePEM]
+
+            // Bad values are named at their field, and what was typed stays in the form.
+            for (field, bad, named) in [("port", "99999999999999999999", "port"), ("port", "70000", "port"), ("timeoutSeconds", "0", "timeoutSeconds"),
+                                        ("from", "OpenMTD <mtd@example.com>", "from"), ("security", "SSL", "security")] {
+                var broken = form
+                broken[field] = bad
+                page = try await browser.send(.POST, "/console/automations/mail-relay", form: broken)
+                #expect(page.status == 422, "\(field)=\(bad): \(page.status)")
+                #expect(page.text.contains("<strong>\(named)</strong>"), "\(page.text)")
+                #expect(page.text.contains("value=\"localhost\""))
+            }
+            page = try await browser.send(.POST, "/console/automations/mail-relay", form: form)
+            #expect(page.status == 200)
+            #expect(page.text.contains("Relay saved"))
+            #expect(!page.text.contains(SMTPSink.password))
+
+            // The test button sends through the saved relay; an empty password keeps the stored one.
+            csrf = ConsoleHTTPTests.Browser.field("_csrf", in: page.text) ?? csrf
+            page = try await browser.send(.POST, "/console/automations/mail-relay/test", form: ["_csrf": csrf, "to": "soc@example.com"])
+            #expect(page.status == 200, "\(page.text)")
+            #expect(page.text.contains("Test message accepted"))
+            form["password"] = ""
+            form["_csrf"] = csrf
+            page = try await browser.send(.POST, "/console/automations/mail-relay", form: form)
+            #expect(page.status == 200)
+            page = try await browser.send(.POST, "/console/automations/mail-relay/test", form: ["_csrf": csrf, "to": "soc@example.com"])
+            #expect(page.status == 200, "\(page.text)")
+            #expect(sink.messages.count == 2)
+            #expect(sink.messages.allSatisfy { $0.authenticated && $0.tls })
+
+            // The API's document, read and sent back with its "(hidden)" password, still authenticates.
+            let owner = try await server.login()
+            let read = try await server.send(.GET, "/api/v1/settings/smtp", token: owner)
+            let document = try #require(read.json["settings"] as? [String: Any])
+            #expect(document["password"] as? String == "(hidden)")
+            let put = try await server.send(.PUT, "/api/v1/settings/smtp", token: owner, json: document)
+            #expect(put.status == 200, "\(put.text)")
+            let test = try await server.send(.POST, "/api/v1/settings/smtp/test", token: owner, json: ["to": "soc@example.com"])
+            #expect(test.status == 200, "the stored password was kept: \(test.text)")
+            #expect(sink.messages.count == 3)
+
+            // A read-only admin sees the relay without its controls, and cannot post.
+            _ = try await server.send(.POST, "/api/v1/admins", token: owner, json: ["email": "viewer@example.com", "password": "viewer-password-123", "role": "read-only"])
+            var viewer = ConsoleHTTPTests.Browser(server: server)
+            _ = try await viewer.login("viewer@example.com", "viewer-password-123")
+            let seen = try await viewer.send(.GET, "/console/automations/mail-relay")
+            #expect(seen.text.contains("value=\"localhost\""))
+            #expect(!seen.text.contains("Save relay") && !seen.text.contains("Send test e-mail"))
+            let refused = try await viewer.send(.POST, "/console/automations/mail-relay/test",
+                                                form: ["_csrf": ConsoleHTTPTests.Browser.field("_csrf", in: seen.text) ?? "", "to": "soc@example.com"])
+            #expect(refused.status == 403)
+            #expect(sink.messages.count == 3)
+
+            page = try await browser.send(.POST, "/console/automations/mail-relay/delete", form: ["_csrf": csrf])
+            #expect(page.text.contains("Relay removed"))
+            #expect(try await server.send(.GET, "/api/v1/settings/smtp", token: owner).json["configured"] as? Bool == false)
+        }
+    }
+
     @Test(arguments: TestDatabase.available)
     func aStalkerwareThreatEmailsTheUserSafeStepsAndTheAdminsTheFacts(_ database: TestDatabase) async throws {
         let sink = try await SMTPSink.start()

@@ -48,7 +48,8 @@ enum ConsoleAutomationsPage {
         """ : "<p class=\"muted\">Read-only admins see rules; owners and analysts create them.</p>"
         return ConsolePage.render(req, title: "Automations", section: .automations, content: """
         \(notice ?? "")<p>Rules act on threats and device changes: webhooks, e-mail, UEM commands. The dead-letter list is \
-        <a href="/console/automations/dead">the executions that failed for good</a>.</p>\(table)\(editor)
+        <a href="/console/automations/dead">the executions that failed for good</a>; e-mail goes through \
+        <a href="/console/automations/mail-relay">the e-mail relay</a>.</p>\(table)\(editor)
         """, status: status)
     }
 

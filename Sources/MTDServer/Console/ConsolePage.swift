@@ -84,9 +84,9 @@ enum ConsolePage {
     static func badge(_ text: String) -> HTML {
         let tone: String
         switch text {
-        case "SECURE", "ACTIVATED", "CONNECTED", "RESOLVED", "Compliant", "ACTIVE": tone = "ok"
+        case "SECURE", "ACTIVATED", "CONNECTED", "RESOLVED", "Compliant", "ACTIVE", "CONFIGURED": tone = "ok"
         case "THREATS_HIGH", "HIGH", "DISCONNECTED", "DELETED", "NonCompliant", "REVOKED", "EXPIRED": tone = "bad"
-        case "THREATS_MEDIUM", "MEDIUM", "UNREACHABLE", "IGNORED": tone = "warn"
+        case "THREATS_MEDIUM", "MEDIUM", "UNREACHABLE", "IGNORED", "NOT_CONFIGURED": tone = "warn"
         case "THREATS_LOW", "LOW", "PENDING": tone = "info"
         default: tone = "neutral"
         }

@@ -18,12 +18,14 @@ enum SMTPSettingsController {
         guard let body = req.body.data, body.readableBytes > 0 else {
             throw APIError.badRequest("send the relay as a JSON object: host, port, security, username, password, from", field: "$")
         }
-        let proposed: SMTPSettings
+        var proposed: SMTPSettings
         do {
             proposed = try JSONDecoder().decode(SMTPSettings.self, from: Data(body.readableBytesView))
         } catch {
             throw APIError.invalidDocument(DocumentError(decoding: error))
         }
+        // A document read back from GET and sent again shows the password as "(hidden)": keep the stored one.
+        if proposed.password == AutomationSummary.hiddenSecret { proposed.password = nil }
         let now = Date()
         let saved = try await translated {
             try await req.application.mtd.automations.saveSMTPSettings(proposed, enterpriseID: principal.enterpriseID, actor: principal.actor, on: req.db, now: now)
