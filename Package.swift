@@ -107,6 +107,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The protective DNS resolver: policy decisions on every query, a TTL cache, upstreams with
+        // failover, UDP and TCP listeners (DoH and DoT come next; see docs/protective-dns.md).
+        .target(
+            name: "ProtectiveDNS",
+            dependencies: [
+                "MTDCore", "MTDIntel", "MTDDetection",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         // Lookout Mobile Risk API v2-compatible REST and event stream, application keys, OAuth token.
         .target(
             name: "MobileRiskAPI",

@@ -15,6 +15,7 @@ let package = Package(
             "FuzzSupport",
             .product(name: "MTDCore", package: "openmtd"), .product(name: "MTDDetection", package: "openmtd"),
         ]),
+        .executableTarget(name: "FuzzDNS", dependencies: ["FuzzSupport", .product(name: "MTDCore", package: "openmtd")]),
         .executableTarget(name: "FuzzSMTP", dependencies: ["FuzzSupport", .product(name: "MTDCore", package: "openmtd")]),
         .executableTarget(name: "FuzzIntel", dependencies: [
             "FuzzSupport",

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-60}; shift || true
-harnesses=("$@"); [ ${#harnesses[@]} -gt 0 ] || harnesses=(FuzzCheckIn FuzzPolicy FuzzIntel FuzzSMTP)
+harnesses=("$@"); [ ${#harnesses[@]} -gt 0 ] || harnesses=(FuzzCheckIn FuzzPolicy FuzzIntel FuzzSMTP FuzzDNS)
 scratch=../.build-fuzz
 echo "== building the harnesses (sanitizers: fuzzer, address)"
 swift build -c debug --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld 2>&1 | tail -n 5

@@ -12,11 +12,13 @@ public struct Policy: Codable, Sendable, Equatable {
     public var contentDenyList: [String]
     /// Names from the cloud service catalog (`openmtd intel stats` lists them) or custom services.
     public var disallowedCloudServices: [CloudServiceRule]
+    /// What the protective DNS resolver blocks or logs.
+    public var protectiveDNS: ProtectiveDNSRules
 
     public init(
         severities: [ThreatClassification: Severity] = [:], os: OSRules = OSRules(), apps: AppRules = AppRules(),
         allowedEnterpriseSigners: [SignerRule] = [], trustedWiFi: [TrustedWiFi] = [], contentDenyList: [String] = [],
-        disallowedCloudServices: [CloudServiceRule] = []
+        disallowedCloudServices: [CloudServiceRule] = [], protectiveDNS: ProtectiveDNSRules = ProtectiveDNSRules()
     ) {
         self.severities = severities
         self.os = os
@@ -25,6 +27,7 @@ public struct Policy: Codable, Sendable, Equatable {
         self.trustedWiFi = trustedWiFi
         self.contentDenyList = contentDenyList
         self.disallowedCloudServices = disallowedCloudServices
+        self.protectiveDNS = protectiveDNS
     }
 
     public func severity(of classification: ThreatClassification) -> Severity {
@@ -32,7 +35,7 @@ public struct Policy: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case severities, os, apps, allowedEnterpriseSigners, trustedWiFi, contentDenyList, disallowedCloudServices
+        case severities, os, apps, allowedEnterpriseSigners, trustedWiFi, contentDenyList, disallowedCloudServices, protectiveDNS
     }
 
     public init(from decoder: any Decoder) throws {
@@ -57,6 +60,7 @@ public struct Policy: Codable, Sendable, Equatable {
         trustedWiFi = try container.decodeIfPresent([TrustedWiFi].self, forKey: .trustedWiFi) ?? []
         contentDenyList = try container.decodeIfPresent([String].self, forKey: .contentDenyList) ?? []
         disallowedCloudServices = try container.decodeIfPresent([CloudServiceRule].self, forKey: .disallowedCloudServices) ?? []
+        protectiveDNS = try container.decodeIfPresent(ProtectiveDNSRules.self, forKey: .protectiveDNS) ?? ProtectiveDNSRules()
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -71,6 +75,7 @@ public struct Policy: Codable, Sendable, Equatable {
         try container.encode(trustedWiFi, forKey: .trustedWiFi)
         try container.encode(contentDenyList, forKey: .contentDenyList)
         try container.encode(disallowedCloudServices, forKey: .disallowedCloudServices)
+        try container.encode(protectiveDNS, forKey: .protectiveDNS)
     }
 }
 

@@ -10,6 +10,7 @@ struct CompiledPolicy: Sendable {
     let allowIds: Set<String>
     let allowSigners: Set<HexDigest>
     let contentDeny: DomainSet
+    let dnsAllow: DomainSet
     let disallowedCloud: DomainSet
     let trustedWiFi: [String: TrustedWiFi]
 
@@ -32,6 +33,10 @@ struct CompiledPolicy: Sendable {
             throw DocumentError(path: "$.contentDenyList[\(index)]", message: "\"\(domain)\" is not a domain name; write it like example.com (subdomains match too)")
         }
         contentDeny = DomainSet(policy.contentDenyList.map { ($0, $0) })
+        for (index, domain) in policy.protectiveDNS.allowList.enumerated() where !Self.isPlausibleDomain(domain) {
+            throw DocumentError(path: "$.protectiveDNS.allowList[\(index)]", message: "\"\(domain)\" is not a domain name; write it like example.com (subdomains match too)")
+        }
+        dnsAllow = DomainSet(policy.protectiveDNS.allowList.map { ($0, $0) })
         var cloudDomains: [(domain: String, name: String)] = []
         for (index, rule) in policy.disallowedCloudServices.enumerated() {
             if let domains = rule.domains, !domains.isEmpty {

@@ -1,0 +1,83 @@
+/// The protective DNS resolver's part of the policy: what it does with a name that web-content
+/// intelligence or the content deny list flags, and which names it never blocks.
+public struct ProtectiveDNSRules: Codable, Sendable, Equatable {
+    public enum Action: String, Codable, Sendable, CaseIterable, WireEnum {
+        /// Answer with the blocked answer and report the hit.
+        case block = "BLOCK"
+        /// Resolve normally, and report the hit as if blocked.
+        case logOnly = "LOG_ONLY"
+        /// Resolve normally and report nothing.
+        case allow = "ALLOW"
+    }
+
+    public enum BlockedAnswer: String, Codable, Sendable, CaseIterable, WireEnum {
+        /// NXDOMAIN: the name does not exist.
+        case nxdomain = "NXDOMAIN"
+        /// A and AAAA get 0.0.0.0 and `::` (other types an empty answer), so apps fail fast without retrying.
+        case nullAddress = "NULL_ADDRESS"
+    }
+
+    /// The classes a name can fall in. Intelligence of other classifications (spyware, stalkerware
+    /// infrastructure) counts as MALICIOUS_CONTENT here.
+    public static let classes: [ThreatClassification] = [.phishingContent, .maliciousContent, .denylistedContent, .offensiveContent]
+    public static let defaultActions: [ThreatClassification: Action] = [
+        .phishingContent: .block, .maliciousContent: .block, .denylistedContent: .block, .offensiveContent: .logOnly,
+    ]
+
+    /// Action per class; a class not listed keeps its default (offensive content is logged only).
+    public var actions: [ThreatClassification: Action]
+    /// Names never blocked nor reported, with their subdomains; they win over intelligence and the deny list.
+    public var allowList: [String]
+    public var blockedAnswer: BlockedAnswer
+    /// TTL of a blocked answer, so a device asks again soon after an allow-list change.
+    public var blockedTTLSeconds: Int
+
+    public init(actions: [ThreatClassification: Action] = [:], allowList: [String] = [], blockedAnswer: BlockedAnswer = .nxdomain,
+                blockedTTLSeconds: Int = 60) {
+        self.actions = actions
+        self.allowList = allowList
+        self.blockedAnswer = blockedAnswer
+        self.blockedTTLSeconds = blockedTTLSeconds
+    }
+
+    public func action(for classification: ThreatClassification) -> Action {
+        actions[classification] ?? Self.defaultActions[classification] ?? .block
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case actions, allowList, blockedAnswer, blockedTTLSeconds }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        try StrictKeys.check(decoder, allowed: CodingKeys.allCases.map(\.stringValue))
+        var actions: [ThreatClassification: Action] = [:]
+        if container.contains(.actions) {
+            let nested = try container.nestedContainer(keyedBy: AnyCodingKey.self, forKey: .actions)
+            for key in nested.allKeys {
+                guard let classification = ThreatClassification(rawValue: key.stringValue), Self.classes.contains(classification) else {
+                    throw DecodingError.dataCorruptedError(
+                        forKey: key, in: nested,
+                        debugDescription: "expected one of \(Self.classes.map(\.rawValue).joined(separator: ", ")), got \"\(key.stringValue)\"")
+                }
+                actions[classification] = try nested.decode(Action.self, forKey: key)
+            }
+        }
+        self.actions = actions
+        allowList = try container.decodeIfPresent([String].self, forKey: .allowList) ?? []
+        blockedAnswer = try container.decodeIfPresent(BlockedAnswer.self, forKey: .blockedAnswer) ?? .nxdomain
+        blockedTTLSeconds = try container.decodeIfPresent(Int.self, forKey: .blockedTTLSeconds) ?? 60
+        guard (0...86_400).contains(blockedTTLSeconds) else {
+            throw DecodingError.dataCorruptedError(forKey: .blockedTTLSeconds, in: container, debugDescription: "must be from 0 to 86400 seconds")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        var nested = container.nestedContainer(keyedBy: AnyCodingKey.self, forKey: .actions)
+        for classification in Self.classes {
+            try nested.encode(action(for: classification), forKey: AnyCodingKey(classification.rawValue))
+        }
+        try container.encode(allowList, forKey: .allowList)
+        try container.encode(blockedAnswer, forKey: .blockedAnswer)
+        try container.encode(blockedTTLSeconds, forKey: .blockedTTLSeconds)
+    }
+}

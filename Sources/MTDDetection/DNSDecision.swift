@@ -1,0 +1,73 @@
+import MTDCore
+import MTDIntel
+
+/// What the protective DNS resolver does with one queried name, and why. Pure: the same domain
+/// tables and policy the detection engine uses for content, so a name the resolver blocks is the
+/// name a check-in would report.
+public struct DNSDecision: Sendable, Equatable {
+    public typealias Verdict = ProtectiveDNSRules.Action
+
+    public var verdict: Verdict
+    /// The content class the name falls in (nil when nothing matched).
+    public var classification: ThreatClassification?
+    /// The indicator or deny-list entry that matched: the name itself or a parent domain.
+    public var indicator: String?
+    /// `policy` for the content deny list, else the intelligence source id (`blocklistproject:phishing`).
+    public var source: String?
+    /// The family or list name inside the source, e.g. "Pegasus".
+    public var label: String?
+    /// The allow-list entry that let the name through, if one did.
+    public var allowedBy: String?
+
+    public static let allowed = DNSDecision(verdict: .allow)
+
+    public init(verdict: Verdict, classification: ThreatClassification? = nil, indicator: String? = nil, source: String? = nil,
+                label: String? = nil, allowedBy: String? = nil) {
+        self.verdict = verdict
+        self.classification = classification
+        self.indicator = indicator
+        self.source = source
+        self.label = label
+        self.allowedBy = allowedBy
+    }
+
+    /// RFC 8914: Blocked (15) for the operator's own deny list, Filtered (17) for intelligence.
+    public var extendedErrorCode: UInt16? {
+        guard classification != nil else { return nil }
+        return source == "policy" ? ExtendedDNSError.blocked : ExtendedDNSError.filtered
+    }
+
+    /// EXTRA-TEXT of the Extended DNS Error: the class, the indicator and where it comes from.
+    public var explanation: String {
+        guard let classification, let indicator, let source else { return allowedBy.map { "allowed by the allow list entry \($0)" } ?? "no indicator matched" }
+        return "\(classification.rawValue): \(indicator) (\(source)\(label.map { ", \($0)" } ?? ""))"
+    }
+}
+
+extension DetectionEngine {
+    /// Decides for `host` (lowercase, no final dot): the allow list wins; otherwise the strongest
+    /// action among the matching indicators and deny-list entries (block over log only), the most
+    /// specific match first on a tie. Spyware and stalkerware infrastructure counts as malicious content.
+    public func dnsDecision(for host: String) -> DNSDecision {
+        let rules = policy.policy.protectiveDNS
+        if let (domain, _) = policy.dnsAllow.match(host) { return DNSDecision(verdict: .allow, allowedBy: domain) }
+        var best: DNSDecision?
+        func consider(_ classification: ThreatClassification, indicator: String, source: String, label: String?) {
+            let action = rules.action(for: classification)
+            guard action != .allow else { return }
+            if let current = best, current.verdict == .block || action == .logOnly { return }
+            best = DNSDecision(verdict: action, classification: classification, indicator: indicator, source: source, label: label)
+        }
+        intelligence.forEachDomainMatch(host) { match in
+            let classification = ProtectiveDNSRules.classes.contains(match.classification) ? match.classification : .maliciousContent
+            consider(classification, indicator: match.indicator, source: match.source.id, label: match.label.isEmpty ? nil : match.label)
+        }
+        if let (domain, _) = policy.contentDeny.match(host) {
+            consider(.denylistedContent, indicator: domain, source: "policy", label: nil)
+        }
+        return best ?? .allowed
+    }
+
+    /// The policy's resolver rules (blocked answer, its TTL).
+    public var protectiveDNSRules: ProtectiveDNSRules { policy.policy.protectiveDNS }
+}

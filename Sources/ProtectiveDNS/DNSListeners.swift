@@ -1,0 +1,143 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Plain DNS over UDP and TCP (RFC 1035, RFC 7766) for local networks and tests. Every query on
+/// these ports counts for one enterprise, without device attribution.
+public final class DNSListeners: Sendable {
+    public let udpPort: Int?
+    public let tcpPort: Int?
+    private let channels: [any Channel]
+
+    private init(udpPort: Int?, tcpPort: Int?, channels: [any Channel]) {
+        self.udpPort = udpPort
+        self.tcpPort = tcpPort
+        self.channels = channels
+    }
+
+    /// Binds the ports asked for (0 picks a free one; nil leaves a transport off).
+    public static func start(resolver: ProtectiveResolver, client: DNSClient, host: String, udpPort: Int?, tcpPort: Int?,
+                             group: any EventLoopGroup) async throws -> DNSListeners {
+        var channels: [any Channel] = []
+        var boundUDP: Int?, boundTCP: Int?
+        do {
+            if let udpPort {
+                let channel = try await DatagramBootstrap(group: group)
+                    .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(DatagramQueryHandler(resolver: resolver, client: client))
+                        }
+                    }
+                    .bind(host: host, port: udpPort).get()
+                channels.append(channel)
+                boundUDP = channel.localAddress?.port
+            }
+            if let tcpPort {
+                let channel = try await ServerBootstrap(group: group)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .serverChannelOption(.backlog, value: 256)
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(10)))
+                            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(DNSLengthPrefixDecoder()))
+                            try channel.pipeline.syncOperations.addHandler(StreamQueryHandler(resolver: resolver, client: client))
+                        }
+                    }
+                    .bind(host: host, port: tcpPort).get()
+                channels.append(channel)
+                boundTCP = channel.localAddress?.port
+            }
+        } catch {
+            for channel in channels { try? await channel.close() }
+            throw DNSConfigurationError("could not listen for DNS on \(host) (UDP \(udpPort.map(String.init) ?? "off"), TCP \(tcpPort.map(String.init) ?? "off")): \(error). Choose free ports with --dns-udp-port and --dns-tcp-port; ports below 1024 need privileges")
+        }
+        return DNSListeners(udpPort: boundUDP, tcpPort: boundTCP, channels: channels)
+    }
+
+    public func stop() async {
+        for channel in channels { try? await channel.close() }
+    }
+}
+
+/// One datagram, one query: blocked and cached names are answered on the event loop; the rest in
+/// a task once the upstream answered.
+final class DatagramQueryHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+
+    let resolver: ProtectiveResolver
+    let client: DNSClient
+
+    init(resolver: ProtectiveResolver, client: DNSClient) {
+        self.resolver = resolver
+        self.client = client
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        let remote = envelope.remoteAddress
+        switch resolver.answer(Array(envelope.data.readableBytesView), from: client, udp: true) {
+        case .drop:
+            return
+        case .now(let bytes):
+            context.writeAndFlush(wrapOutboundOut(Self.envelope(bytes, to: remote, allocator: context.channel.allocator)), promise: nil)
+        case .later(let work):
+            let channel = context.channel
+            Task {
+                let bytes = await work()
+                channel.writeAndFlush(Self.envelope(bytes, to: remote, allocator: channel.allocator), promise: nil)
+            }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A client that went away (ICMP unreachable) must not close the server's socket.
+    }
+
+    static func envelope(_ bytes: [UInt8], to remote: SocketAddress, allocator: ByteBufferAllocator) -> AddressedEnvelope<ByteBuffer> {
+        var buffer = allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        return AddressedEnvelope(remoteAddress: remote, data: buffer)
+    }
+}
+
+/// Length-prefixed queries on a stream, answered as they complete (RFC 7766 §6.2.1.1 allows out of
+/// order); the connection closes after 10 s without a query, or on a message that is not DNS.
+final class StreamQueryHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let resolver: ProtectiveResolver
+    let client: DNSClient
+
+    init(resolver: ProtectiveResolver, client: DNSClient) {
+        self.resolver = resolver
+        self.client = client
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let message = unwrapInboundIn(data)
+        switch resolver.answer(Array(message.readableBytesView), from: client, udp: false) {
+        case .drop:
+            context.close(promise: nil)
+        case .now(let bytes):
+            context.writeAndFlush(wrapOutboundOut(DNSLengthPrefixDecoder.frame(bytes, allocator: context.channel.allocator)), promise: nil)
+        case .later(let work):
+            let channel = context.channel
+            Task {
+                let bytes = await work()
+                channel.writeAndFlush(DNSLengthPrefixDecoder.frame(bytes, allocator: channel.allocator), promise: nil)
+            }
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) } else { context.fireUserInboundEventTriggered(event) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
