@@ -135,6 +135,7 @@ let package = Package(
             name: "MTDServer",
             dependencies: [
                 "MTDCore", "MTDIntel", "MTDDetection", "MTDStore", "MTDServices", "MobileRiskAPI", "MTDAutomations", "BuiltinUEM", "UEMClient",
+                "ProtectiveDNS",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
@@ -151,6 +152,7 @@ let package = Package(
             name: "openmtd",
             dependencies: [
                 "MTDCore", "MTDIntel", "MTDDetection", "MTDServer", "MTDServices", "MTDAutomations", "MTDAgent", "MTDSimulator", "UEMClient",
+                "ProtectiveDNS",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -96,6 +96,8 @@ struct BackgroundWorkLifecycle: LifecycleHandler {
             services.background { await UEMConnectionLifecycle.run(app: application, services: services) }
         }
         services.automations.useUEM(AutomationUEMSender(app: application, services: services))
+        try await services.dns.start(settings: configuration.dns, listenHost: configuration.hostname, policies: services.policies, database: database,
+                                     group: application.eventLoopGroup)
         services.startConsumers([
             UEMSyncConsumer(app: application, services: services, logger: Logger(label: "openmtd.uem-sync")),
             ConnectionSweepConsumer(sweeper: services.sweeper, every: Double(configuration.sweepIntervalSeconds), logger: Logger(label: "openmtd.sweeper")),

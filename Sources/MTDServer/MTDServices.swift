@@ -9,6 +9,7 @@ import Foundation
 import Logging
 import MTDIntel
 import NIOConcurrencyHelpers
+import ProtectiveDNS
 import Vapor
 
 /// The server's services, built once in `configure` and reached from handlers as `req.application.mtd`.
@@ -37,6 +38,8 @@ final class MTDServices: Sendable {
     let mobileRisk: MobileRiskAPI
     /// Rules that act on threats and device changes (webhooks today).
     let automations: Automations
+    /// The protective DNS resolver (running when a DNS port is configured).
+    let dns: ProtectiveDNSService
     /// Trusts the server's own certificate when it serves HTTPS (calls to the built-in UEM).
     let loopbackHTTP: HTTPClient?
     /// Set at boot on PostgreSQL; told when a write missed its deadline.
@@ -75,6 +78,7 @@ final class MTDServices: Sendable {
             scope: "login", capacity: configuration.loginAttemptsPerMinute, perMinute: configuration.loginAttemptsPerMinute, writes: writes)
         trustedProxies = configuration.trustedProxies.compactMap(IPNetwork.parse)
         metrics = ServerMetrics()
+        dns = ProtectiveDNSService(metrics: DNSMetrics(registry: metrics.registry))
         uemSync = UEMSync(writes: writes, logger: Logger(label: "openmtd.uem-sync"))
         loopbackHTTP = configuration.tlsCertificatePath.map(TLSSetup.loopbackClient(trusting:))
     }
@@ -106,6 +110,7 @@ final class MTDServices: Sendable {
     }
 
     func shutdown(database: any Database) async {
+        await dns.stop()
         await tasks.cancelAll()
         await consumers.releaseLeases(database: database)
         try? await loopbackHTTP?.shutdown()

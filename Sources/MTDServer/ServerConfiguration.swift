@@ -1,6 +1,7 @@
 import MobileRiskAPI
 import MTDAutomations
 import Foundation
+import ProtectiveDNS
 import MTDCore
 
 /// Everything `openmtd serve` can be told. Resolved from flags, then environment variables, then a
@@ -58,6 +59,8 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     /// list (plus link-local and cloud metadata addresses, always) does not refuse.
     public var egressAllow: [String] = []
     public var egressDeny: [String] = []
+    /// The protective DNS resolver: off unless a UDP or TCP port is given.
+    public var dns = ProtectiveDNSSettings()
 
     /// The policy from `egressAllow` and `egressDeny` (entries were checked when the settings were read).
     public var egressPolicy: EgressPolicy {
@@ -85,4 +88,21 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
 
     public var sqlitePath: String { URL(fileURLWithPath: dataDirectory).appendingPathComponent("openmtd.sqlite").path }
     public var importedIntelligenceDirectory: URL { URL(fileURLWithPath: dataDirectory).appendingPathComponent("intel", isDirectory: true) }
+}
+
+/// `--dns-udp-port`, `--dns-tcp-port`, `--dns-host`, `--dns-upstream`: where the protective resolver
+/// listens and where it forwards. Port 0 picks a free port (tests).
+public struct ProtectiveDNSSettings: Sendable, Codable, Equatable {
+    public var udpPort: Int?
+    public var tcpPort: Int?
+    /// Listen address; nil listens where the HTTP server does.
+    public var host: String?
+    public var upstreams: [DNSUpstream] = []
+    public var upstreamTimeoutMilliseconds: Int = 1_500
+    /// How often the resolver re-reads an enterprise's policy (queries never wait for it).
+    public var policyRefreshSeconds: Double = 5
+
+    public init() {}
+
+    public var isEnabled: Bool { udpPort != nil || tcpPort != nil }
 }

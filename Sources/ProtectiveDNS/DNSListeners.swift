@@ -15,45 +15,60 @@ public final class DNSListeners: Sendable {
         self.channels = channels
     }
 
-    /// Binds the ports asked for (0 picks a free one; nil leaves a transport off).
+    /// Binds the ports asked for (nil leaves a transport off). Port 0 picks a free port; with both
+    /// at 0, UDP and TCP get the same port, as clients retry a truncated answer over TCP on the
+    /// port they asked over UDP.
     public static func start(resolver: ProtectiveResolver, client: DNSClient, host: String, udpPort: Int?, tcpPort: Int?,
                              group: any EventLoopGroup) async throws -> DNSListeners {
-        var channels: [any Channel] = []
-        var boundUDP: Int?, boundTCP: Int?
-        do {
-            if let udpPort {
-                let channel = try await DatagramBootstrap(group: group)
-                    .channelOption(.socketOption(.so_reuseaddr), value: 1)
-                    .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
-                    .channelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(DatagramQueryHandler(resolver: resolver, client: client))
-                        }
-                    }
-                    .bind(host: host, port: udpPort).get()
-                channels.append(channel)
-                boundUDP = channel.localAddress?.port
+        var lastError: (any Error)?
+        for _ in 0..<(udpPort == 0 && tcpPort == 0 ? 10 : 1) {
+            var channels: [any Channel] = []
+            do {
+                var boundUDP: Int?, boundTCP: Int?
+                if let udpPort {
+                    let channel = try await bindUDP(resolver: resolver, client: client, host: host, port: udpPort, group: group)
+                    channels.append(channel)
+                    boundUDP = channel.localAddress?.port
+                }
+                if let tcpPort {
+                    let port = tcpPort == 0 && udpPort == 0 ? (boundUDP ?? 0) : tcpPort
+                    let channel = try await bindTCP(resolver: resolver, client: client, host: host, port: port, group: group)
+                    channels.append(channel)
+                    boundTCP = channel.localAddress?.port
+                }
+                return DNSListeners(udpPort: boundUDP, tcpPort: boundTCP, channels: channels)
+            } catch {
+                lastError = error
+                for channel in channels { try? await channel.close() }
             }
-            if let tcpPort {
-                let channel = try await ServerBootstrap(group: group)
-                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                    .serverChannelOption(.backlog, value: 256)
-                    .childChannelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(10)))
-                            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(DNSLengthPrefixDecoder()))
-                            try channel.pipeline.syncOperations.addHandler(StreamQueryHandler(resolver: resolver, client: client))
-                        }
-                    }
-                    .bind(host: host, port: tcpPort).get()
-                channels.append(channel)
-                boundTCP = channel.localAddress?.port
-            }
-        } catch {
-            for channel in channels { try? await channel.close() }
-            throw DNSConfigurationError("could not listen for DNS on \(host) (UDP \(udpPort.map(String.init) ?? "off"), TCP \(tcpPort.map(String.init) ?? "off")): \(error). Choose free ports with --dns-udp-port and --dns-tcp-port; ports below 1024 need privileges")
         }
-        return DNSListeners(udpPort: boundUDP, tcpPort: boundTCP, channels: channels)
+        throw DNSConfigurationError("could not listen for DNS on \(host) (UDP \(udpPort.map(String.init) ?? "off"), TCP \(tcpPort.map(String.init) ?? "off")): \(lastError.map { "\($0)" } ?? "unknown error"). Choose free ports with --dns-udp-port and --dns-tcp-port; ports below 1024 need privileges")
+    }
+
+    static func bindUDP(resolver: ProtectiveResolver, client: DNSClient, host: String, port: Int, group: any EventLoopGroup) async throws -> any Channel {
+        try await DatagramBootstrap(group: group)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(DatagramQueryHandler(resolver: resolver, client: client))
+                }
+            }
+            .bind(host: host, port: port).get()
+    }
+
+    static func bindTCP(resolver: ProtectiveResolver, client: DNSClient, host: String, port: Int, group: any EventLoopGroup) async throws -> any Channel {
+        try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(10)))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(DNSLengthPrefixDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(StreamQueryHandler(resolver: resolver, client: client))
+                }
+            }
+            .bind(host: host, port: port).get()
     }
 
     public func stop() async {

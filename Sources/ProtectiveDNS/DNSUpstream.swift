@@ -62,6 +62,22 @@ public struct DNSUpstream: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+extension DNSUpstream: Codable {
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        do {
+            try self.init(parsing: text)
+        } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
 /// A resolver setting that cannot be used, in words that say how to fix it.
 public struct DNSConfigurationError: Error, Sendable, CustomStringConvertible {
     public var description: String

@@ -4,6 +4,7 @@ import Foundation
 import MTDCore
 import MTDIntel
 import MTDServer
+import ProtectiveDNS
 import Yams
 
 struct ServeCommand: AsyncParsableCommand {
@@ -46,6 +47,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("egress-allow"), help: "Network or host the server may connect to for admin-supplied addresses (UEM URL, OAuth token URL); repeatable, e.g. --egress-allow '*.awmdm.com'. Default: anywhere but the deny list.") var egressAllow: [String] = []
     @Option(name: .customLong("egress-deny"), help: "Network or host never to connect to, on top of link-local and cloud metadata addresses; repeatable.") var egressDeny: [String] = []
     @Option(name: .customLong("trusted-proxy"), help: "Address or network of a load balancer whose X-Forwarded-For names the client (rate limits per client); repeatable, e.g. --trusted-proxy 127.0.0.1.") var trustedProxies: [String] = []
+    @Option(name: .customLong("dns-udp-port"), help: "Run the protective DNS resolver on this UDP port (0: any free port).") var dnsUDPPort: Int?
+    @Option(name: .customLong("dns-tcp-port"), help: "Run the protective DNS resolver on this TCP port (0: any free port).") var dnsTCPPort: Int?
+    @Option(name: .customLong("dns-host"), help: "Address the resolver listens on (default: --host).") var dnsHost: String?
+    @Option(name: .customLong("dns-upstream"), help: "Resolver to forward allowed names to, tried in turn; repeatable: udp://HOST:PORT (tls:// and https:// are parsed but not yet served).") var dnsUpstreams: [String] = []
     @Flag(name: .customLong("demo"), help: "Also run a simulated fleet against this server and its built-in UEM, so the console has life in it.") var demo = false
     @Option(name: .customLong("demo-devices"), help: "Devices in the --demo fleet.") var demoDevices = 50
 
@@ -58,7 +63,8 @@ struct ServeCommand: AsyncParsableCommand {
                              checkInInterval: checkInInterval, unreachableAfter: unreachableAfter, disconnectedAfter: disconnectedAfter,
                              uemURL: uemURL, uemTenantCode: uemTenantCode, uemUsername: uemUsername, uemPassword: uemPassword, uemCreateTags: uemCreateTags,
                              tlsCertificate: tlsCertificate, tlsKey: tlsKey, egressAllow: egressAllow, egressDeny: egressDeny,
-                             trustedProxies: trustedProxies))
+                             trustedProxies: trustedProxies, dnsUDPPort: dnsUDPPort, dnsTCPPort: dnsTCPPort, dnsHost: dnsHost,
+                             dnsUpstreams: dnsUpstreams))
         } catch {
             throw Terminal.badInput("\(error)")
         }
@@ -113,6 +119,10 @@ enum ServerConfigurationLoader {
         var egressAllow: [String] = []
         var egressDeny: [String] = []
         var trustedProxies: [String] = []
+        var dnsUDPPort: Int? = nil
+        var dnsTCPPort: Int? = nil
+        var dnsHost: String? = nil
+        var dnsUpstreams: [String] = []
     }
 
     struct ConfigError: Error, CustomStringConvertible {
@@ -146,6 +156,30 @@ enum ServerConfigurationLoader {
         var mobileRiskRequestsPerMinute: Int?
         var mobileRiskStreamsPerKey: Int?
         var applicationKeyDays: Int?
+        var dnsUDPPort: Int?
+        var dnsTCPPort: Int?
+        var dnsHost: String?
+        var dnsUpstreams: [String]?
+    }
+
+    /// The resolver's ports and upstreams; the error names where a bad one came from.
+    static func applyDNS(_ configuration: inout ServerConfiguration, udpPort: Int?, tcpPort: Int?, host: String?, upstreams: [String]?,
+                         source: (String) -> String) throws {
+        for (name, port) in [("dnsUDPPort", udpPort), ("dnsTCPPort", tcpPort)] {
+            if let port, !(0...65_535).contains(port) { throw ConfigError(description: "\(source(name)): must be from 0 (any free port) to 65535, got \(port)") }
+        }
+        configuration.dns.udpPort = udpPort ?? configuration.dns.udpPort
+        configuration.dns.tcpPort = tcpPort ?? configuration.dns.tcpPort
+        configuration.dns.host = host ?? configuration.dns.host
+        if let upstreams, !upstreams.isEmpty {
+            configuration.dns.upstreams = try upstreams.map { text in
+                do {
+                    return try DNSUpstream(parsing: text.trimmingCharacters(in: .whitespaces))
+                } catch {
+                    throw ConfigError(description: "\(source("dnsUpstreams")): \(error)")
+                }
+            }
+        }
     }
 
     /// The Mobile Risk API's limits, each within bounds; the error names where a bad one came from.
@@ -246,6 +280,8 @@ enum ServerConfigurationLoader {
             try applyMobileRisk(
                 &configuration, requestsPerMinute: settings.mobileRiskRequestsPerMinute, streamsPerKey: settings.mobileRiskStreamsPerKey,
                 keyDays: settings.applicationKeyDays, source: { "\(file): \($0)" })
+            try applyDNS(&configuration, udpPort: settings.dnsUDPPort, tcpPort: settings.dnsTCPPort, host: settings.dnsHost, upstreams: settings.dnsUpstreams,
+                         source: { "\(file): \($0)" })
         }
         func integer(_ name: String) throws -> Int? {
             guard let text = environment[name], !text.isEmpty else { return nil }
@@ -295,6 +331,15 @@ enum ServerConfigurationLoader {
         configuration.checkInIntervalSeconds = flags.checkInInterval ?? configuration.checkInIntervalSeconds
         configuration.connection.unreachableAfterSeconds = flags.unreachableAfter ?? configuration.connection.unreachableAfterSeconds
         configuration.connection.disconnectedAfterSeconds = flags.disconnectedAfter ?? configuration.connection.disconnectedAfterSeconds
+        try applyDNS(&configuration, udpPort: flags.dnsUDPPort, tcpPort: flags.dnsTCPPort, host: flags.dnsHost, upstreams: flags.dnsUpstreams, source: { name in
+            ["dnsUDPPort": "--dns-udp-port", "dnsTCPPort": "--dns-tcp-port", "dnsUpstreams": "--dns-upstream"][name] ?? name
+        })
+        if configuration.dns.isEnabled, configuration.dns.upstreams.isEmpty {
+            throw ConfigError(description: "the protective DNS resolver needs at least one --dns-upstream, e.g. --dns-upstream udp://9.9.9.9:53")
+        }
+        if let bad = configuration.dns.upstreams.first(where: { $0.transport != .udp }) {
+            throw ConfigError(description: "--dns-upstream \(bad): only udp:// upstreams are served so far (tls:// and https:// are planned); use a local forwarder such as unbound for DoT")
+        }
 
         let uemURL = flags.uemURL ?? environment["OPENMTD_UEM_URL"]
         if let uemURL, !uemURL.isEmpty {
