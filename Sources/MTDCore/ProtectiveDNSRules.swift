@@ -73,8 +73,9 @@ public struct ProtectiveDNSRules: Codable, Sendable, Equatable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         var nested = container.nestedContainer(keyedBy: AnyCodingKey.self, forKey: .actions)
+        // Only the actions set: a class left to its default keeps following the default.
         for classification in Self.classes {
-            try nested.encode(action(for: classification), forKey: AnyCodingKey(classification.rawValue))
+            if let action = actions[classification] { try nested.encode(action, forKey: AnyCodingKey(classification.rawValue)) }
         }
         try container.encode(allowList, forKey: .allowList)
         try container.encode(blockedAnswer, forKey: .blockedAnswer)

@@ -9,11 +9,11 @@ import MTDServer
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure detection (evaluate: intelligence load, decoding, evaluations per second), the agent (agent: bytes per check-in, memory per agent), event-log wake-ups (wakeup: commit to consumer woken, in one process and across replicas) the Mobile Risk API's event stream (stream: delivery latency and rate per client, replay) or automation rule evaluation (automations: events matched per second against --rules rules, one core).",
+        abstract: "Measure detection (evaluate: intelligence load, decoding, evaluations per second), the agent (agent: bytes per check-in, memory per agent), event-log wake-ups (wakeup: commit to consumer woken, in one process and across replicas) the Mobile Risk API's event stream (stream: delivery latency and rate per client, replay) automation rule evaluation (automations: events matched per second against --rules rules, one core) or the resolver's per-query work (dns: decision and codec cost per query, one core).",
         discussion: "Build with -c release for meaningful figures: swift run -c release openmtd bench evaluate"
     )
 
-    @Argument(help: "What to measure: evaluate, agent, wakeup, stream or automations.")
+    @Argument(help: "What to measure: evaluate, agent, wakeup, stream, automations or dns.")
     var target: String = "evaluate"
 
     @Option(name: .customLong("rounds"), help: "Timed rounds; the median is reported.")
@@ -55,8 +55,8 @@ struct BenchCommand: AsyncParsableCommand {
     @OptionGroup var intel: IntelOptions
 
     func validate() throws {
-        guard ["evaluate", "agent", "wakeup", "stream", "automations"].contains(target) else {
-            throw ValidationError("unknown benchmark \"\(target)\"; available: evaluate, agent, wakeup, stream, automations")
+        guard ["evaluate", "agent", "wakeup", "stream", "automations", "dns"].contains(target) else {
+            throw ValidationError("unknown benchmark \"\(target)\"; available: evaluate, agent, wakeup, stream, automations, dns")
         }
         guard (1...100_000).contains(rules) else { throw ValidationError("--rules must be between 1 and 100000") }
         guard (1...10_000).contains(clients) else { throw ValidationError("--clients must be between 1 and 10000") }
@@ -109,6 +109,23 @@ struct BenchCommand: AsyncParsableCommand {
                 } else {
                     print("\(figure.path): \(figure.woken)/\(figure.events) woken; p50 \(figure.p50ms) ms, p99 \(figure.p99ms) ms, max \(figure.maxms) ms")
                 }
+            }
+            return
+        }
+        if target == "dns" {
+            let engine: DetectionEngine
+            do {
+                engine = try DetectionEngine(policy: Policy(), intelligence: try intel.load())
+            } catch {
+                throw Terminal.failure("cannot build the detection engine: \(error)")
+            }
+            // --events counts thousands of names here, as for automations.
+            let figures = DNSBench.run(engine: engine, names: events * 1_000, rounds: rounds)
+            if json {
+                Terminal.out(String(decoding: try JSONEncoder().encode(figures), as: UTF8.self))
+            } else {
+                Terminal.out(String(format: "%d names (%d blocked): decision %.0f ns per name, codec (decode the query, write the answer) %.0f ns per query, one core, best of %d rounds",
+                                    figures.names, figures.blocked, figures.decisionNanoseconds, figures.codecNanoseconds, rounds))
             }
             return
         }

@@ -38,7 +38,7 @@ final class DnsmasqUpstream: Sendable {
             // Listening once it answers; a taken port makes it exit at once.
             let ready = try await Wait.until(within: 5) {
                 guard process.isRunning else { return false }
-                return dig(["@127.0.0.1", "-p", "\(port)", "+time=1", "+tries=1", "probe.openmtd.test"]).contains("status:")
+                return await dig(["@127.0.0.1", "-p", "\(port)", "+time=1", "+tries=1", "probe.openmtd.test"]).contains("status:")
             }
             if ready != nil { return upstream }
             upstream.stop()
@@ -63,10 +63,18 @@ struct DNSFixtureFailure: Error, CustomStringConvertible {
 }
 
 /// Runs a DNS client from Debian's packages (`dig`, `kdig`) and returns what it printed.
-func dig(_ arguments: [String], tool: String = "/usr/bin/dig") -> String { runTool(tool, arguments) }
+func dig(_ arguments: [String], tool: String = "/usr/bin/dig") async -> String { await runTool(tool, arguments) }
 
-/// Runs a program to its end and returns what it printed (standard output and error).
-func runTool(_ tool: String, _ arguments: [String]) -> String {
+/// Runs a program to its end and returns what it printed (standard output and error). The wait
+/// happens on a Dispatch thread: blocking one of the few cooperative threads would starve the
+/// server under test (its answers run in tasks) on a two-core machine.
+func runTool(_ tool: String, _ arguments: [String]) async -> String {
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(returning: runToolBlocking(tool, arguments)) }
+    }
+}
+
+private func runToolBlocking(_ tool: String, _ arguments: [String]) -> String {
     // Spawned and reaped here (posix_spawn, waitpid) rather than with Foundation's Process, whose
     // exit monitoring stalled in this suite while dnsmasq ran; output goes to a file.
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("openmtd-dig-\(UUID().uuidString).txt").path

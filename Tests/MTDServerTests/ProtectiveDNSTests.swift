@@ -43,30 +43,30 @@ import Testing
     @Test func shippedIntelligenceIsBlockedWithTheReasonAndBenignNamesResolve() async throws {
         try await Self.withResolver { server, _, udp, _ in
             let at = ["@127.0.0.1", "-p", "\(udp)", "+time=2", "+tries=1"]
-            var answer = dig(at + ["000.9.009.09.ekurbani.com", "A"])
+            var answer = await dig(at + ["000.9.009.09.ekurbani.com", "A"])
             #expect(answer.contains("status: NXDOMAIN"), "\(answer)")
             #expect(answer.contains("EDE: 17 (Filtered)"), "\(answer)")
             #expect(answer.contains("PHISHING_CONTENT: 000.9.009.09.ekurbani.com (blocklistproject:phishing"), "\(answer)")
 
             // A subdomain of an indicator is blocked; the stalkerware vendor's domain counts as malicious content.
-            answer = dig(at + ["login.000.9.009.09.ekurbani.com", "A"])
+            answer = await dig(at + ["login.000.9.009.09.ekurbani.com", "A"])
             #expect(answer.contains("status: NXDOMAIN") && answer.contains("EDE: 17"), "\(answer)")
-            answer = dig(at + ["api.1topspy.com", "A"])
+            answer = await dig(at + ["api.1topspy.com", "A"])
             #expect(answer.contains("MALICIOUS_CONTENT: 1topspy.com (stalkerware"), "\(answer)")
 
             // Shared hosting: the flagged customer is blocked, the hosting domain and a host with only URL indicators are not.
-            answer = dig(at + ["21457452org.weebly.com", "A"])
+            answer = await dig(at + ["21457452org.weebly.com", "A"])
             #expect(answer.contains("status: NXDOMAIN") && answer.contains("PHISHING_CONTENT"), "\(answer)")
-            #expect(dig(at + ["+short", "www.weebly.com"]).contains("192.0.2.68"))
-            #expect(dig(at + ["+short", "0x0.st"]).contains("192.0.2.69"), "URL-level indicators never block a whole host")
+            #expect(await dig(at + ["+short", "www.weebly.com"]).contains("192.0.2.68"))
+            #expect(await dig(at + ["+short", "0x0.st"]).contains("192.0.2.69"), "URL-level indicators never block a whole host")
 
-            answer = dig(at + ["www.benign.example", "A"])
+            answer = await dig(at + ["www.benign.example", "A"])
             #expect(answer.contains("status: NOERROR") && answer.contains("192.0.2.20") && !answer.contains("EDE"), "\(answer)")
             // An allowed alias of a blocked name is blocked (CNAME cloaking).
-            answer = dig(at + ["tracker.benign.example", "A"])
+            answer = await dig(at + ["tracker.benign.example", "A"])
             #expect(answer.contains("status: NXDOMAIN") && answer.contains("PHISHING_CONTENT"), "\(answer)")
             // A client without EDNS gets the block without an OPT record.
-            answer = dig(at + ["+noedns", "000.9.009.09.ekurbani.com"])
+            answer = await dig(at + ["+noedns", "000.9.009.09.ekurbani.com"])
             #expect(answer.contains("status: NXDOMAIN") && !answer.contains("OPT PSEUDOSECTION"), "\(answer)")
 
             let metrics = try await server.send(.GET, "/metrics")
@@ -83,14 +83,14 @@ import Testing
                 "protectiveDNS": ["allowList": ["ekurbani.com"], "blockedAnswer": "NULL_ADDRESS", "actions": ["MALICIOUS_CONTENT": "LOG_ONLY"]],
             ])
             #expect(reply.status == 200, "\(reply.text)")
-            let applied = try await Wait.until(within: 5) { dig(at + ["+short", "000.9.009.09.ekurbani.com"]).contains("192.0.2.66") }
+            let applied = try await Wait.until(within: 5) { await dig(at + ["+short", "000.9.009.09.ekurbani.com"]).contains("192.0.2.66") }
             #expect(applied != nil, "the allow list wins over intelligence")
-            var answer = dig(at + ["www.benign.example", "A"])
+            var answer = await dig(at + ["www.benign.example", "A"])
             #expect(answer.contains("status: NOERROR") && answer.contains("0.0.0.0") && answer.contains("EDE: 15 (Blocked)"), "\(answer)")
             #expect(answer.contains("DENYLISTED_CONTENT: benign.example (policy)"), "\(answer)")
-            answer = dig(at + ["www.benign.example", "AAAA"])
+            answer = await dig(at + ["www.benign.example", "AAAA"])
             #expect(answer.contains("\t::") && answer.contains("EDE: 15"), "\(answer)")
-            #expect(dig(at + ["+short", "1topspy.com"]).contains("192.0.2.67"), "LOG_ONLY resolves normally")
+            #expect(await dig(at + ["+short", "1topspy.com"]).contains("192.0.2.67"), "LOG_ONLY resolves normally")
 
             reply = try await server.send(.PUT, "/api/v1/policy", token: owner, json: ["protectiveDNS": ["allowList": ["not a domain"]]])
             #expect(reply.status == 400)
@@ -103,22 +103,22 @@ import Testing
     @Test func tcpTruncationAndCachingWork() async throws {
         try await Self.withResolver { _, upstream, udp, tcp in
             // Over UDP a 650-byte answer does not fit 512 bytes: TC, and dig's retry over TCP gets it all.
-            var answer = dig(["@127.0.0.1", "-p", "\(udp)", "+bufsize=512", "+ignore", "big.benign.example", "TXT"])
+            var answer = await dig(["@127.0.0.1", "-p", "\(udp)", "+bufsize=512", "+ignore", "big.benign.example", "TXT"])
             #expect(answer.contains(" tc ") && answer.contains("ANSWER: 0"), "\(answer)")
-            answer = dig(["@127.0.0.1", "-p", "\(udp)", "+bufsize=512", "big.benign.example", "TXT"])
+            answer = await dig(["@127.0.0.1", "-p", "\(udp)", "+bufsize=512", "big.benign.example", "TXT"])
             #expect(answer.contains("Truncated, retrying in TCP mode") || answer.contains("(TCP)"), "\(answer)")
             #expect(answer.components(separatedBy: String(repeating: "x", count: 200)).count == 4, "\(answer)")
-            #expect(dig(["@127.0.0.1", "-p", "\(tcp)", "+tcp", "+short", "www.benign.example"]).contains("192.0.2.20"))
-            answer = dig(["@127.0.0.1", "-p", "\(tcp)", "+tcp", "+short", "www.benign.example"], tool: "/usr/bin/kdig")
+            #expect(await dig(["@127.0.0.1", "-p", "\(tcp)", "+tcp", "+short", "www.benign.example"]).contains("192.0.2.20"))
+            answer = await dig(["@127.0.0.1", "-p", "\(tcp)", "+tcp", "+short", "www.benign.example"], tool: "/usr/bin/kdig")
             #expect(answer.contains("192.0.2.20"), "kdig over TCP: \(answer)")
-            answer = dig(["@127.0.0.1", "-p", "\(tcp)", "+tcp", "+edns", "000.9.009.09.ekurbani.com"], tool: "/usr/bin/kdig")
+            answer = await dig(["@127.0.0.1", "-p", "\(tcp)", "+tcp", "+edns", "000.9.009.09.ekurbani.com"], tool: "/usr/bin/kdig")
             #expect(answer.contains("NXDOMAIN") && answer.contains("EDE: 17"), "kdig over TCP: \(answer)")
 
             // Asked five times, the upstream sees the name once; the TTL counts down.
-            for _ in 0..<5 { _ = dig(["@127.0.0.1", "-p", "\(udp)", "+short", "cached.benign.example"]) }
+            for _ in 0..<5 { _ = await dig(["@127.0.0.1", "-p", "\(udp)", "+short", "cached.benign.example"]) }
             #expect(upstream.queriesReceived(for: "cached.benign.example") == 1)
             try await Task.sleep(nanoseconds: 1_200_000_000)
-            answer = dig(["@127.0.0.1", "-p", "\(udp)", "+noall", "+answer", "cached.benign.example"])
+            answer = await dig(["@127.0.0.1", "-p", "\(udp)", "+noall", "+answer", "cached.benign.example"])
             let ttl = Int(answer.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first ?? "") ?? 0
             #expect((1..<300).contains(ttl), "\(answer)")
         }
@@ -127,15 +127,15 @@ import Testing
     @Test func aDeadUpstreamFailsOverAndNoUpstreamIsServfailWithTheReason() async throws {
         // The first upstream is a port nobody listens on.
         try await Self.withResolver(upstreams: { ["udp://127.0.0.1:9", "udp://127.0.0.1:\($0.port)"] }) { _, _, udp, _ in
-            var answer = dig(["@127.0.0.1", "-p", "\(udp)", "+time=3", "+tries=1", "www.benign.example"])
+            var answer = await dig(["@127.0.0.1", "-p", "\(udp)", "+time=3", "+tries=1", "www.benign.example"])
             #expect(answer.contains("status: NOERROR") && answer.contains("192.0.2.20"), "\(answer)")
             // The upstream that answered is asked first from then on: no wait for the dead one.
-            answer = dig(["@127.0.0.1", "-p", "\(udp)", "+time=3", "+tries=1", "alias.benign.example"])
+            answer = await dig(["@127.0.0.1", "-p", "\(udp)", "+time=3", "+tries=1", "alias.benign.example"])
             let time = Int(answer.components(separatedBy: "Query time: ").dropFirst().first?.prefix { $0.isNumber } ?? "") ?? 9_999
             #expect(time < 300, "\(answer)")
         }
         try await Self.withResolver(upstreams: { _ in ["udp://127.0.0.1:9"] }) { _, _, udp, _ in
-            let answer = dig(["@127.0.0.1", "-p", "\(udp)", "+time=3", "+tries=1", "www.benign.example"])
+            let answer = await dig(["@127.0.0.1", "-p", "\(udp)", "+time=3", "+tries=1", "www.benign.example"])
             #expect(answer.contains("status: SERVFAIL") && answer.contains("EDE: 22"), "\(answer)")
         }
     }
@@ -165,11 +165,11 @@ import Testing
             c.close()
             print("formerr", formerr)
             """
-            let printed = runTool("/usr/bin/python3", ["-c", script, "\(udp)", "\(tcp)"])
+            let printed = await runTool("/usr/bin/python3", ["-c", script, "\(udp)", "\(tcp)"])
             let formerr = Int(printed.components(separatedBy: "formerr ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
             #expect(formerr > 0, "garbage with a readable header gets FORMERR: \(printed)")
-            #expect(dig(["@127.0.0.1", "-p", "\(udp)", "+short", "www.benign.example"]).contains("192.0.2.20"), "still answering over UDP")
-            #expect(dig(["@127.0.0.1", "-p", "\(tcp)", "+tcp", "+short", "www.benign.example"]).contains("192.0.2.20"), "still answering over TCP")
+            #expect(await dig(["@127.0.0.1", "-p", "\(udp)", "+short", "www.benign.example"]).contains("192.0.2.20"), "still answering over UDP")
+            #expect(await dig(["@127.0.0.1", "-p", "\(tcp)", "+tcp", "+short", "www.benign.example"]).contains("192.0.2.20"), "still answering over TCP")
         }
     }
 }
