@@ -4,6 +4,12 @@ import Testing
 struct EgressPolicyTests {
     func address(_ text: String) throws -> IPAddress { try #require(IPAddress.parse(text), "\(text)") }
 
+    /// A byte-taking String initializer once turned 127.0.0.1 into 127.000.000.001 here.
+    @Test func addressesPrintAsTheyAreWritten() {
+        #expect(IPAddress.parse("127.0.0.1")?.description == "127.0.0.1")
+        #expect(IPAddress.parse("10.20.3.4")?.description == "10.20.3.4")
+    }
+
     @Test func addressesAndNetworksParse() throws {
         #expect(try address("10.1.2.3").bytes == [10, 1, 2, 3])
         #expect(try address("::1").bytes == Array(repeating: 0, count: 15) + [1])

@@ -5,14 +5,63 @@ import Glibc
 import TestSupport
 import Testing
 
+// Children here are started with posix_spawn and reaped with waitpid, not with Foundation's
+// Process. Foundation learns that a child exited when the child's copy of a monitoring socket
+// closes, and then waits for it on the one queue that serves every child: dnsmasq closes its
+// descriptors at start, which made Foundation wait for a dnsmasq that was still running, and no
+// other child of the test process was seen to exit after that.
+
+/// A child process started with posix_spawn, output to a file, descriptors above 2 closed where
+/// glibc offers it.
+struct SpawnedProcess: Sendable {
+    let pid: pid_t
+    let outputPath: String
+
+    static func start(_ tool: String, _ arguments: [String]) -> SpawnedProcess? {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("openmtd-tool-\(UUID().uuidString).txt").path
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // glibc 2.34+ has posix_spawn_file_actions_addclosefrom_np; Swift's Glibc module does not export it.
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        if let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") { _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3) }
+        let argv = ([tool] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, tool, &actions, nil, argv, environ) == 0 else { return nil }
+        return SpawnedProcess(pid: pid, outputPath: output)
+    }
+
+    /// Waits for the exit (on the calling thread) and returns what it printed.
+    func finish() -> String {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        return (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+    }
+
+    var hasExited: Bool {
+        var status: Int32 = 0
+        return waitpid(pid, &status, WNOHANG) == pid
+    }
+
+    func kill() {
+        _ = Glibc.kill(pid, SIGKILL)
+        _ = finish()
+    }
+}
+
 /// dnsmasq on loopback as the resolver's upstream, serving a test zone; it logs each query it
 /// receives, so tests can count what reached the upstream.
 final class DnsmasqUpstream: Sendable {
     let port: Int
     let folder: URL
-    private let process: Process
+    private let process: SpawnedProcess
 
-    private init(port: Int, folder: URL, process: Process) {
+    private init(port: Int, folder: URL, process: SpawnedProcess) {
         self.port = port
         self.folder = folder
         self.process = process
@@ -28,20 +77,20 @@ final class DnsmasqUpstream: Sendable {
                            "log-queries", "log-facility=\(folder.path)/queries.log", "local-ttl=300", "auth-ttl=300"] + records).joined(separator: "\n")
             let file = folder.appendingPathComponent("dnsmasq-\(attempt).conf")
             try config.write(to: file, atomically: true, encoding: .utf8)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/dnsmasq")
-            process.arguments = ["--conf-file=\(file.path)", "--pid-file=\(folder.path)/pid-\(attempt)", "--user=root"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            guard let process = SpawnedProcess.start("/usr/sbin/dnsmasq", ["--conf-file=\(file.path)", "--pid-file=\(folder.path)/pid-\(attempt)", "--user=root"])
+            else { throw DNSFixtureFailure(description: "dnsmasq could not be started") }
             let upstream = DnsmasqUpstream(port: port, folder: folder, process: process)
             // Listening once it answers; a taken port makes it exit at once.
+            var exited = false
             let ready = try await Wait.until(within: 5) {
-                guard process.isRunning else { return false }
+                if process.hasExited {
+                    exited = true
+                    return true
+                }
                 return await dig(["@127.0.0.1", "-p", "\(port)", "+time=1", "+tries=1", "probe.openmtd.test"]).contains("status:")
             }
-            if ready != nil { return upstream }
-            upstream.stop()
+            if ready != nil, !exited { return upstream }
+            if !exited { upstream.stop() }
         }
         throw DNSFixtureFailure(description: "dnsmasq did not start on a free port")
     }
@@ -53,8 +102,7 @@ final class DnsmasqUpstream: Sendable {
     }
 
     func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        process.kill()
     }
 }
 
@@ -70,28 +118,10 @@ func dig(_ arguments: [String], tool: String = "/usr/bin/dig") async -> String {
 /// server under test (its answers run in tasks) on a two-core machine.
 func runTool(_ tool: String, _ arguments: [String]) async -> String {
     await withCheckedContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(returning: runToolBlocking(tool, arguments)) }
+        DispatchQueue.global().async {
+            continuation.resume(returning: SpawnedProcess.start(tool, arguments)?.finish() ?? "could not run \(tool)")
+        }
     }
-}
-
-private func runToolBlocking(_ tool: String, _ arguments: [String]) -> String {
-    // Spawned and reaped here (posix_spawn, waitpid) rather than with Foundation's Process, whose
-    // exit monitoring stalled in this suite while dnsmasq ran; output goes to a file.
-    let file = FileManager.default.temporaryDirectory.appendingPathComponent("openmtd-dig-\(UUID().uuidString).txt").path
-    defer { try? FileManager.default.removeItem(atPath: file) }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, file, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    let argv = ([tool] + arguments).map { strdup($0) } + [nil]
-    defer { for pointer in argv { free(pointer) } }
-    var pid: pid_t = 0
-    guard posix_spawn(&pid, tool, &actions, nil, argv, environ) == 0 else { return "could not run \(tool)" }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-    return (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
 }
 
 func requireDNSClients() throws {

@@ -74,7 +74,7 @@ public struct DNSName: Sendable, Hashable, CustomStringConvertible {
                 case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"): text.append(byte)
                 default:
                     text.append(UInt8(ascii: "\\"))
-                    text.append(contentsOf: String(format3: byte).utf8)
+                    text.append(contentsOf: Self.threeDigits(byte).utf8)
                 }
             }
             index += 1 + length
@@ -99,10 +99,11 @@ public struct DNSName: Sendable, Hashable, CustomStringConvertible {
     public var description: String { host.isEmpty ? "." : host + "." }
 }
 
-extension String {
-    /// Three decimal digits, as in a `\DDD` escape.
-    init(format3 byte: UInt8) {
+extension DNSName {
+    /// Three decimal digits, as in a `\DDD` escape. (Not a `String` initializer: an unlabelled
+    /// `String.init` taking a byte would be picked by `bytes.map(String.init)` elsewhere.)
+    static func threeDigits(_ byte: UInt8) -> String {
         let value = Int(byte)
-        self = String(value / 100) + String(value / 10 % 10) + String(value % 10)
+        return String(value / 100) + String(value / 10 % 10) + String(value % 10)
     }
 }
