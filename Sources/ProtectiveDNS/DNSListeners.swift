@@ -93,18 +93,8 @@ final class DatagramQueryHandler: ChannelInboundHandler, Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         let remote = envelope.remoteAddress
-        switch resolver.answer(Array(envelope.data.readableBytesView), from: client, udp: true) {
-        case .drop:
-            return
-        case .now(let bytes):
-            context.writeAndFlush(wrapOutboundOut(Self.envelope(bytes, to: remote, allocator: context.channel.allocator)), promise: nil)
-        case .later(let work):
-            let channel = context.channel
-            Task {
-                let bytes = await work()
-                channel.writeAndFlush(Self.envelope(bytes, to: remote, allocator: channel.allocator), promise: nil)
-            }
-        }
+        let outcome = resolver.answer(Array(envelope.data.readableBytesView), from: client, udp: true)
+        outcome.deliver(on: context.channel) { bytes, allocator in Self.envelope(bytes, to: remote, allocator: allocator) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -134,18 +124,10 @@ final class StreamQueryHandler: ChannelInboundHandler, Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let message = unwrapInboundIn(data)
-        switch resolver.answer(Array(message.readableBytesView), from: client, udp: false) {
-        case .drop:
-            context.close(promise: nil)
-        case .now(let bytes):
-            context.writeAndFlush(wrapOutboundOut(DNSLengthPrefixDecoder.frame(bytes, allocator: context.channel.allocator)), promise: nil)
-        case .later(let work):
-            let channel = context.channel
-            Task {
-                let bytes = await work()
-                channel.writeAndFlush(DNSLengthPrefixDecoder.frame(bytes, allocator: channel.allocator), promise: nil)
-            }
-        }
+        let outcome = resolver.answer(Array(message.readableBytesView), from: client, udp: false)
+        // A message that cannot be answered on a stream means the stream is not DNS: close it.
+        if case .drop = outcome { return context.close(promise: nil) }
+        outcome.deliver(on: context.channel, DNSLengthPrefixDecoder.frame)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -154,5 +136,22 @@ final class StreamQueryHandler: ChannelInboundHandler, Sendable {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
+    }
+}
+
+extension ProtectiveResolver.Outcome {
+    /// Writes the answer, framed for its transport: now, or once the upstream answered (a task).
+    func deliver<Frame: Sendable>(on channel: any Channel, _ frame: @escaping @Sendable ([UInt8], ByteBufferAllocator) -> Frame) {
+        switch self {
+        case .drop:
+            return
+        case .now(let bytes):
+            channel.writeAndFlush(frame(bytes, channel.allocator), promise: nil)
+        case .later(let work):
+            Task {
+                let bytes = await work()
+                channel.writeAndFlush(frame(bytes, channel.allocator), promise: nil)
+            }
+        }
     }
 }
