@@ -11,6 +11,23 @@ package enum Secrets {
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
+    /// A resolver token: 128 random bits in lowercase base32 (RFC 4648 alphabet), so that it is a
+    /// valid DNS label as well as a URL path segment (DoT carries it in the server name, and
+    /// server names are compared without case).
+    package static func resolverToken() -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567")
+        var generator = SystemRandomNumberGenerator()
+        var bits = (UInt64.random(in: .min ... .max, using: &generator), UInt64.random(in: .min ... .max, using: &generator))
+        var characters: [Character] = []
+        // 26 characters × 5 bits = 130 ≥ 128; the last character carries 3 bits.
+        for _ in 0..<26 {
+            characters.append(alphabet[Int(bits.1 & 31)])
+            bits.1 = (bits.1 >> 5) | ((bits.0 & 31) << 59)
+            bits.0 >>= 5
+        }
+        return "r" + String(characters)
+    }
+
     /// Enrollment codes are typed by people: 12 characters from an alphabet without look-alikes.
     package static func enrollmentCode() -> String {
         let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")

@@ -150,7 +150,7 @@ public struct ApplicationKeys: Sendable {
     }
 
     /// Who holds `token`, or an `invalid_token` error.
-    func authenticate(token: String, now: Date, on database: any Database) async throws -> MRAPrincipal {
+    public func authenticate(token: String, now: Date, on database: any Database) async throws -> MRAPrincipal {
         guard token.hasPrefix(Self.tokenPrefix),
               let stored = try await AccessTokenModel.query(on: database).filter(\.$tokenHash == Secrets.hash(token)).first()
         else { throw MRAError.invalidToken() }

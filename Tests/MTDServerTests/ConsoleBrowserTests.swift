@@ -48,7 +48,7 @@ import Testing
             options.mix.androidShare = 0.7
             options.duration = 1
             options.checkInsPerSecond = 40
-            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .patient())
             do {
                 let tenant = try await TenantCode.first(on: server.app.db)
                 let fleet = Fleet(options: options, access: FleetAccess(

@@ -21,7 +21,14 @@ import Vapor
                         group.addTask {
                             var body: [String: Any] = ["enrollmentCode": server.enrollmentCode, "platform": "ANDROID", "mode": "EMBEDDED", "udid": "phone-\(phone)"]
                             if index.isMultiple(of: 2) { body["externalId"] = "uem-uuid-\(phone)" }
-                            return try await server.send(.POST, "/agent/v1/activate", json: body)
+                            // As the agent does: a 503 (no database connection free within 3 s, which
+                            // happens when the whole suite shares two cores) is retried after Retry-After.
+                            var reply = try await server.send(.POST, "/agent/v1/activate", json: body)
+                            for _ in 0..<5 where reply.status == 503 {
+                                try await Task.sleep(nanoseconds: 2_000_000_000)
+                                reply = try await server.send(.POST, "/agent/v1/activate", json: body)
+                            }
+                            return reply
                         }
                     }
                     return try await group.reduce(into: []) { $0.append($1) }

@@ -30,7 +30,7 @@ import Testing
                 options.duration = 2
                 options.checkInsPerSecond = 100
                 options.concurrency = 32
-                let http = HTTPClient(eventLoopGroupProvider: .singleton)
+                let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .patient(connections: options.concurrency))
                 let fleet = Fleet(options: options, access: try await access(server), data: try FleetData.load(asOfDay: options.today), http: http)
                 do {
                     try await fleet.prepare { _ in }
@@ -70,7 +70,7 @@ import Testing
             options.duration = 3
             options.checkInsPerSecond = 40
             options.scenario = Scenario(events: [.init(at: 0.5, action: .installStalkerware, share: 0.25), .init(at: 1.5, action: .removeStalkerware, share: nil)])
-            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .patient())
             let fleet = Fleet(options: options, access: try await access(server), data: try FleetData.load(asOfDay: options.today), http: http)
             do {
                 try await fleet.prepare { _ in }

@@ -46,12 +46,25 @@ struct PostgreSQLAvailability {
     }
 }
 
+extension HTTPClient.Configuration {
+    /// For tests that run beside others on two cores: a request queued for one of the pool's
+    /// connections may wait longer than AsyncHTTPClient's default 10 s (it then fails with
+    /// getConnectionFromPoolTimeout although the server is answering, only slowly).
+    static func patient(redirects: Bool = true, connections: Int = 8) -> HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: redirects ? .follow(max: 5, allowCycles: false) : .disallow,
+            timeout: .init(connect: .seconds(120), read: .seconds(300)))
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
+        return configuration
+    }
+}
+
 /// A real server on a loopback port, with its own database, reached over real HTTP.
 final class TestServer: @unchecked Sendable {
     let app: Application
     let baseURL: String
-    let client = HTTPClient(eventLoopGroupProvider: .singleton)
-    let rawClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+    let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .patient())
+    let rawClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .patient(redirects: false))
     let enrollmentCode: String
     let enterpriseID: UUID
     let ownerPassword = "owner-password-1234"

@@ -22,5 +22,6 @@ public enum StoreMigrations {
         M017_KeyUEMStateByConnection(),
         M018_IndexCheckInHour(),
         M019_AddListingOIDs(),
+        M020_CreateResolverTokens(),
     ]
 }
