@@ -38,6 +38,8 @@ public func configure(_ app: Application, _ configuration: ServerConfiguration, 
     app.http.server.configuration.port = configuration.port
     if let (certificate, key) = try TLSSetup.validate(certificatePath: configuration.tlsCertificatePath, keyPath: configuration.tlsKeyPath) {
         app.http.server.configuration.tlsConfiguration = try TLSSetup.serverConfiguration(certificatePath: certificate, keyPath: key)
+        // HTTP/2 (negotiated by ALPN) for DNS-over-HTTPS clients, which multiplex queries on one connection.
+        app.http.server.configuration.supportVersions = [.one, .two]
     }
     app.routes.defaultMaxBodySize = "1mb"
     app.middleware = Middlewares()

@@ -67,7 +67,8 @@ final class MTDServices: Sendable {
         automations = Automations(settings: configuration.automations, writes: writes, egress: EgressGuard(policy: configuration.egressPolicy))
         policies = PolicyService(intelligence: intelligence, writes: writes)
         checkIns = CheckInService(policies: policies, writes: writes, clock: clock)
-        activation = ActivationService(writes: writes)
+        let resolverTokens = ResolverTokenDirectory()
+        activation = ActivationService(writes: writes, resolverTokens: resolverTokens)
         reevaluator = Reevaluator(policies: policies, writes: writes, clock: clock)
         sweeper = ConnectionSweeper(thresholds: configuration.connection, writes: writes)
         threatActions = ThreatActions(writes: writes)
@@ -78,7 +79,7 @@ final class MTDServices: Sendable {
             scope: "login", capacity: configuration.loginAttemptsPerMinute, perMinute: configuration.loginAttemptsPerMinute, writes: writes)
         trustedProxies = configuration.trustedProxies.compactMap(IPNetwork.parse)
         metrics = ServerMetrics()
-        dns = ProtectiveDNSService(metrics: DNSMetrics(registry: metrics.registry))
+        dns = ProtectiveDNSService(metrics: DNSMetrics(registry: metrics.registry), tokens: resolverTokens)
         uemSync = UEMSync(writes: writes, logger: Logger(label: "openmtd.uem-sync"))
         loopbackHTTP = configuration.tlsCertificatePath.map(TLSSetup.loopbackClient(trusting:))
     }

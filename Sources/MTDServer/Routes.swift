@@ -13,6 +13,13 @@ func routes(_ app: Application) throws {
         device.post("deactivate", use: AgentController.deactivate)
     }
 
+    do { // DNS-over-HTTPS (RFC 8484); with a resolver token the query is the device's
+        app.get("dns-query", use: DNSQueryController.get)
+        app.on(.POST, "dns-query", body: .collect(maxSize: "64kb"), use: DNSQueryController.post)
+        app.get("dns-query", ":token", use: DNSQueryController.get)
+        app.on(.POST, "dns-query", ":token", body: .collect(maxSize: "64kb"), use: DNSQueryController.post)
+    }
+
     do { // admin API
         let api = app.grouped("api", "v1")
         api.get("openapi.json", use: OperationsController.openAPI)

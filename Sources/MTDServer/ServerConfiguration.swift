@@ -104,5 +104,6 @@ public struct ProtectiveDNSSettings: Sendable, Codable, Equatable {
 
     public init() {}
 
-    public var isEnabled: Bool { udpPort != nil || tcpPort != nil }
+    /// With upstreams the resolver runs (DoH on the HTTP server); ports add plain DNS.
+    public var isEnabled: Bool { udpPort != nil || tcpPort != nil || !upstreams.isEmpty }
 }

@@ -63,8 +63,8 @@ extension HTTPClient.Configuration {
 final class TestServer: @unchecked Sendable {
     let app: Application
     let baseURL: String
-    let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .patient())
-    let rawClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .patient(redirects: false))
+    let client: HTTPClient
+    let rawClient: HTTPClient
     let enrollmentCode: String
     let enterpriseID: UUID
     let ownerPassword = "owner-password-1234"
@@ -73,6 +73,16 @@ final class TestServer: @unchecked Sendable {
     private init(app: Application, baseURL: String, enrollmentCode: String, enterpriseID: UUID, configuration: ServerConfiguration) {
         self.app = app
         self.baseURL = baseURL
+        var patient = HTTPClient.Configuration.patient(), raw = HTTPClient.Configuration.patient(redirects: false)
+        if configuration.tlsCertificatePath != nil {
+            // The tests' own self-signed certificate.
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.certificateVerification = .none
+            patient.tlsConfiguration = tls
+            raw.tlsConfiguration = tls
+        }
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: patient)
+        rawClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: raw)
         self.enrollmentCode = enrollmentCode
         self.enterpriseID = enterpriseID
         self.configuration = configuration
@@ -115,7 +125,7 @@ final class TestServer: @unchecked Sendable {
         }
         let port = try #require(app.http.server.shared.localAddress?.port)
         let code = try #require(try await EnrollmentCodeModel.query(on: app.db).filter(\.$revokedAt == nil).sort(\.$createdAt).first())
-        return TestServer(app: app, baseURL: "http://127.0.0.1:\(port)", enrollmentCode: code.code, enterpriseID: code.$enterprise.id, configuration: configuration)
+        return TestServer(app: app, baseURL: "\(configuration.tlsCertificatePath == nil ? "http" : "https")://127.0.0.1:\(port)", enrollmentCode: code.code, enterpriseID: code.$enterprise.id, configuration: configuration)
     }
 
     func stop() async throws {

@@ -23,7 +23,8 @@ enum AgentController {
             services.metrics.activations.increment()
             let response = ActivateResponse(
                 deviceId: activation.deviceID.uuidString.lowercased(), credential: activation.credential,
-                checkInIntervalSeconds: services.configuration.checkInIntervalSeconds, reactivated: activation.reactivated)
+                checkInIntervalSeconds: services.configuration.checkInIntervalSeconds, reactivated: activation.reactivated,
+                resolverToken: activation.resolverToken)
             return try await response.encodeResponse(status: .created, for: req)
         } catch ActivationService.Failure.unknownCode {
             try await services.activationLimiter.take(client, on: req.db)

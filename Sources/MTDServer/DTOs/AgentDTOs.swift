@@ -17,6 +17,9 @@ struct ActivateResponse: Content {
     var credential: String
     var checkInIntervalSeconds: Int
     var reactivated: Bool
+    /// The device's resolver token: DoH at `/dns-query/{resolverToken}`, DoT with the server name
+    /// `{resolverToken}.` followed by the resolver's host. A reactivation issues a new one.
+    var resolverToken: String
 }
 
 struct CheckInResponse: Content {

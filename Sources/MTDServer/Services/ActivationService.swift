@@ -8,6 +8,8 @@ import MTDStore
 /// device credential (a random token; only its hash is stored). Reactivation rotates the credential.
 struct ActivationService: Sendable {
     let writes: WriteGate
+    /// Told of each rotation and revocation, so this process stops attributing old tokens at once.
+    let resolverTokens: ResolverTokenDirectory
 
     struct Request: Sendable {
         var enrollmentCode: String
@@ -25,6 +27,8 @@ struct ActivationService: Sendable {
         var enterpriseID: UUID
         var credential: String
         var reactivated: Bool
+        /// For the device's DNS profile (`/dns-query/{token}`, `{token}.` the DoT host).
+        var resolverToken: String
     }
 
     enum Failure: Error {
@@ -58,7 +62,9 @@ struct ActivationService: Sendable {
         while true {
             attempt += 1
             do {
-                return try await activateOnce(request, enterpriseID: enterpriseID, credential: credential, on: database, now: now)
+                let activation = try await activateOnce(request, enterpriseID: enterpriseID, credential: credential, on: database, now: now)
+                resolverTokens.forget(deviceID: activation.deviceID)
+                return activation
             } catch let error as any DatabaseError where error.isConstraintFailure && attempt < 4 {
                 continue
             }
@@ -121,7 +127,9 @@ struct ActivationService: Sendable {
                     device.recordCheckIn(at: now)
                 }
                 try await EventLog.append(event.map { [$0] } ?? [], enterpriseID: enterpriseID, on: tx, now: now)
-                return Activation(deviceID: deviceID, enterpriseID: enterpriseID, credential: credential, reactivated: existing != nil)
+                let resolverToken = try await ResolverTokens.issue(deviceID: deviceID, enterpriseID: enterpriseID, on: tx, now: now)
+                return Activation(deviceID: deviceID, enterpriseID: enterpriseID, credential: credential, reactivated: existing != nil,
+                                  resolverToken: resolverToken)
             }
         }
     }
@@ -137,7 +145,9 @@ struct ActivationService: Sendable {
                     device.credentialHash = nil
                 }
                 try await EventLog.append(event.map { [$0] } ?? [], enterpriseID: device.$enterprise.id, on: tx, now: now)
+                try await ResolverTokens.revoke(deviceID: deviceID, on: tx, now: now)
             }
         }
+        resolverTokens.forget(deviceID: deviceID)
     }
 }

@@ -7,28 +7,34 @@ import NIOConcurrencyHelpers
 import NIOCore
 import ProtectiveDNS
 
-/// Runs the protective resolver with the server when `--dns-udp-port` or `--dns-tcp-port` is given.
-/// Plain DNS counts for the server's first enterprise (the embedded single-tenant setup); device
-/// attribution comes with DoH and DoT tokens.
+/// Runs the protective resolver with the server once `--dns-upstream` is given: DoH at
+/// `/dns-query` (and `/dns-query/{resolver token}` for a device) on the HTTP server, and plain DNS
+/// on `--dns-udp-port` / `--dns-tcp-port`. Plain DNS and token-less DoH count for the server's first
+/// enterprise (the embedded single-tenant setup), without device attribution.
 final class ProtectiveDNSService: Sendable {
     struct Running: Sendable {
         var resolver: ProtectiveResolver
-        var listeners: DNSListeners
+        var listeners: DNSListeners?
+        /// Who token-less queries count for.
+        var defaultClient: DNSClient
     }
 
     let metrics: DNSMetrics
+    let tokens: ResolverTokenDirectory
     private let running = NIOLockedValueBox<Running?>(nil)
 
-    init(metrics: DNSMetrics) {
+    init(metrics: DNSMetrics, tokens: ResolverTokenDirectory) {
         self.metrics = metrics
+        self.tokens = tokens
     }
 
     /// The ports bound (a port asked as 0 is the one the system chose).
     var ports: (udp: Int?, tcp: Int?) {
-        running.withLockedValue { ($0?.listeners.udpPort, $0?.listeners.tcpPort) }
+        running.withLockedValue { ($0?.listeners?.udpPort, $0?.listeners?.tcpPort) }
     }
 
     var resolver: ProtectiveResolver? { running.withLockedValue { $0?.resolver } }
+    var current: Running? { running.withLockedValue { $0 } }
 
     func start(settings: ProtectiveDNSSettings, listenHost: String, policies: PolicyService, database: @escaping @Sendable () -> any Database,
                group: any EventLoopGroup) async throws {
@@ -41,17 +47,21 @@ final class ProtectiveDNSService: Sendable {
             .init(upstreams: settings.upstreams, upstreamTimeout: .milliseconds(Int64(settings.upstreamTimeoutMilliseconds)),
                   policyRefreshSeconds: settings.policyRefreshSeconds),
             policies: ServerDNSPolicies(policies: policies, database: database), group: group, metrics: metrics, logger: logger)
-        let listeners: DNSListeners
-        do {
-            listeners = try await DNSListeners.start(resolver: resolver, client: DNSClient(enterpriseID: enterpriseID), host: settings.host ?? listenHost,
-                                                     udpPort: settings.udpPort, tcpPort: settings.tcpPort, group: group)
-        } catch {
-            await resolver.shutdown()
-            throw error
+        let client = DNSClient(enterpriseID: enterpriseID)
+        var listeners: DNSListeners?
+        if settings.udpPort != nil || settings.tcpPort != nil {
+            do {
+                listeners = try await DNSListeners.start(resolver: resolver, client: client, host: settings.host ?? listenHost,
+                                                         udpPort: settings.udpPort, tcpPort: settings.tcpPort, group: group)
+            } catch {
+                await resolver.shutdown()
+                throw error
+            }
         }
-        running.withLockedValue { $0 = Running(resolver: resolver, listeners: listeners) }
-        logger.info("protective DNS listening", metadata: [
-            "udp": "\(listeners.udpPort.map(String.init) ?? "off")", "tcp": "\(listeners.tcpPort.map(String.init) ?? "off")",
+        running.withLockedValue { $0 = Running(resolver: resolver, listeners: listeners, defaultClient: client) }
+        logger.info("protective DNS ready", metadata: [
+            "doh": "/dns-query",
+            "udp": "\(listeners?.udpPort.map(String.init) ?? "off")", "tcp": "\(listeners?.tcpPort.map(String.init) ?? "off")",
             "upstreams": "\(settings.upstreams.map(\.description).joined(separator: " "))",
         ])
     }
@@ -61,7 +71,7 @@ final class ProtectiveDNSService: Sendable {
             defer { state = nil }
             return state
         }) else { return }
-        await current.listeners.stop()
+        await current.listeners?.stop()
         await current.resolver.shutdown()
     }
 }

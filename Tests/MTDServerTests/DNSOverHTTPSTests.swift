@@ -1,0 +1,153 @@
+import Foundation
+@testable import MTDServer
+import ProtectiveDNS
+import TestSupport
+import Testing
+
+/// DNS-over-HTTPS (RFC 8484) through real clients: kdig over HTTPS (HTTP/2) and dnspython over
+/// HTTP/1.1 and HTTP/2, against a server with a self-signed certificate and dnsmasq upstream; device
+/// attribution by resolver token, its rotation and revocation, and bad requests.
+@Suite(.serialized) struct DNSOverHTTPSTests {
+    /// A self-signed certificate for 127.0.0.1 and localhost, made with openssl.
+    static func certificate() async throws -> (certificate: String, key: String) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("openmtd-doh-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let certificate = folder.appendingPathComponent("cert.pem").path, key = folder.appendingPathComponent("key.pem").path
+        _ = await runTool("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate, "-days", "2",
+                                               "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        try #require(FileManager.default.fileExists(atPath: key), "openssl could not make a test certificate")
+        return (certificate, key)
+    }
+
+    static func withDoHServer(_ body: (TestServer, Int) async throws -> Void) async throws {
+        try requireDNSClients()
+        let pair = try await certificate()
+        let upstream = try await DnsmasqUpstream.start(records: ProtectiveDNSTests.records)
+        defer { upstream.stop() }
+        try await withServer(.sqlite, adjust: { configuration in
+            configuration.tlsCertificatePath = pair.certificate
+            configuration.tlsKeyPath = pair.key
+            configuration.dns.upstreams = [try? DNSUpstream(parsing: "udp://127.0.0.1:\(upstream.port)")].compactMap { $0 }
+            configuration.dns.upstreamTimeoutMilliseconds = 400
+            configuration.dns.policyRefreshSeconds = 0.2
+        }) { server in
+            let port = try #require(server.app.http.server.shared.localAddress?.port)
+            #expect(server.baseURL.hasPrefix("https://"))
+            try await body(server, port)
+        }
+    }
+
+    /// dnspython's DoH client (httpx underneath): prints rcode, the answer and the EDE text.
+    static func dnspython(_ url: String, _ name: String, http2: Bool, post: Bool = true) async -> String {
+        let script = """
+        import sys, dns.message, dns.query, dns.rcode
+        q = dns.message.make_query(sys.argv[2], "A", use_edns=0)
+        r = dns.query.https(q, sys.argv[1], post=sys.argv[4] == "1", verify=False, timeout=5, http_version=dns.query.HTTPVersion.H2 if sys.argv[3] == "1" else dns.query.HTTPVersion.H1)
+        print(dns.rcode.to_text(r.rcode()), [rr.to_text() for rrset in r.answer for rr in rrset], [o.text for o in r.options if hasattr(o, "text")])
+        """
+        return await runTool("/usr/bin/env", ["python3", "-c", script, url, name, http2 ? "1" : "0", post ? "1" : "0"])
+    }
+
+    @Test func realClientsResolveAndAreBlockedOverHTTP1AndHTTP2() async throws {
+        try await Self.withDoHServer { server, port in
+            // kdig speaks DoH over HTTP/2 (POST by default, GET with +https-get).
+            var answer = await runTool("/usr/bin/kdig", ["@127.0.0.1", "-p", "\(port)", "+https", "000.9.009.09.ekurbani.com", "A"])
+            #expect(answer.contains("status: NXDOMAIN"), "\(answer)")
+            #expect(answer.contains("PHISHING_CONTENT: 000.9.009.09.ekurbani.com (blocklistproject:phishing"), "\(answer)")
+            answer = await runTool("/usr/bin/kdig", ["@127.0.0.1", "-p", "\(port)", "+https-get", "www.benign.example", "A"])
+            #expect(answer.contains("status: NOERROR") && answer.contains("192.0.2.20"), "\(answer)")
+
+            let url = "https://127.0.0.1:\(port)/dns-query"
+            for http2 in [false, true] {
+                answer = await Self.dnspython(url, "www.benign.example", http2: http2)
+                #expect(answer.hasPrefix("NOERROR") && answer.contains("192.0.2.20"), "HTTP/\(http2 ? 2 : 1): \(answer)")
+                answer = await Self.dnspython(url, "login.000.9.009.09.ekurbani.com", http2: http2, post: false)
+                #expect(answer.hasPrefix("NXDOMAIN") && answer.contains("PHISHING_CONTENT"), "HTTP/\(http2 ? 2 : 1) GET: \(answer)")
+            }
+
+            // The answer carries its freshness for HTTP caches (RFC 8484 §5.1).
+            let query = DNSMessageFixtures.query("www.benign.example")
+            let reply = try await server.sendRaw(.POST, "/dns-query", headers: ["Content-Type": "application/dns-message", "Accept": "application/dns-message"],
+                                                 body: Data(query))
+            #expect(reply.status == 200)
+            #expect(reply.headers.first(name: "Content-Type") == "application/dns-message")
+            #expect(reply.headers.first(name: "Cache-Control")?.hasPrefix("max-age=") == true)
+        }
+    }
+
+    @Test func badRequestsGetAClearError() async throws {
+        try await Self.withDoHServer { server, _ in
+            var reply = try await server.send(.GET, "/dns-query")
+            #expect(reply.status == 400)
+            #expect(reply.errorField == "dns")
+            reply = try await server.send(.GET, "/dns-query?dns=%%%")
+            #expect(reply.status == 400)
+            reply = try await server.send(.GET, "/dns-query?dns=AAAA")
+            #expect(reply.status == 400, "3 bytes: too short for a DNS header")
+            reply = try await server.sendRaw(.POST, "/dns-query", headers: ["Content-Type": "text/plain"], body: Data("x".utf8))
+            #expect(reply.status == 415)
+            reply = try await server.sendRaw(.POST, "/dns-query", headers: ["Content-Type": "application/dns-message"], body: Data(repeating: 0xff, count: 70_000))
+            #expect(reply.status == 413)
+            // A malformed message with a readable header gets FORMERR, in a 200 as the RFC has it.
+            var broken = DNSMessageFixtures.query("www.benign.example")
+            broken.removeLast(3)
+            reply = try await server.sendRaw(.POST, "/dns-query", headers: ["Content-Type": "application/dns-message"], body: Data(broken))
+            #expect(reply.status == 200)
+            #expect(reply.body.count >= 12 && reply.body[3] & 0x0f == 1, "FORMERR")
+            reply = try await server.sendRaw(.POST, "/dns-query/rnotatokenatallxxxxxxxxxxxxx", headers: ["Content-Type": "application/dns-message"],
+                                             body: Data(DNSMessageFixtures.query("www.benign.example")))
+            #expect(reply.status == 404)
+            #expect(reply.errorCode == "unknown_resolver_token")
+        }
+    }
+
+    @Test func theResolverTokenNamesTheDeviceUntilItRotatesOrIsRevoked() async throws {
+        try await Self.withDoHServer { server, _ in
+            let reply = try await server.send(.POST, "/agent/v1/activate", json: [
+                "enrollmentCode": server.enrollmentCode, "platform": "IOS", "mode": "EMBEDDED", "udid": "doh-phone",
+            ])
+            #expect(reply.status == 201)
+            let token = try #require(reply.json["resolverToken"] as? String)
+            let deviceText = try #require(reply.json["deviceId"] as? String)
+            let deviceID = try #require(UUID(uuidString: deviceText))
+            #expect(token.count == 27 && token.hasPrefix("r"))
+            let tokens = server.app.mtd.dns.tokens
+            #expect(try await tokens.client(for: Substring(token), on: server.app.db)?.deviceID == deviceID)
+            #expect(try await tokens.client(for: Substring(token.uppercased()), on: server.app.db)?.deviceID == deviceID, "server names have no case")
+
+            let query = Data(DNSMessageFixtures.query("www.benign.example"))
+            var answer = try await server.sendRaw(.POST, "/dns-query/\(token)", headers: ["Content-Type": "application/dns-message"], body: query)
+            #expect(answer.status == 200)
+
+            // Reactivation rotates: the old token keeps resolving, for the enterprise only.
+            let again = try await server.send(.POST, "/agent/v1/activate", json: [
+                "enrollmentCode": server.enrollmentCode, "platform": "IOS", "mode": "EMBEDDED", "udid": "doh-phone",
+            ])
+            let rotated = try #require(again.json["resolverToken"] as? String)
+            #expect(rotated != token)
+            let old = try await tokens.client(for: Substring(token), on: server.app.db)
+            #expect(old != nil && old?.deviceID == nil)
+            #expect(try await tokens.client(for: Substring(rotated), on: server.app.db)?.deviceID == deviceID)
+            answer = try await server.sendRaw(.POST, "/dns-query/\(token)", headers: ["Content-Type": "application/dns-message"], body: query)
+            #expect(answer.status == 200, "a phone whose profile still names the old token keeps resolving")
+
+            // Deactivation revokes.
+            let credential = try #require(again.json["credential"] as? String)
+            #expect(try await server.send(.POST, "/agent/v1/deactivate", token: credential).status == 204)
+            #expect(try await tokens.client(for: Substring(rotated), on: server.app.db)?.deviceID == nil)
+        }
+    }
+}
+
+/// DNS queries built by hand, for requests that clients would not send.
+enum DNSMessageFixtures {
+    static func query(_ name: String, id: UInt16 = 0) -> [UInt8] {
+        var bytes: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xff), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]
+        for label in name.split(separator: ".") {
+            bytes.append(UInt8(label.utf8.count))
+            bytes.append(contentsOf: label.utf8)
+        }
+        bytes += [0, 0, 1, 0, 1]
+        return bytes
+    }
+}
