@@ -31,20 +31,23 @@ public struct ProtectiveDNSRules: Codable, Sendable, Equatable {
     public var blockedAnswer: BlockedAnswer
     /// TTL of a blocked answer, so a device asks again soon after an allow-list change.
     public var blockedTTLSeconds: Int
+    /// A threat the resolver opened resolves after this many days without another query of its indicator.
+    public var resolveAfterDays: Int
 
     public init(actions: [ThreatClassification: Action] = [:], allowList: [String] = [], blockedAnswer: BlockedAnswer = .nxdomain,
-                blockedTTLSeconds: Int = 60) {
+                blockedTTLSeconds: Int = 60, resolveAfterDays: Int = 7) {
         self.actions = actions
         self.allowList = allowList
         self.blockedAnswer = blockedAnswer
         self.blockedTTLSeconds = blockedTTLSeconds
+        self.resolveAfterDays = resolveAfterDays
     }
 
     public func action(for classification: ThreatClassification) -> Action {
         actions[classification] ?? Self.defaultActions[classification] ?? .block
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case actions, allowList, blockedAnswer, blockedTTLSeconds }
+    enum CodingKeys: String, CodingKey, CaseIterable { case actions, allowList, blockedAnswer, blockedTTLSeconds, resolveAfterDays }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -68,6 +71,10 @@ public struct ProtectiveDNSRules: Codable, Sendable, Equatable {
         guard (0...86_400).contains(blockedTTLSeconds) else {
             throw DecodingError.dataCorruptedError(forKey: .blockedTTLSeconds, in: container, debugDescription: "must be from 0 to 86400 seconds")
         }
+        resolveAfterDays = try container.decodeIfPresent(Int.self, forKey: .resolveAfterDays) ?? 7
+        guard (1...365).contains(resolveAfterDays) else {
+            throw DecodingError.dataCorruptedError(forKey: .resolveAfterDays, in: container, debugDescription: "must be from 1 to 365 days")
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -80,5 +87,6 @@ public struct ProtectiveDNSRules: Codable, Sendable, Equatable {
         try container.encode(allowList, forKey: .allowList)
         try container.encode(blockedAnswer, forKey: .blockedAnswer)
         try container.encode(blockedTTLSeconds, forKey: .blockedTTLSeconds)
+        try container.encode(resolveAfterDays, forKey: .resolveAfterDays)
     }
 }

@@ -68,6 +68,17 @@ extension DetectionEngine {
         return best ?? .allowed
     }
 
+    /// The threat a blocked or logged query of an attributed device is, whatever the device's
+    /// deployment mode (the resolver sees what an embedded agent cannot): one per indicator, so a
+    /// hundred subdomains of one phishing kit are one threat. Nil for an allowed name.
+    public func dnsFinding(host: String, decision: DNSDecision) -> Finding? {
+        guard decision.verdict != .allow, let classification = decision.classification, let indicator = decision.indicator else { return nil }
+        let detail = decision.verdict == .block ? "blocked by the protective resolver" : "resolved and logged by the protective resolver"
+        return Finding(classification: classification, severity: policy.severity(classification), evidence: Evidence(
+            subject: ThreatKey.resolverSubjectPrefix + indicator, field: nil, observed: host, indicator: indicator, source: decision.source,
+            label: decision.label, detail: detail))
+    }
+
     /// The policy's resolver rules (blocked answer, its TTL).
     public var protectiveDNSRules: ProtectiveDNSRules { policy.policy.protectiveDNS }
 }

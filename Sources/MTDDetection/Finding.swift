@@ -72,6 +72,13 @@ public struct ThreatKey: Sendable, Hashable, Codable, Comparable {
         self.subject = subject
     }
 
+    /// Subjects of threats the protective resolver observed (`dns:<indicator>`). A check-in does not
+    /// report them, so its reconciliation leaves them alone; they resolve after the policy's days
+    /// without another query.
+    public static let resolverSubjectPrefix = "dns:"
+
+    public var isResolverObservation: Bool { subject.hasPrefix(Self.resolverSubjectPrefix) }
+
     public static func < (lhs: ThreatKey, rhs: ThreatKey) -> Bool {
         (lhs.classification.rawValue, lhs.subject) < (rhs.classification.rawValue, rhs.subject)
     }

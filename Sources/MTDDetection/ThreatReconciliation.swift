@@ -67,7 +67,7 @@ public enum ThreatReconciliation {
                 }
             }
         }
-        changes.resolved = known.map(\.key).filter { !present.contains($0) }.sorted()
+        changes.resolved = known.map(\.key).filter { !present.contains($0) && !$0.isResolverObservation }.sorted()
         return changes
     }
 }

@@ -98,8 +98,10 @@ struct BackgroundWorkLifecycle: LifecycleHandler {
             services.background { await UEMConnectionLifecycle.run(app: application, services: services) }
         }
         services.automations.useUEM(AutomationUEMSender(app: application, services: services))
-        try await services.dns.start(settings: configuration.dns, listenHost: configuration.hostname, policies: services.policies, database: database,
-                                     group: application.eventLoopGroup)
+        let consumers = services.consumers
+        try await services.dns.start(settings: configuration.dns, listenHost: configuration.hostname, policies: services.policies, writes: services.writes,
+                                     database: database, group: application.eventLoopGroup,
+                                     mayResolve: { consumers.holdsLease("connection-sweeper") })
         services.startConsumers([
             UEMSyncConsumer(app: application, services: services, logger: Logger(label: "openmtd.uem-sync")),
             ConnectionSweepConsumer(sweeper: services.sweeper, every: Double(configuration.sweepIntervalSeconds), logger: Logger(label: "openmtd.sweeper")),

@@ -137,6 +137,45 @@ import Testing
             #expect(try await tokens.client(for: Substring(rotated), on: server.app.db)?.deviceID == nil)
         }
     }
+
+    /// A blocked query through a device's token opens a PHISHING_CONTENT threat on that device, even
+    /// an embedded one; check-ins leave it open; it resolves after the policy's quiet days.
+    @Test func aDevicesBlockedQueryBecomesAThreatUntilItGoesQuiet() async throws {
+        try await Self.withDoHServer { server, port in
+            let owner = try await server.login()
+            let agent = try await server.activate(udid: "doh-threat")
+            let deviceID = try #require(UUID(uuidString: agent.deviceID))
+            #expect(try await server.checkIn(agent, Documents.android()).json["securityStatus"] as? String == "SECURE")
+            let token = try #require(try await ResolverTokens.active(deviceID: deviceID, on: server.app.db))
+            let answer = await runTool("/usr/bin/kdig", ["@127.0.0.1", "-p", "\(port)", "+https=/dns-query/\(token)", "login.000.9.009.09.ekurbani.com", "A"])
+            #expect(answer.contains("status: NXDOMAIN"), "\(answer)")
+
+            var threat: [String: Any]?
+            let opened = try await Wait.until(within: 15) {
+                let list = try await server.send(.GET, "/api/v1/threats?deviceId=\(agent.deviceID)", token: owner)
+                threat = (list.json["items"] as? [[String: Any]])?.first { $0["classification"] as? String == "PHISHING_CONTENT" }
+                return threat != nil
+            }
+            #expect(opened != nil, "the resolver's hit became a threat")
+            #expect(threat?["status"] as? String == "OPEN")
+            #expect("\(threat ?? [:])".contains("000.9.009.09.ekurbani.com"))
+            var detail = try await server.send(.GET, "/api/v1/devices/\(agent.deviceID)", token: owner)
+            #expect(((detail.json["device"] as? [String: Any])?["securityStatus"] as? String)?.hasPrefix("THREATS_") == true, "\(detail.text.prefix(400))")
+            let events = try await server.events(owner)
+            #expect(events.contains { ($0["type"] as? String) == "THREAT" && "\($0)".contains("PHISHING_CONTENT") })
+
+            // A check-in does not report DNS, so it leaves the threat open; the status stays.
+            let status = try await server.checkIn(agent, Documents.android()).json["securityStatus"] as? String
+            #expect(status?.hasPrefix("THREATS_") == true, "\(status ?? "nil")")
+
+            // Without another query for the policy's 7 days it resolves, and the device is secure again.
+            let reporter = try #require(server.app.mtd.dns.current?.reporter)
+            #expect(try await reporter.resolveQuiet(now: Date().addingTimeInterval(6 * 86_400)) == 0)
+            #expect(try await reporter.resolveQuiet(now: Date().addingTimeInterval(8 * 86_400)) == 1)
+            detail = try await server.send(.GET, "/api/v1/devices/\(agent.deviceID)", token: owner)
+            #expect((detail.json["device"] as? [String: Any])?["securityStatus"] as? String == "SECURE")
+        }
+    }
 }
 
 /// DNS queries built by hand, for requests that clients would not send.

@@ -2,6 +2,7 @@ import FluentKit
 import Foundation
 import Logging
 import MTDDetection
+import MTDServices
 import MTDStore
 import NIOConcurrencyHelpers
 import NIOCore
@@ -17,6 +18,8 @@ final class ProtectiveDNSService: Sendable {
         var listeners: DNSListeners?
         /// Who token-less queries count for.
         var defaultClient: DNSClient
+        var reporter: DNSThreatReporter
+        var reporting: Task<Void, Never>
     }
 
     let metrics: DNSMetrics
@@ -36,17 +39,21 @@ final class ProtectiveDNSService: Sendable {
     var resolver: ProtectiveResolver? { running.withLockedValue { $0?.resolver } }
     var current: Running? { running.withLockedValue { $0 } }
 
-    func start(settings: ProtectiveDNSSettings, listenHost: String, policies: PolicyService, database: @escaping @Sendable () -> any Database,
-               group: any EventLoopGroup) async throws {
+    /// `mayResolve` tells whether this replica resolves the resolver's quiet threats (one at a time does).
+    func start(settings: ProtectiveDNSSettings, listenHost: String, policies: PolicyService, writes: WriteGate,
+               database: @escaping @Sendable () -> any Database, group: any EventLoopGroup,
+               mayResolve: @escaping @Sendable () -> Bool) async throws {
         guard settings.isEnabled else { return }
         let logger = Logger(label: "openmtd.dns")
+        let reporter = DNSThreatReporter(writes: writes, policies: policies, database: database)
         guard let enterpriseID = try await EnterpriseModel.query(on: database()).sort(\.$createdAt).first()?.id else {
             throw DNSConfigurationError("the resolver needs an enterprise; the server creates one at first start")
         }
         let resolver = try await ProtectiveResolver.start(
             .init(upstreams: settings.upstreams, upstreamTimeout: .milliseconds(Int64(settings.upstreamTimeoutMilliseconds)),
                   policyRefreshSeconds: settings.policyRefreshSeconds),
-            policies: ServerDNSPolicies(policies: policies, database: database), group: group, metrics: metrics, logger: logger)
+            policies: ServerDNSPolicies(policies: policies, database: database), group: group, metrics: metrics, logger: logger,
+            onHit: { [reporter] hit in reporter.record(hit) })
         let client = DNSClient(enterpriseID: enterpriseID)
         var listeners: DNSListeners?
         if settings.udpPort != nil || settings.tcpPort != nil {
@@ -58,7 +65,8 @@ final class ProtectiveDNSService: Sendable {
                 throw error
             }
         }
-        running.withLockedValue { $0 = Running(resolver: resolver, listeners: listeners, defaultClient: client) }
+        let reporting = Task { await reporter.run(mayResolve: mayResolve) }
+        running.withLockedValue { $0 = Running(resolver: resolver, listeners: listeners, defaultClient: client, reporter: reporter, reporting: reporting) }
         logger.info("protective DNS ready", metadata: [
             "doh": "/dns-query",
             "udp": "\(listeners?.udpPort.map(String.init) ?? "off")", "tcp": "\(listeners?.tcpPort.map(String.init) ?? "off")",
@@ -72,6 +80,8 @@ final class ProtectiveDNSService: Sendable {
             return state
         }) else { return }
         await current.listeners?.stop()
+        current.reporting.cancel()
+        await current.reporting.value
         await current.resolver.shutdown()
     }
 }

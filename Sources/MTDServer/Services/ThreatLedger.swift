@@ -37,7 +37,7 @@ enum ThreatLedger {
     }
 
     static func plan(_ evaluation: Evaluation, device: DeviceModel, stored: [ThreatModel], actor: EventParty, now: Date) -> Plan {
-        guard let deviceID = device.id else { return Plan() }
+        guard device.id != nil else { return Plan() }
         let (known, byKey) = knownThreats(stored)
         let changes = ThreatReconciliation.reconcile(findings: evaluation.findings, known: known)
         var plan = Plan()
@@ -45,18 +45,7 @@ enum ThreatLedger {
         var open: [ThreatKey: Severity] = [:]
         for threat in known where threat.status == .open { open[threat.key] = threat.severity }
         for finding in changes.opened {
-            let threat = ThreatModel()
-            threat.id = UUID()
-            threat.enterpriseID = device.$enterprise.id
-            threat.$device.id = deviceID
-            threat.classification = finding.classification.rawValue
-            threat.subject = finding.evidence.subject
-            threat.type = finding.type.rawValue
-            threat.severity = finding.severity
-            threat.status = .open
-            threat.fingerprint = finding.evidence.fingerprint
-            threat.evidence = evidenceText(finding.evidence)
-            threat.detectedAt = now
+            let threat = newThreat(finding, device: device, now: now)
             plan.created.append(threat)
             plan.outcome.opened += 1
             open[finding.key] = finding.severity
@@ -88,6 +77,23 @@ enum ThreatLedger {
         }
         plan.outcome.securityStatus = DeviceLedger.securityStatus(openSeverities: open.values)
         return plan
+    }
+
+    /// A new open threat of `device` for `finding` (not yet stored).
+    static func newThreat(_ finding: Finding, device: DeviceModel, now: Date) -> ThreatModel {
+        let threat = ThreatModel()
+        threat.id = UUID()
+        threat.enterpriseID = device.$enterprise.id
+        threat.$device.id = device.id ?? UUID()
+        threat.classification = finding.classification.rawValue
+        threat.subject = finding.evidence.subject
+        threat.type = finding.type.rawValue
+        threat.severity = finding.severity
+        threat.status = .open
+        threat.fingerprint = finding.evidence.fingerprint
+        threat.evidence = evidenceText(finding.evidence)
+        threat.detectedAt = now
+        return threat
     }
 
     static func write(_ plan: Plan, now: Date, on tx: any Database) async throws {

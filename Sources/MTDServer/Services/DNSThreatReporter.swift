@@ -1,0 +1,162 @@
+import FluentKit
+import Foundation
+import Logging
+import MTDCore
+import MTDDetection
+import MTDServices
+import MTDStore
+import NIOConcurrencyHelpers
+import ProtectiveDNS
+
+/// Turns the resolver's blocks and "log only" hits of attributed devices into WEB_CONTENT threats,
+/// through the same threat rows, device ledger and event log as a check-in, so they reach tags,
+/// compliance, the Mobile Risk API stream and automations like any threat.
+///
+/// Queries never wait for this: hits are collected in memory (one per device and indicator) and
+/// written every `flushInterval`. A threat the resolver opened is left alone by check-ins and
+/// resolves after the policy's `resolveAfterDays` without another query of its indicator (its
+/// `updated_at` is the last query seen).
+final class DNSThreatReporter: Sendable {
+    private struct Pending {
+        var enterpriseID: UUID
+        var hosts: [String: (host: String, decision: DNSDecision)] = [:]
+    }
+
+    private let pending = NIOLockedValueBox<[UUID: Pending]>([:])
+    private let writes: WriteGate
+    private let policies: PolicyService
+    private let database: @Sendable () -> any Database
+    private let logger = Logger(label: "openmtd.dns.threats")
+    /// Hits waiting at most, so a flood of distinct names cannot grow memory without bound.
+    static let capacity = 50_000
+
+    init(writes: WriteGate, policies: PolicyService, database: @escaping @Sendable () -> any Database) {
+        self.writes = writes
+        self.policies = policies
+        self.database = database
+    }
+
+    /// Called on the resolver's hot path: a dictionary update under a lock.
+    func record(_ hit: DNSHit) {
+        guard let deviceID = hit.client.deviceID, let indicator = hit.decision.indicator else { return }
+        pending.withLockedValue { pending in
+            if pending[deviceID] == nil {
+                guard pending.count < Self.capacity else { return }
+                pending[deviceID] = Pending(enterpriseID: hit.client.enterpriseID)
+            }
+            pending[deviceID]?.hosts[indicator] = (hit.host, hit.decision)
+        }
+    }
+
+    /// Writes what was collected; returns the number of devices written.
+    @discardableResult
+    func flush(now: Date = Date()) async -> Int {
+        let batch = pending.withLockedValue { pending -> [UUID: Pending] in
+            defer { pending.removeAll(keepingCapacity: true) }
+            return pending
+        }
+        var written = 0
+        for (deviceID, hits) in batch {
+            do {
+                let engine = try await policies.current(for: hits.enterpriseID, on: database(), now: now).engine
+                let findings = hits.hosts.values.compactMap { engine.dnsFinding(host: $0.host, decision: $0.decision) }
+                try await observe(findings, deviceID: deviceID, now: now)
+                written += 1
+            } catch {
+                logger.error("could not record the resolver's hits as threats", metadata: ["device": "\(deviceID)", "error": "\(error)"])
+            }
+        }
+        return written
+    }
+
+    /// Opens a threat per new finding and marks known ones as seen again.
+    func observe(_ findings: [Finding], deviceID: UUID, now: Date) async throws {
+        guard !findings.isEmpty else { return }
+        let database = self.database()
+        try await writes.run {
+            try await database.transaction { tx in
+                guard let device = try await DeviceModel.find(deviceID, on: tx), device.activationStatus == .activated else { return }
+                let stored = try await ThreatModel.query(on: tx).filter(\.$device.$id == deviceID).filter(\.$status ~~ [.open, .ignored]).all()
+                let (_, byKey) = ThreatLedger.knownThreats(stored)
+                let actor = EventParty(type: "RESOLVER", guid: deviceID.uuidString.lowercased())
+                var plan = ThreatLedger.Plan()
+                for finding in findings {
+                    if let threat = byKey[finding.key] {
+                        // Seen again: the resolution clock starts over.
+                        threat.updatedAt = now
+                        try await threat.update(on: tx)
+                        continue
+                    }
+                    let threat = ThreatLedger.newThreat(finding, device: device, now: now)
+                    plan.created.append(threat)
+                    plan.outcome.opened += 1
+                    plan.outcome.events.append(ThreatLedger.event(threat, .created, actor: actor))
+                }
+                guard !plan.created.isEmpty else { return }
+                try await ThreatLedger.write(plan, now: now, on: tx)
+                let status = try await DeviceLedger.storedSecurityStatus(of: deviceID, on: tx)
+                let deviceEvent = try await DeviceLedger.record(device, actor: actor, on: tx) { $0.securityStatus = status }
+                try await EventLog.append(plan.outcome.events + (deviceEvent.map { [$0] } ?? []), enterpriseID: device.$enterprise.id, on: tx, now: now)
+            }
+        }
+    }
+
+    /// Resolves the resolver's open threats whose indicator was not queried for the policy's days.
+    @discardableResult
+    func resolveQuiet(now: Date = Date()) async throws -> Int {
+        let database = self.database()
+        let open = try await ThreatModel.query(on: database).filter(\.$status == .open)
+            .filter(\.$subject =~ ThreatKey.resolverSubjectPrefix).all()
+        var resolved = 0
+        for (enterpriseID, threats) in Dictionary(grouping: open, by: \.enterpriseID) {
+            let days = try await policies.current(for: enterpriseID, on: database, now: now).engine.protectiveDNSRules.resolveAfterDays
+            let cutoff = now.addingTimeInterval(-Double(days) * 86_400)
+            for (deviceID, quiet) in Dictionary(grouping: threats.filter { ($0.updatedAt ?? $0.detectedAt) < cutoff }, by: { $0.$device.id }) {
+                resolved += try await resolve(quiet.compactMap(\.id), deviceID: deviceID, days: days, now: now)
+            }
+        }
+        return resolved
+    }
+
+    private func resolve(_ ids: [UUID], deviceID: UUID, days: Int, now: Date) async throws -> Int {
+        let database = self.database()
+        return try await writes.run {
+            try await database.transaction { tx in
+                guard let device = try await DeviceModel.find(deviceID, on: tx) else { return 0 }
+                // Read again inside the transaction: another replica or a query may have got there first.
+                let threats = try await ThreatModel.query(on: tx).filter(\.$id ~~ ids).filter(\.$status == .open).all()
+                let actor = EventParty(type: "RESOLVER", guid: deviceID.uuidString.lowercased())
+                var events: [EventLog.NewEvent] = []
+                for threat in threats {
+                    threat.status = .resolved
+                    threat.resolvedAt = now
+                    threat.statusReason = "no query of this indicator through the protective resolver for \(days) days"
+                    try await threat.update(on: tx)
+                    events.append(ThreatLedger.event(threat, .updated, actor: actor))
+                }
+                guard !events.isEmpty else { return 0 }
+                let status = try await DeviceLedger.storedSecurityStatus(of: deviceID, on: tx)
+                let deviceEvent = try await DeviceLedger.record(device, actor: actor, on: tx) { $0.securityStatus = status }
+                try await EventLog.append(events + (deviceEvent.map { [$0] } ?? []), enterpriseID: device.$enterprise.id, on: tx, now: now)
+                return threats.count
+            }
+        }
+    }
+
+    /// Flushes every `flushInterval`; resolves quiet threats every `resolveInterval` where `mayResolve`
+    /// (the replica holding the connection sweeper's lease, so replicas do not race for it).
+    func run(flushInterval: Duration = .milliseconds(500), resolveInterval: TimeInterval = 300, mayResolve: @escaping @Sendable () -> Bool) async {
+        var lastResolve = Date.distantPast
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: flushInterval) } catch { break }
+            await flush()
+            if Date().timeIntervalSince(lastResolve) >= resolveInterval, mayResolve() {
+                lastResolve = Date()
+                do { try await resolveQuiet() } catch {
+                    logger.error("could not resolve quiet resolver threats", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        await flush()
+    }
+}
