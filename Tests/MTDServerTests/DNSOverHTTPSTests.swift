@@ -21,6 +21,9 @@ import Testing
 
     static func withDoHServer(_ body: (TestServer, Int) async throws -> Void) async throws {
         try requireDNSClients()
+        if await !runTool("/usr/bin/env", ["python3", "-c", "import dns.query; print(dns.query.have_doh)"]).contains("True") {
+            try Prerequisite.missing("dnspython with DoH (pip install \"dnspython[doh]\")")
+        }
         let pair = try await certificate()
         let upstream = try await DnsmasqUpstream.start(records: ProtectiveDNSTests.records)
         defer { upstream.stop() }
