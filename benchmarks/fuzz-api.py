@@ -146,7 +146,10 @@ def schemathesis(name, location, base, header, out, seconds, seed, include=None,
         command += ["--exclude-path-regex", pattern]
     started = time.time()
     # schemathesis keeps a cache in its working folder: keep it with the run's output.
-    completed = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=run_dir)
+    # Our hooks (benchmarks/schemathesis_hooks.py): DoH bodies are sent as raw bytes.
+    hooks_env = dict(os.environ, SCHEMATHESIS_HOOKS="schemathesis_hooks",
+                     PYTHONPATH=os.pathsep.join(filter(None, [str(pathlib.Path(__file__).resolve().parent), os.environ.get("PYTHONPATH", "")])))
+    completed = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=run_dir, env=hooks_env)
     (run_dir / "output.txt").write_text(completed.stdout)
     cases = 0
     failures = 0

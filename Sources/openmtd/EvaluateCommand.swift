@@ -47,7 +47,7 @@ struct EvaluateCommand: ParsableCommand {
         } catch {
             throw Terminal.badInput("\(error)")
         }
-        let policy = try loadPolicy()
+        let policy = try PolicyFile.load(policyFile)
         let intelligence = try intel.load()
         let engine: DetectionEngine
         do {
@@ -63,18 +63,6 @@ struct EvaluateCommand: ParsableCommand {
             Terminal.out(String(decoding: data, as: UTF8.self))
         } else {
             Terminal.out(EvaluationTable.render(evaluation, checkIn: checkIn, asOfDay: asOfDay))
-        }
-    }
-
-    private func loadPolicy() throws -> Policy {
-        guard let policyFile else { return Policy() }
-        do {
-            let data = try InputFile.read(policyFile, limit: PolicyDocument.maximumBytes)
-            return try PolicyDocument.decode(data, format: PolicyDocument.Format(fileName: policyFile))
-        } catch let error as DocumentError {
-            throw Terminal.badInput("\(policyFile): \(error)")
-        } catch {
-            throw Terminal.badInput("\(error)")
         }
     }
 }

@@ -8,15 +8,19 @@ import Vapor
 /// attributes the query to the device holding that token.
 enum DNSQueryController {
     static let mediaType = HTTPMediaType(type: "application", subType: "dns-message")
-    /// A DNS message over a stream is at most 65,535 bytes.
-    static let maxMessage = 65_535
+    /// Base64url characters of `?dns=` (about 3 KiB of message: any query fits).
+    static let maxGetCharacters = 4_096
 
     static func get(_ req: Request) async throws -> Response {
         guard let encoded = req.query[String.self, at: "dns"], !encoded.isEmpty else {
             throw APIError.badRequest("give the DNS query as ?dns=<base64url, without padding> (RFC 8484 §4.1)", field: "dns")
         }
-        guard encoded.utf8.count <= (maxMessage * 4 + 2) / 3, let message = base64URLDecode(encoded) else {
-            throw APIError.badRequest("dns is not base64url of a DNS message of at most \(maxMessage) bytes", field: "dns")
+        // A query line that long is cut off by HTTP servers and proxies; bigger messages go by POST.
+        guard encoded.utf8.count <= maxGetCharacters else {
+            throw APIError.badRequest("dns is longer than \(maxGetCharacters) characters; send a message that large with POST", field: "dns")
+        }
+        guard let message = base64URLDecode(encoded) else {
+            throw APIError.badRequest("dns is not base64url (without padding) of a DNS message", field: "dns")
         }
         return try await answer(message, req)
     }
@@ -35,7 +39,8 @@ enum DNSQueryController {
     private static func answer(_ message: [UInt8], _ req: Request) async throws -> Response {
         let dns = req.application.mtd.dns
         guard let running = dns.current else {
-            throw APIError(status: .serviceUnavailable, code: "resolver_off",
+            // Not offered rather than failing: a 5xx would tell clients to retry a server that will not answer.
+            throw APIError(status: .notFound, code: "resolver_off",
                            message: "the protective resolver is off; start openmtd serve with --dns-upstream")
         }
         var client = running.defaultClient
