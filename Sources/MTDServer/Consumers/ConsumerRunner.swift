@@ -156,6 +156,8 @@ final class ConsumerRunner: Sendable {
                     try await ConsumerLeases.acquire(name, holder: self.holder, seconds: self.timing.leaseSeconds, now: now, on: db)
                 }
                 let gained = states.withLockedValue { states in
+                    // A halt while the renewal was in flight wins: a halted runner never holds a lease again.
+                    guard !halted.withLockedValue({ $0 }) else { return false }
                     let before = states[name]?.holdsLease ?? false
                     states[name]?.holdsLease = held
                     if held { states[name]?.leaseValidUntil = now.addingTimeInterval(timing.leaseSeconds) }
