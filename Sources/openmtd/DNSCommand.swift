@@ -45,14 +45,7 @@ struct DNSQueryCommand: ParsableCommand {
         guard let recordType = DNSRecordType(name: type) else {
             throw Terminal.badInput("--type \(type.prefix(20)): expected a record type such as A, AAAA, TXT or TYPE65")
         }
-        let policy = try PolicyFile.load(policyFile)
-        let intelligence = try intel.load()
-        let engine: DetectionEngine
-        do {
-            engine = try DetectionEngine(policy: policy, intelligence: intelligence)
-        } catch {
-            throw Terminal.badInput("\(policyFile ?? "policy"): \(error)")
-        }
+        let engine = try PolicyFile.engine(policyFile, intel: intel)
         let host = parsed.host
         let decision = engine.dnsDecision(for: host)
         let answer = Self.answer(decision, type: recordType, rules: engine.protectiveDNSRules)

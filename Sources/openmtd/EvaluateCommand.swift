@@ -47,14 +47,7 @@ struct EvaluateCommand: ParsableCommand {
         } catch {
             throw Terminal.badInput("\(error)")
         }
-        let policy = try PolicyFile.load(policyFile)
-        let intelligence = try intel.load()
-        let engine: DetectionEngine
-        do {
-            engine = try DetectionEngine(policy: policy, intelligence: intelligence)
-        } catch {
-            throw Terminal.badInput("\(policyFile ?? "policy"): \(error)")
-        }
+        let engine = try PolicyFile.engine(policyFile, intel: intel)
         let evaluation = engine.evaluate(checkIn, asOfDay: asOfDay)
         if json {
             let encoder = JSONEncoder()

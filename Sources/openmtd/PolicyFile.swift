@@ -15,4 +15,16 @@ enum PolicyFile {
             throw Terminal.badInput("\(error)")
         }
     }
+
+    /// The detection engine for `--policy` and the loaded intelligence (a policy naming something the
+    /// intelligence does not know is refused with the file's name).
+    static func engine(_ path: String?, intel: IntelOptions) throws -> DetectionEngine {
+        let policy = try load(path)
+        let intelligence = try intel.load()
+        do {
+            return try DetectionEngine(policy: policy, intelligence: intelligence)
+        } catch {
+            throw Terminal.badInput("\(path ?? "policy"): \(error)")
+        }
+    }
 }

@@ -38,7 +38,13 @@ final class ResolverTokenDirectory: Sendable {
         var until: Date
     }
 
-    private let cache = NIOLockedValueBox<[String: Entry]>([:])
+    private struct Cache {
+        var entries: [String: Entry] = [:]
+        /// Tokens cached for each device, so that `forget` does not scan every entry.
+        var tokensByDevice: [UUID: Set<String>] = [:]
+    }
+
+    private let cache = NIOLockedValueBox(Cache())
     private let seconds: TimeInterval
     private let capacity = 200_000
 
@@ -55,12 +61,13 @@ final class ResolverTokenDirectory: Sendable {
     func client(for rawToken: Substring, on database: any Database, now: Date = Date()) async throws -> DNSClient? {
         let token = rawToken.lowercased()
         guard Self.isWellFormed(Substring(token)) else { return nil }
-        if let hit = cache.withLockedValue({ $0[token] }), hit.until > now { return hit.client }
+        if let hit = cache.withLockedValue({ $0.entries[token] }), hit.until > now { return hit.client }
         let row = try await ResolverTokenModel.query(on: database).filter(\.$token == token).first()
         let client = row.map { DNSClient(enterpriseID: $0.enterpriseID, deviceID: $0.revokedAt == nil ? $0.deviceID : nil) }
         cache.withLockedValue { cache in
-            if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
-            cache[token] = Entry(client: client, until: now.addingTimeInterval(seconds))
+            if cache.entries.count >= capacity { cache = Cache() }
+            cache.entries[token] = Entry(client: client, until: now.addingTimeInterval(seconds))
+            if let deviceID = client?.deviceID { cache.tokensByDevice[deviceID, default: []].insert(token) }
         }
         return client
     }
@@ -69,7 +76,7 @@ final class ResolverTokenDirectory: Sendable {
     /// here at once; other replicas see it when their entry expires).
     func forget(deviceID: UUID) {
         cache.withLockedValue { cache in
-            for (token, entry) in cache where entry.client?.deviceID == deviceID { cache[token] = nil }
+            for token in cache.tokensByDevice.removeValue(forKey: deviceID) ?? [] { cache.entries[token] = nil }
         }
     }
 }
