@@ -108,7 +108,7 @@ let package = Package(
             ]
         ),
         // The protective DNS resolver: policy decisions on every query, a TTL cache, upstreams with
-        // failover, UDP and TCP listeners (DoH and DoT come next; see docs/protective-dns.md).
+        // failover, plain DNS and DNS-over-TLS listeners (DoH is served by MTDServer's HTTP server).
         .target(
             name: "ProtectiveDNS",
             dependencies: [
@@ -116,6 +116,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]

@@ -99,7 +99,8 @@ struct BackgroundWorkLifecycle: LifecycleHandler {
         }
         services.automations.useUEM(AutomationUEMSender(app: application, services: services))
         let consumers = services.consumers
-        try await services.dns.start(settings: configuration.dns, listenHost: configuration.hostname, policies: services.policies, writes: services.writes,
+        try await services.dns.start(settings: configuration.dns, listenHost: configuration.hostname,
+                                     tls: application.http.server.configuration.tlsConfiguration, policies: services.policies, writes: services.writes,
                                      database: database, group: application.eventLoopGroup,
                                      mayResolve: { consumers.holdsLease("connection-sweeper") })
         services.startConsumers([

@@ -90,11 +90,13 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     public var importedIntelligenceDirectory: URL { URL(fileURLWithPath: dataDirectory).appendingPathComponent("intel", isDirectory: true) }
 }
 
-/// `--dns-udp-port`, `--dns-tcp-port`, `--dns-host`, `--dns-upstream`: where the protective resolver
-/// listens and where it forwards. Port 0 picks a free port (tests).
+/// `--dns-udp-port`, `--dns-tcp-port`, `--dns-tls-port`, `--dns-host`, `--dns-upstream`: where the
+/// protective resolver listens and where it forwards. Port 0 picks a free port (tests).
 public struct ProtectiveDNSSettings: Sendable, Codable, Equatable {
     public var udpPort: Int?
     public var tcpPort: Int?
+    /// DNS-over-TLS (RFC 7858; 853 is its registered port); needs the server's TLS certificate.
+    public var tlsPort: Int?
     /// Listen address; nil listens where the HTTP server does.
     public var host: String?
     public var upstreams: [DNSUpstream] = []
@@ -105,5 +107,5 @@ public struct ProtectiveDNSSettings: Sendable, Codable, Equatable {
     public init() {}
 
     /// With upstreams the resolver runs (DoH on the HTTP server); ports add plain DNS.
-    public var isEnabled: Bool { udpPort != nil || tcpPort != nil || !upstreams.isEmpty }
+    public var isEnabled: Bool { udpPort != nil || tcpPort != nil || tlsPort != nil || !upstreams.isEmpty }
 }

@@ -108,6 +108,13 @@ final class DatagramQueryHandler: ChannelInboundHandler, Sendable {
     }
 }
 
+/// Who a connection's queries are answered for: a client, or nobody (every query is refused with
+/// the reason, e.g. a DoT server name holding an unknown resolver token).
+public enum DNSAdmission: Sendable {
+    case client(DNSClient)
+    case refused(String)
+}
+
 /// Length-prefixed queries on a stream, answered as they complete (RFC 7766 §6.2.1.1 allows out of
 /// order); the connection closes after 10 s without a query, or on a message that is not DNS.
 final class StreamQueryHandler: ChannelInboundHandler, Sendable {
@@ -115,16 +122,23 @@ final class StreamQueryHandler: ChannelInboundHandler, Sendable {
     typealias OutboundOut = ByteBuffer
 
     let resolver: ProtectiveResolver
-    let client: DNSClient
+    let admission: DNSAdmission
 
-    init(resolver: ProtectiveResolver, client: DNSClient) {
+    init(resolver: ProtectiveResolver, admission: DNSAdmission) {
         self.resolver = resolver
-        self.client = client
+        self.admission = admission
+    }
+
+    convenience init(resolver: ProtectiveResolver, client: DNSClient) {
+        self.init(resolver: resolver, admission: .client(client))
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let message = unwrapInboundIn(data)
-        let outcome = resolver.answer(Array(message.readableBytesView), from: client, udp: false)
+        let outcome: ProtectiveResolver.Outcome = switch admission {
+        case .client(let client): resolver.answer(Array(message.readableBytesView), from: client, udp: false)
+        case .refused(let reason): resolver.refuse(Array(message.readableBytesView), reason: reason)
+        }
         // A message that cannot be answered on a stream means the stream is not DNS: close it.
         if case .drop = outcome { return context.close(promise: nil) }
         outcome.deliver(on: context.channel, DNSLengthPrefixDecoder.frame)

@@ -26,12 +26,13 @@ public final class DNSMetrics: Sendable {
         upstreamErrors = registry.makeCounter(descriptor: name("upstream_errors", "total", "Upstream attempts that timed out, failed or answered SERVFAIL/REFUSED"))
         upstreamSeconds = registry.makeDurationHistogram(descriptor: name("upstream", "seconds", "Time an upstream took to answer"),
                                              buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(20), .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(3)])
+        let blocked = name("blocks", "total", "Queries answered as blocked, by content class")
         var blocks: [ThreatClassification: Counter] = [:]
         for classification in ProtectiveDNSRules.classes {
-            blocks[classification] = registry.makeCounter(name: "openmtd_dns_blocks_total", labels: [("class", classification.rawValue)], help: "Queries answered as blocked, by content class")
+            blocks[classification] = registry.makeCounter(descriptor: blocked, labels: [("class", classification.rawValue)])
         }
         self.blocks = blocks
-        blocksOther = registry.makeCounter(name: "openmtd_dns_blocks_total", labels: [("class", "OTHER")], help: "Queries answered as blocked, by content class")
+        blocksOther = registry.makeCounter(descriptor: blocked, labels: [("class", "OTHER")])
     }
 
     func blocked(_ classification: ThreatClassification?) -> Counter {

@@ -129,6 +129,19 @@ public final class ProtectiveResolver: Sendable {
         return .later { [self] in await self.resolve(query, engine: engine, client: client).encoded(maxSize: limit) }
     }
 
+    /// REFUSED with Extended DNS Error 18 (Prohibited) and the reason, for a client the transport
+    /// could not admit; a message that is not a query is dropped.
+    public func refuse(_ bytes: [UInt8], reason: String) -> Outcome {
+        metrics.queries.increment()
+        guard let query = try? DNSMessage(decoding: bytes), !query.flags.isResponse else {
+            metrics.malformed.increment()
+            return .drop
+        }
+        var reply = query.response(code: .refused)
+        if reply.edns != nil { reply.edns?.options = [EDNS.extendedError(ExtendedDNSError.prohibited, reason)] }
+        return .now(reply.encoded(maxSize: 65_535))
+    }
+
     /// Over UDP a client may receive its EDNS payload size (at least 512, at most 4,096), else 512.
     static func udpLimit(_ query: DNSMessage) -> Int {
         guard let size = query.edns?.udpPayloadSize else { return 512 }

@@ -49,6 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("trusted-proxy"), help: "Address or network of a load balancer whose X-Forwarded-For names the client (rate limits per client); repeatable, e.g. --trusted-proxy 127.0.0.1.") var trustedProxies: [String] = []
     @Option(name: .customLong("dns-udp-port"), help: "Run the protective DNS resolver on this UDP port (0: any free port).") var dnsUDPPort: Int?
     @Option(name: .customLong("dns-tcp-port"), help: "Run the protective DNS resolver on this TCP port (0: any free port).") var dnsTCPPort: Int?
+    @Option(name: .customLong("dns-tls-port"), help: "Serve DNS-over-TLS on this port (853 is DoT's; 0: any free port); needs --tls-certificate, whose names should cover *.dns.HOST for devices' resolver tokens.") var dnsTLSPort: Int?
     @Option(name: .customLong("dns-host"), help: "Address the resolver listens on (default: --host).") var dnsHost: String?
     @Option(name: .customLong("dns-upstream"), help: "Resolver to forward allowed names to, tried in turn; repeatable: udp://HOST:PORT (tls:// and https:// are parsed but not yet served).") var dnsUpstreams: [String] = []
     @Flag(name: .customLong("demo"), help: "Also run a simulated fleet against this server and its built-in UEM, so the console has life in it.") var demo = false
@@ -63,7 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
                              checkInInterval: checkInInterval, unreachableAfter: unreachableAfter, disconnectedAfter: disconnectedAfter,
                              uemURL: uemURL, uemTenantCode: uemTenantCode, uemUsername: uemUsername, uemPassword: uemPassword, uemCreateTags: uemCreateTags,
                              tlsCertificate: tlsCertificate, tlsKey: tlsKey, egressAllow: egressAllow, egressDeny: egressDeny,
-                             trustedProxies: trustedProxies, dnsUDPPort: dnsUDPPort, dnsTCPPort: dnsTCPPort, dnsHost: dnsHost,
+                             trustedProxies: trustedProxies, dnsUDPPort: dnsUDPPort, dnsTCPPort: dnsTCPPort, dnsTLSPort: dnsTLSPort, dnsHost: dnsHost,
                              dnsUpstreams: dnsUpstreams))
         } catch {
             throw Terminal.badInput("\(error)")
@@ -121,6 +122,7 @@ enum ServerConfigurationLoader {
         var trustedProxies: [String] = []
         var dnsUDPPort: Int? = nil
         var dnsTCPPort: Int? = nil
+        var dnsTLSPort: Int? = nil
         var dnsHost: String? = nil
         var dnsUpstreams: [String] = []
     }
@@ -158,18 +160,20 @@ enum ServerConfigurationLoader {
         var applicationKeyDays: Int?
         var dnsUDPPort: Int?
         var dnsTCPPort: Int?
+        var dnsTLSPort: Int?
         var dnsHost: String?
         var dnsUpstreams: [String]?
     }
 
     /// The resolver's ports and upstreams; the error names where a bad one came from.
-    static func applyDNS(_ configuration: inout ServerConfiguration, udpPort: Int?, tcpPort: Int?, host: String?, upstreams: [String]?,
+    static func applyDNS(_ configuration: inout ServerConfiguration, udpPort: Int?, tcpPort: Int?, tlsPort: Int?, host: String?, upstreams: [String]?,
                          source: (String) -> String) throws {
-        for (name, port) in [("dnsUDPPort", udpPort), ("dnsTCPPort", tcpPort)] {
+        for (name, port) in [("dnsUDPPort", udpPort), ("dnsTCPPort", tcpPort), ("dnsTLSPort", tlsPort)] {
             if let port, !(0...65_535).contains(port) { throw ConfigError(description: "\(source(name)): must be from 0 (any free port) to 65535, got \(port)") }
         }
         configuration.dns.udpPort = udpPort ?? configuration.dns.udpPort
         configuration.dns.tcpPort = tcpPort ?? configuration.dns.tcpPort
+        configuration.dns.tlsPort = tlsPort ?? configuration.dns.tlsPort
         configuration.dns.host = host ?? configuration.dns.host
         if let upstreams, !upstreams.isEmpty {
             configuration.dns.upstreams = try upstreams.map { text in
@@ -280,7 +284,8 @@ enum ServerConfigurationLoader {
             try applyMobileRisk(
                 &configuration, requestsPerMinute: settings.mobileRiskRequestsPerMinute, streamsPerKey: settings.mobileRiskStreamsPerKey,
                 keyDays: settings.applicationKeyDays, source: { "\(file): \($0)" })
-            try applyDNS(&configuration, udpPort: settings.dnsUDPPort, tcpPort: settings.dnsTCPPort, host: settings.dnsHost, upstreams: settings.dnsUpstreams,
+            try applyDNS(&configuration, udpPort: settings.dnsUDPPort, tcpPort: settings.dnsTCPPort, tlsPort: settings.dnsTLSPort, host: settings.dnsHost,
+                         upstreams: settings.dnsUpstreams,
                          source: { "\(file): \($0)" })
         }
         func integer(_ name: String) throws -> Int? {
@@ -331,8 +336,9 @@ enum ServerConfigurationLoader {
         configuration.checkInIntervalSeconds = flags.checkInInterval ?? configuration.checkInIntervalSeconds
         configuration.connection.unreachableAfterSeconds = flags.unreachableAfter ?? configuration.connection.unreachableAfterSeconds
         configuration.connection.disconnectedAfterSeconds = flags.disconnectedAfter ?? configuration.connection.disconnectedAfterSeconds
-        try applyDNS(&configuration, udpPort: flags.dnsUDPPort, tcpPort: flags.dnsTCPPort, host: flags.dnsHost, upstreams: flags.dnsUpstreams, source: { name in
-            ["dnsUDPPort": "--dns-udp-port", "dnsTCPPort": "--dns-tcp-port", "dnsUpstreams": "--dns-upstream"][name] ?? name
+        try applyDNS(&configuration, udpPort: flags.dnsUDPPort, tcpPort: flags.dnsTCPPort, tlsPort: flags.dnsTLSPort, host: flags.dnsHost,
+                     upstreams: flags.dnsUpstreams, source: { name in
+            ["dnsUDPPort": "--dns-udp-port", "dnsTCPPort": "--dns-tcp-port", "dnsTLSPort": "--dns-tls-port", "dnsUpstreams": "--dns-upstream"][name] ?? name
         })
         if configuration.dns.isEnabled, configuration.dns.upstreams.isEmpty {
             throw ConfigError(description: "the protective DNS resolver needs at least one --dns-upstream, e.g. --dns-upstream udp://9.9.9.9:53")
@@ -365,6 +371,9 @@ enum ServerConfigurationLoader {
             }
         default:
             throw ConfigError(description: "TLS needs both --tls-certificate and --tls-key (or OPENMTD_TLS_CERTIFICATE and OPENMTD_TLS_KEY)")
+        }
+        if configuration.dns.tlsPort != nil, configuration.tlsCertificatePath == nil {
+            throw ConfigError(description: "--dns-tls-port: DNS-over-TLS needs a certificate; give --tls-certificate and --tls-key (its names should cover *.dns.HOST)")
         }
         guard (1...65_535).contains(configuration.port) else { throw ConfigError(description: "port \(configuration.port) is out of range 1-65535") }
         try checkBounds(configuration)

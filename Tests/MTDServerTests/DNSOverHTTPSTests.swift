@@ -32,6 +32,7 @@ import Testing
             configuration.tlsKeyPath = pair.key
             configuration.dns.upstreams = [try? DNSUpstream(parsing: "udp://127.0.0.1:\(upstream.port)")].compactMap { $0 }
             configuration.dns.upstreamTimeoutMilliseconds = 400
+            configuration.dns.tlsPort = 0
             configuration.dns.policyRefreshSeconds = 0.2
         }) { server in
             let port = try #require(server.app.http.server.shared.localAddress?.port)
@@ -177,6 +178,45 @@ import Testing
             #expect(try await reporter.resolveQuiet(now: Date().addingTimeInterval(8 * 86_400)) == 1)
             detail = try await server.send(.GET, "/api/v1/devices/\(agent.deviceID)", token: owner)
             #expect((detail.json["device"] as? [String: Any])?["securityStatus"] as? String == "SECURE")
+        }
+    }
+}
+
+/// DNS-over-TLS (RFC 7858) through kdig, on the same server: the SNI names the device.
+extension DNSOverHTTPSTests {
+    @Test func dnsOverTLSAttributesTheDeviceByItsServerName() async throws {
+        try await Self.withDoHServer { server, _ in
+            let port = try #require(server.app.mtd.dns.ports.tls)
+            // Without a server name (dialled by address) the queries count for the enterprise.
+            var answer = await runTool("/usr/bin/kdig", ["@127.0.0.1", "-p", "\(port)", "+tls", "www.benign.example", "A"])
+            #expect(answer.contains("status: NOERROR") && answer.contains("192.0.2.20"), "\(answer)")
+            answer = await runTool("/usr/bin/kdig", ["@127.0.0.1", "-p", "\(port)", "+tls", "+tls-sni=dns.localhost", "000.9.009.09.ekurbani.com", "A"])
+            #expect(answer.contains("status: NXDOMAIN") && answer.contains("PHISHING_CONTENT"), "\(answer)")
+
+            // A name holding a token that was never issued is refused, with the reason.
+            let unknown = "r" + String(repeating: "a", count: 26)
+            answer = await runTool("/usr/bin/kdig", ["@127.0.0.1", "-p", "\(port)", "+tls", "+tls-sni=\(unknown).dns.localhost", "www.benign.example", "A"])
+            #expect(answer.contains("status: REFUSED") && answer.contains("unknown resolver token"), "\(answer)")
+
+            // Something that is not TLS on the port is dropped; the listener keeps serving.
+            _ = await runTool("/usr/bin/dig", ["+tcp", "+tries=1", "+time=2", "@127.0.0.1", "-p", "\(port)", "www.benign.example"])
+
+            // `{token}.dns.HOST` is the device: its blocked query opens a threat on it.
+            let owner = try await server.login()
+            let agent = try await server.activate(udid: "dot-phone")
+            let deviceID = try #require(UUID(uuidString: agent.deviceID))
+            let token = try #require(try await ResolverTokens.active(deviceID: deviceID, on: server.app.db))
+            answer = await runTool("/usr/bin/kdig", ["@127.0.0.1", "-p", "\(port)", "+tls", "+tls-sni=\(token.uppercased()).dns.localhost",
+                                                     "login.000.9.009.09.ekurbani.com", "A"])
+            #expect(answer.contains("status: NXDOMAIN"), "\(answer)")
+            let opened = try await Wait.until(within: 15) {
+                let list = try await server.send(.GET, "/api/v1/threats?deviceId=\(agent.deviceID)", token: owner)
+                return (list.json["items"] as? [[String: Any]])?.contains { $0["classification"] as? String == "PHISHING_CONTENT" } == true
+            }
+            #expect(opened != nil, "the DoT query was attributed to the device named by its SNI")
+            // Queries of other connections stayed with the enterprise: no other device has a threat.
+            let all = try await server.send(.GET, "/api/v1/threats", token: owner)
+            #expect((all.json["items"] as? [[String: Any]])?.allSatisfy { $0["deviceId"] as? String == agent.deviceID } == true, "\(all.text.prefix(300))")
         }
     }
 }

@@ -146,6 +146,7 @@ public enum ExtendedDNSError {
     public static let other: UInt16 = 0
     public static let blocked: UInt16 = 15
     public static let filtered: UInt16 = 17
+    public static let prohibited: UInt16 = 18
     public static let networkError: UInt16 = 23
     public static let noReachableAuthority: UInt16 = 22
 }

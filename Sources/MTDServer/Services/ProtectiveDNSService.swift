@@ -6,6 +6,7 @@ import MTDServices
 import MTDStore
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOSSL
 import ProtectiveDNS
 
 /// Runs the protective resolver with the server once `--dns-upstream` is given: DoH at
@@ -16,6 +17,7 @@ final class ProtectiveDNSService: Sendable {
     struct Running: Sendable {
         var resolver: ProtectiveResolver
         var listeners: DNSListeners?
+        var tls: DNSOverTLSListener?
         /// Who token-less queries count for.
         var defaultClient: DNSClient
         var reporter: DNSThreatReporter
@@ -32,15 +34,16 @@ final class ProtectiveDNSService: Sendable {
     }
 
     /// The ports bound (a port asked as 0 is the one the system chose).
-    var ports: (udp: Int?, tcp: Int?) {
-        running.withLockedValue { ($0?.listeners?.udpPort, $0?.listeners?.tcpPort) }
+    var ports: (udp: Int?, tcp: Int?, tls: Int?) {
+        running.withLockedValue { ($0?.listeners?.udpPort, $0?.listeners?.tcpPort, $0?.tls?.port) }
     }
 
     var resolver: ProtectiveResolver? { running.withLockedValue { $0?.resolver } }
     var current: Running? { running.withLockedValue { $0 } }
 
-    /// `mayResolve` tells whether this replica resolves the resolver's quiet threats (one at a time does).
-    func start(settings: ProtectiveDNSSettings, listenHost: String, policies: PolicyService, writes: WriteGate,
+    /// `mayResolve` tells whether this replica resolves the resolver's quiet threats (one at a time
+    /// does); `tls` is the HTTP server's TLS, which DNS-over-TLS shares.
+    func start(settings: ProtectiveDNSSettings, listenHost: String, tls: TLSConfiguration?, policies: PolicyService, writes: WriteGate,
                database: @escaping @Sendable () -> any Database, group: any EventLoopGroup,
                mayResolve: @escaping @Sendable () -> Bool) async throws {
         guard settings.isEnabled else { return }
@@ -56,22 +59,55 @@ final class ProtectiveDNSService: Sendable {
             onHit: { [reporter] hit in reporter.record(hit) })
         let client = DNSClient(enterpriseID: enterpriseID)
         var listeners: DNSListeners?
-        if settings.udpPort != nil || settings.tcpPort != nil {
-            do {
+        var dot: DNSOverTLSListener?
+        do {
+            if settings.udpPort != nil || settings.tcpPort != nil {
                 listeners = try await DNSListeners.start(resolver: resolver, client: client, host: settings.host ?? listenHost,
                                                          udpPort: settings.udpPort, tcpPort: settings.tcpPort, group: group)
-            } catch {
-                await resolver.shutdown()
-                throw error
             }
+            if let port = settings.tlsPort {
+                guard let tls else {
+                    throw DNSConfigurationError("DNS-over-TLS (--dns-tls-port) needs the server's certificate: give --tls-certificate and --tls-key")
+                }
+                dot = try await DNSOverTLSListener.start(resolver: resolver, tls: tls, host: settings.host ?? listenHost, port: port, group: group,
+                                                         logger: logger, admit: admission(defaultClient: client, database: database, logger: logger))
+            }
+        } catch {
+            await listeners?.stop()
+            await resolver.shutdown()
+            throw error
         }
         let reporting = Task { await reporter.run(mayResolve: mayResolve) }
-        running.withLockedValue { $0 = Running(resolver: resolver, listeners: listeners, defaultClient: client, reporter: reporter, reporting: reporting) }
+        running.withLockedValue {
+            $0 = Running(resolver: resolver, listeners: listeners, tls: dot, defaultClient: client, reporter: reporter, reporting: reporting)
+        }
         logger.info("protective DNS ready", metadata: [
-            "doh": "/dns-query",
+            "doh": "/dns-query", "dot": "\(dot.map { String($0.port) } ?? "off")",
             "udp": "\(listeners?.udpPort.map(String.init) ?? "off")", "tcp": "\(listeners?.tcpPort.map(String.init) ?? "off")",
             "upstreams": "\(settings.upstreams.map(\.description).joined(separator: " "))",
         ])
+    }
+
+    /// A DoT server name `{resolver token}.dns.HOST` is that device (a revoked token: its enterprise);
+    /// a name without a token is the default enterprise, like token-less DoH; an unknown token is
+    /// refused, as DoH answers 404, so a mistyped profile shows at once.
+    private func admission(defaultClient: DNSClient, database: @escaping @Sendable () -> any Database,
+                           logger: Logger) -> @Sendable (String?) async -> DNSAdmission {
+        { [tokens] serverName in
+            guard let label = serverName?.split(separator: ".").first, ResolverTokenDirectory.isWellFormed(Substring(label.lowercased())) else {
+                return .client(defaultClient)
+            }
+            do {
+                guard let client = try await tokens.client(for: label, on: database()) else {
+                    return .refused("unknown resolver token in the server name; the device's DNS profile must name its current token")
+                }
+                return .client(client)
+            } catch {
+                // Resolving without attribution keeps the phone protected while the database is away.
+                logger.warning("a DoT resolver token could not be looked up", metadata: ["error": "\(error)"])
+                return .client(defaultClient)
+            }
+        }
     }
 
     func stop() async {
@@ -80,6 +116,7 @@ final class ProtectiveDNSService: Sendable {
             return state
         }) else { return }
         await current.listeners?.stop()
+        await current.tls?.stop()
         current.reporting.cancel()
         await current.reporting.value
         await current.resolver.shutdown()
