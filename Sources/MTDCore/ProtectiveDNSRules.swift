@@ -1,3 +1,5 @@
+import Foundation
+
 /// The protective DNS resolver's part of the policy: what it does with a name that web-content
 /// intelligence or the content deny list flags, and which names it never blocks.
 public struct ProtectiveDNSRules: Codable, Sendable, Equatable {
@@ -33,21 +35,37 @@ public struct ProtectiveDNSRules: Codable, Sendable, Equatable {
     public var blockedTTLSeconds: Int
     /// A threat the resolver opened resolves after this many days without another query of its indicator.
     public var resolveAfterDays: Int
+    /// A device that checks in but has sent the resolver no query for this many hours has had its
+    /// DNS profile removed or overridden: PCP_DISABLED. Nil (the default) leaves this off, for
+    /// fleets where not every device gets the DNS profile.
+    public var silenceHours: Int?
+
+    public static let silenceHoursRange = 1...720
 
     public init(actions: [ThreatClassification: Action] = [:], allowList: [String] = [], blockedAnswer: BlockedAnswer = .nxdomain,
-                blockedTTLSeconds: Int = 60, resolveAfterDays: Int = 7) {
+                blockedTTLSeconds: Int = 60, resolveAfterDays: Int = 7, silenceHours: Int? = nil) {
         self.actions = actions
         self.allowList = allowList
         self.blockedAnswer = blockedAnswer
         self.blockedTTLSeconds = blockedTTLSeconds
         self.resolveAfterDays = resolveAfterDays
+        self.silenceHours = silenceHours
+    }
+
+    /// Whether a device's resolver counts as silent: the policy watches for silence, the device's
+    /// last query (or, before its first, the issue of its token) is older than the window, and it
+    /// checked in within the window, so the device is on and its resolver is not.
+    public func resolverIsSilent(lastQueryAt: Date, lastCheckInAt: Date?, now: Date) -> Bool {
+        guard let silenceHours, let lastCheckInAt else { return false }
+        let windowStart = now.addingTimeInterval(-Double(silenceHours) * 3_600)
+        return lastQueryAt < windowStart && lastCheckInAt >= windowStart
     }
 
     public func action(for classification: ThreatClassification) -> Action {
         actions[classification] ?? Self.defaultActions[classification] ?? .block
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case actions, allowList, blockedAnswer, blockedTTLSeconds, resolveAfterDays }
+    enum CodingKeys: String, CodingKey, CaseIterable { case actions, allowList, blockedAnswer, blockedTTLSeconds, resolveAfterDays, silenceHours }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -75,6 +93,10 @@ public struct ProtectiveDNSRules: Codable, Sendable, Equatable {
         guard (1...365).contains(resolveAfterDays) else {
             throw DecodingError.dataCorruptedError(forKey: .resolveAfterDays, in: container, debugDescription: "must be from 1 to 365 days")
         }
+        silenceHours = try container.decodeIfPresent(Int.self, forKey: .silenceHours)
+        if let silenceHours, !Self.silenceHoursRange.contains(silenceHours) {
+            throw DecodingError.dataCorruptedError(forKey: .silenceHours, in: container, debugDescription: "must be from 1 to 720 hours, or absent to leave it off")
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -88,5 +110,6 @@ public struct ProtectiveDNSRules: Codable, Sendable, Equatable {
         try container.encode(blockedAnswer, forKey: .blockedAnswer)
         try container.encode(blockedTTLSeconds, forKey: .blockedTTLSeconds)
         try container.encode(resolveAfterDays, forKey: .resolveAfterDays)
+        try container.encodeIfPresent(silenceHours, forKey: .silenceHours)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import MTDCore
 import MTDIntel
 
@@ -77,6 +78,17 @@ extension DetectionEngine {
         return Finding(classification: classification, severity: policy.severity(classification), evidence: Evidence(
             subject: ThreatKey.resolverSubjectPrefix + indicator, field: nil, observed: host, indicator: indicator, source: decision.source,
             label: decision.label, detail: detail))
+    }
+
+    /// The threat a device's silent resolver is: content protection is off although the device
+    /// is on. `silentSince` is its last query, or the issue of its token if it never sent one.
+    public func resolverSilenceFinding(silentSince: Date, queriedBefore: Bool) -> Finding {
+        let hours = protectiveDNSRules.silenceHours ?? 0
+        return Finding(classification: .pcpDisabled, severity: policy.severity(.pcpDisabled), evidence: Evidence(
+            subject: ThreatKey.resolverSilenceSubject, field: nil,
+            observed: queriedBefore ? "last query \(silentSince.ISO8601Format())" : "no query since the resolver token was issued \(silentSince.ISO8601Format())",
+            source: "protective-dns",
+            detail: "the device checks in, but its protective resolver has had no query for over \(hours) hours: its DNS profile was removed or overridden"))
     }
 
     /// The policy's resolver rules (blocked answer, its TTL).

@@ -77,6 +77,9 @@ public struct ThreatKey: Sendable, Hashable, Codable, Comparable {
     /// without another query.
     public static let resolverSubjectPrefix = "dns:"
 
+    /// The subject of the PCP_DISABLED threat the resolver's silence raises (see `resolverIsSilent`).
+    public static let resolverSilenceSubject = resolverSubjectPrefix + "resolver"
+
     public var isResolverObservation: Bool { subject.hasPrefix(Self.resolverSubjectPrefix) }
 
     public static func < (lhs: ThreatKey, rhs: ThreatKey) -> Bool {

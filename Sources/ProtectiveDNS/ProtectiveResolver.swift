@@ -69,15 +69,18 @@ public final class ProtectiveResolver: Sendable {
     /// Index of the upstream that answered last: asked first next time.
     private let preferred: NIOLockedValueBox<Int>
     private let onHit: @Sendable (DNSHit) -> Void
+    /// Every query of an attributed device (its resolver is in use), on the hot path.
+    private let onDeviceQuery: @Sendable (DNSClient) -> Void
 
     private init(settings: Settings, policies: any DNSPolicySource, sockets: [UpstreamSocket], metrics: DNSMetrics, logger: Logger,
-                 onHit: @escaping @Sendable (DNSHit) -> Void) {
+                 onHit: @escaping @Sendable (DNSHit) -> Void, onDeviceQuery: @escaping @Sendable (DNSClient) -> Void) {
         self.settings = settings
         self.policies = policies
         self.sockets = sockets
         self.metrics = metrics
         self.logger = logger
         self.onHit = onHit
+        self.onDeviceQuery = onDeviceQuery
         cache = DNSCache(capacity: settings.cacheCapacity)
         engines = NIOLockedValueBox([:])
         inFlight = NIOLockedValueBox([:])
@@ -85,11 +88,13 @@ public final class ProtectiveResolver: Sendable {
     }
 
     public static func start(_ settings: Settings, policies: any DNSPolicySource, group: any EventLoopGroup, metrics: DNSMetrics,
-                             logger: Logger, onHit: @escaping @Sendable (DNSHit) -> Void = { _ in }) async throws -> ProtectiveResolver {
+                             logger: Logger, onHit: @escaping @Sendable (DNSHit) -> Void = { _ in },
+                             onDeviceQuery: @escaping @Sendable (DNSClient) -> Void = { _ in }) async throws -> ProtectiveResolver {
         guard !settings.upstreams.isEmpty else { throw DNSConfigurationError("the resolver needs at least one --dns-upstream, e.g. udp://9.9.9.9:53") }
         var sockets: [UpstreamSocket] = []
         for upstream in settings.upstreams { sockets.append(try await UpstreamSocket.open(upstream, group: group)) }
-        return ProtectiveResolver(settings: settings, policies: policies, sockets: sockets, metrics: metrics, logger: logger, onHit: onHit)
+        return ProtectiveResolver(settings: settings, policies: policies, sockets: sockets, metrics: metrics, logger: logger, onHit: onHit,
+                                  onDeviceQuery: onDeviceQuery)
     }
 
     public func shutdown() async {
@@ -115,6 +120,7 @@ public final class ProtectiveResolver: Sendable {
             return .now(reply)
         }
         guard !query.flags.isResponse else { return .drop }
+        if client.deviceID != nil { onDeviceQuery(client) }
         let limit = udp ? Self.udpLimit(query) : 65_535
         if let early = validate(query) { return .now(early.encoded(maxSize: limit)) }
         guard let engine = engine(for: client.enterpriseID) else {

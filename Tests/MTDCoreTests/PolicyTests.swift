@@ -67,3 +67,30 @@ import Testing
         #expect(!SignerRule(name: "Example Corp", teamId: "ABC").matches(SigningIdentity(name: "Example Corp", teamId: "XYZ")))
     }
 }
+
+/// When a device's resolver counts as silent: only with `silenceHours`, only past the window, and
+/// only for a device that checked in within it (a device that is off is not silent).
+@Suite struct ResolverSilenceTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test func silenceNeedsThePolicyAWindowAndARecentCheckIn() throws {
+        var rules = ProtectiveDNSRules()
+        let hoursAgo = { (hours: Double) in self.now.addingTimeInterval(-hours * 3_600) }
+        #expect(!rules.resolverIsSilent(lastQueryAt: hoursAgo(100), lastCheckInAt: now, now: now), "off by default")
+        rules.silenceHours = 24
+        #expect(rules.resolverIsSilent(lastQueryAt: hoursAgo(25), lastCheckInAt: hoursAgo(1), now: now))
+        #expect(!rules.resolverIsSilent(lastQueryAt: hoursAgo(23), lastCheckInAt: hoursAgo(1), now: now), "within the window")
+        #expect(!rules.resolverIsSilent(lastQueryAt: hoursAgo(48), lastCheckInAt: hoursAgo(30), now: now), "the device is off, not its resolver")
+        #expect(!rules.resolverIsSilent(lastQueryAt: hoursAgo(48), lastCheckInAt: nil, now: now))
+    }
+
+    @Test func silenceHoursAreBoundedAndOptional() throws {
+        let decode = { (json: String) in try JSONDecoder().decode(ProtectiveDNSRules.self, from: Data(json.utf8)) }
+        #expect(try decode("{}").silenceHours == nil)
+        #expect(try decode(#"{"silenceHours": 720}"#).silenceHours == 720)
+        #expect(throws: DecodingError.self) { try decode(#"{"silenceHours": 0}"#) }
+        #expect(throws: DecodingError.self) { try decode(#"{"silenceHours": 721}"#) }
+        let encoded = try JSONEncoder().encode(try decode(#"{"silenceHours": 6}"#))
+        #expect(try decode(String(decoding: encoded, as: UTF8.self)).silenceHours == 6)
+    }
+}

@@ -1,4 +1,6 @@
+import FluentKit
 import Foundation
+import MTDStore
 @testable import MTDServer
 import ProtectiveDNS
 import TestSupport
@@ -217,6 +219,60 @@ extension DNSOverHTTPSTests {
             // Queries of other connections stayed with the enterprise: no other device has a threat.
             let all = try await server.send(.GET, "/api/v1/threats", token: owner)
             #expect((all.json["items"] as? [[String: Any]])?.allSatisfy { $0["deviceId"] as? String == agent.deviceID } == true, "\(all.text.prefix(300))")
+        }
+    }
+}
+
+/// A device that checks in while its resolver stays silent (its DNS profile removed) gets
+/// PCP_DISABLED, with the policy's `silenceHours`; its next query resolves it.
+extension DNSOverHTTPSTests {
+    @Test func aSilentResolverRaisesPCPDisabledUntilQueriesComeBack() async throws {
+        try await Self.withDoHServer { server, port in
+            let owner = try await server.login()
+            var reply = try await server.send(.PUT, "/api/v1/policy", token: owner, json: ["protectiveDNS": ["silenceHours": 0]])
+            #expect(reply.status == 400 && reply.errorField == "$.protectiveDNS.silenceHours", "\(reply.text)")
+            let agent = try await server.activate(udid: "silent-phone")
+            let quiet = try await server.activate(udid: "off-phone")
+            let deviceID = try #require(UUID(uuidString: agent.deviceID))
+            #expect(try await server.checkIn(agent, Documents.android()).json["securityStatus"] as? String == "SECURE")
+            let reporter = try #require(server.app.mtd.dns.current?.reporter)
+            // Off by default: nobody is flagged.
+            #expect(try await reporter.raiseSilence() == 0)
+
+            reply = try await server.send(.PUT, "/api/v1/policy", token: owner, json: ["protectiveDNS": ["silenceHours": 1]])
+            #expect(reply.status == 200, "\(reply.text)")
+            #expect(try await reporter.raiseSilence() == 0, "tokens issued within the hour")
+            // Both tokens were issued two hours ago and carried no query; one device checks in now,
+            // the other was last heard of (its activation) three hours ago: it is off, not silent.
+            let database = server.app.db
+            let quietID = try #require(UUID(uuidString: quiet.deviceID))
+            try await server.app.mtd.writes.run {
+                try await ResolverTokenModel.query(on: database).set(\.$createdAt, to: Date().addingTimeInterval(-7_200)).update()
+                try await DeviceModel.query(on: database).filter(\.$id == quietID).set(\.$lastCheckInAt, to: Date().addingTimeInterval(-10_800)).update()
+            }
+            _ = try await server.checkIn(agent, Documents.android())
+            let raised = try await reporter.raiseSilence()
+            #expect(raised == 1, "only the device that checks in; raised \(raised)")
+            #expect(try await reporter.raiseSilence() == 0, "raised once")
+            var threats = try await server.send(.GET, "/api/v1/threats?deviceId=\(agent.deviceID)", token: owner)
+            let threat = (threats.json["items"] as? [[String: Any]])?.first { $0["classification"] as? String == "PCP_DISABLED" }
+            #expect(threat?["status"] as? String == "OPEN", "\(threats.text.prefix(400))")
+            #expect("\(threat ?? [:])".contains("protective-dns"))
+            let status = try await server.checkIn(agent, Documents.android()).json["securityStatus"] as? String
+            #expect(status?.hasPrefix("THREATS_") == true, "a check-in leaves the resolver's threat open: \(status ?? "nil")")
+
+            // The profile is back: the device's next query resolves the threat.
+            let token = try #require(try await ResolverTokens.active(deviceID: deviceID, on: server.app.db))
+            let answer = await runTool("/usr/bin/kdig", ["@127.0.0.1", "-p", "\(port)", "+https=/dns-query/\(token)", "www.benign.example", "A"])
+            #expect(answer.contains("status: NOERROR"), "\(answer)")
+            let resolved = try await Wait.until(within: 10) {
+                threats = try await server.send(.GET, "/api/v1/threats?deviceId=\(agent.deviceID)", token: owner)
+                return (threats.json["items"] as? [[String: Any]])?.contains { $0["classification"] as? String == "PCP_DISABLED" && $0["status"] as? String == "RESOLVED" } == true
+            }
+            #expect(resolved != nil, "\(threats.text.prefix(400))")
+            let detail = try await server.send(.GET, "/api/v1/devices/\(agent.deviceID)", token: owner)
+            #expect((detail.json["device"] as? [String: Any])?["securityStatus"] as? String == "SECURE")
+            #expect(try await reporter.raiseSilence() == 0, "its last query is recent")
         }
     }
 }

@@ -16,13 +16,26 @@ import ProtectiveDNS
 /// written every `flushInterval`. A threat the resolver opened is left alone by check-ins and
 /// resolves after the policy's `resolveAfterDays` without another query of its indicator (its
 /// `updated_at` is the last query seen).
+///
+/// It also keeps each device's last query (`resolver_tokens.last_query_at`, to the minute): with
+/// the policy's `silenceHours`, a device that checks in while its resolver stays silent gets a
+/// PCP_DISABLED threat, resolved as soon as its queries come back.
 final class DNSThreatReporter: Sendable {
     private struct Pending {
         var enterpriseID: UUID
         var hosts: [String: (host: String, decision: DNSDecision)] = [:]
     }
 
+    /// Devices whose resolver was used since the last flush, and when each was last written, so a
+    /// device's last query is written at most once per `activityResolution`.
+    private struct Activity {
+        var used: Set<UUID> = []
+        var written: [UUID: Date] = [:]
+    }
+
     private let pending = NIOLockedValueBox<[UUID: Pending]>([:])
+    private let activity = NIOLockedValueBox(Activity())
+    static let activityResolution: TimeInterval = 60
     private let writes: WriteGate
     private let policies: PolicyService
     private let database: @Sendable () -> any Database
@@ -48,9 +61,45 @@ final class DNSThreatReporter: Sendable {
         }
     }
 
+    /// Called on the hot path for every query of an attributed device.
+    func recordQuery(_ client: DNSClient, now: Date = Date()) {
+        guard let deviceID = client.deviceID else { return }
+        activity.withLockedValue { activity in
+            if let written = activity.written[deviceID], now.timeIntervalSince(written) < Self.activityResolution { return }
+            guard activity.used.count < Self.capacity else { return }
+            activity.used.insert(deviceID)
+        }
+    }
+
+    /// Writes the devices' last query, and resolves the silence threats of those that came back.
+    func flushActivity(now: Date = Date()) async throws {
+        let used = activity.withLockedValue { activity -> Set<UUID> in
+            defer { activity.used.removeAll(keepingCapacity: true) }
+            if activity.written.count >= Self.capacity * 4 { activity.written.removeAll() }
+            for deviceID in activity.used { activity.written[deviceID] = now }
+            return activity.used
+        }
+        guard !used.isEmpty else { return }
+        let database = self.database()
+        for chunk in Array(used).chunked(500).map(Array.init) {
+            try await writes.run {
+                try await ResolverTokenModel.query(on: database).set(\.$lastQueryAt, to: now)
+                    .filter(\.$deviceID ~~ chunk).filter(\.$revokedAt == nil).update()
+            }
+            let silenced = try await ThreatModel.query(on: database).filter(\.$device.$id ~~ chunk).filter(\.$status == .open)
+                .filter(\.$classification == ThreatClassification.pcpDisabled.rawValue).filter(\.$subject == ThreatKey.resolverSilenceSubject).all()
+            for (deviceID, threats) in Dictionary(grouping: silenced, by: { $0.$device.id }) {
+                _ = try await resolve(threats.compactMap(\.id), deviceID: deviceID, now: now, reason: "the protective resolver has queries from the device again")
+            }
+        }
+    }
+
     /// Writes what was collected; returns the number of devices written.
     @discardableResult
     func flush(now: Date = Date()) async -> Int {
+        do { try await flushActivity(now: now) } catch {
+            logger.error("could not record the devices' resolver activity", metadata: ["error": "\(error)"])
+        }
         let batch = pending.withLockedValue { pending -> [UUID: Pending] in
             defer { pending.removeAll(keepingCapacity: true) }
             return pending
@@ -106,19 +155,62 @@ final class DNSThreatReporter: Sendable {
     func resolveQuiet(now: Date = Date()) async throws -> Int {
         let database = self.database()
         let open = try await ThreatModel.query(on: database).filter(\.$status == .open)
-            .filter(\.$subject =~ ThreatKey.resolverSubjectPrefix).all()
+            .filter(\.$subject =~ ThreatKey.resolverSubjectPrefix).filter(\.$subject != ThreatKey.resolverSilenceSubject).all()
         var resolved = 0
         for (enterpriseID, threats) in Dictionary(grouping: open, by: \.enterpriseID) {
             let days = try await policies.current(for: enterpriseID, on: database, now: now).engine.protectiveDNSRules.resolveAfterDays
             let cutoff = now.addingTimeInterval(-Double(days) * 86_400)
             for (deviceID, quiet) in Dictionary(grouping: threats.filter { ($0.updatedAt ?? $0.detectedAt) < cutoff }, by: { $0.$device.id }) {
-                resolved += try await resolve(quiet.compactMap(\.id), deviceID: deviceID, days: days, now: now)
+                resolved += try await resolve(quiet.compactMap(\.id), deviceID: deviceID, now: now,
+                                              reason: "no query of this indicator through the protective resolver for \(days) days")
             }
         }
         return resolved
     }
 
-    private func resolve(_ ids: [UUID], deviceID: UUID, days: Int, now: Date) async throws -> Int {
+    /// Opens PCP_DISABLED for devices that check in while their resolver is silent (policies with
+    /// `silenceHours`); resolves it where the policy no longer watches. Returns the threats opened.
+    @discardableResult
+    func raiseSilence(now: Date = Date()) async throws -> Int {
+        let database = self.database()
+        var opened = 0
+        for enterprise in try await EnterpriseModel.query(on: database).all() {
+            guard let enterpriseID = enterprise.id else { continue }
+            let engine = try await policies.current(for: enterpriseID, on: database, now: now).engine
+            let rules = engine.protectiveDNSRules
+            let watching = try await ThreatModel.query(on: database).filter(\.$enterpriseID == enterpriseID).filter(\.$status ~~ [.open, .ignored])
+                .filter(\.$classification == ThreatClassification.pcpDisabled.rawValue).filter(\.$subject == ThreatKey.resolverSilenceSubject).all()
+            guard let hours = rules.silenceHours else {
+                for (deviceID, threats) in Dictionary(grouping: watching.filter { $0.status == .open }, by: { $0.$device.id }) {
+                    _ = try await resolve(threats.compactMap(\.id), deviceID: deviceID, now: now, reason: "the policy no longer watches for a silent resolver")
+                }
+                continue
+            }
+            let windowStart = now.addingTimeInterval(-Double(hours) * 3_600)
+            let flagged = Set(watching.map { $0.$device.id })
+            let tokens = try await ResolverTokenModel.query(on: database).filter(\.$enterpriseID == enterpriseID).filter(\.$revokedAt == nil)
+                .group(.or) { silent in
+                    silent.filter(\.$lastQueryAt < windowStart)
+                    silent.group(.and) { never in never.filter(\.$lastQueryAt == nil).filter(\.$createdAt < windowStart) }
+                }
+                .all()
+            for chunk in tokens.filter({ !flagged.contains($0.deviceID) }).chunked(500).map(Array.init) {
+                let devices = try await DeviceModel.query(on: database).filter(\.$id ~~ chunk.map(\.deviceID))
+                    .filter(\.$activationStatus == .activated).filter(\.$lastCheckInAt >= windowStart).all()
+                let byDevice = Dictionary(chunk.map { ($0.deviceID, $0) }, uniquingKeysWith: { first, _ in first })
+                for device in devices {
+                    guard let deviceID = device.id, let token = byDevice[deviceID] else { continue }
+                    let since = token.lastQueryAt ?? token.createdAt
+                    guard rules.resolverIsSilent(lastQueryAt: since, lastCheckInAt: device.lastCheckInAt, now: now) else { continue }
+                    try await observe([engine.resolverSilenceFinding(silentSince: since, queriedBefore: token.lastQueryAt != nil)], deviceID: deviceID, now: now)
+                    opened += 1
+                }
+            }
+        }
+        return opened
+    }
+
+    private func resolve(_ ids: [UUID], deviceID: UUID, now: Date, reason: String) async throws -> Int {
         let database = self.database()
         return try await writes.run {
             try await database.transaction { tx in
@@ -130,7 +222,7 @@ final class DNSThreatReporter: Sendable {
                 for threat in threats {
                     threat.status = .resolved
                     threat.resolvedAt = now
-                    threat.statusReason = "no query of this indicator through the protective resolver for \(days) days"
+                    threat.statusReason = reason
                     try await threat.update(on: tx)
                     events.append(ThreatLedger.event(threat, .updated, actor: actor))
                 }
@@ -154,6 +246,9 @@ final class DNSThreatReporter: Sendable {
                 lastResolve = Date()
                 do { try await resolveQuiet() } catch {
                     logger.error("could not resolve quiet resolver threats", metadata: ["error": "\(error)"])
+                }
+                do { try await raiseSilence() } catch {
+                    logger.error("could not check for silent resolvers", metadata: ["error": "\(error)"])
                 }
             }
         }

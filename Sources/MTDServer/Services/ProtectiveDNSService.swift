@@ -56,7 +56,7 @@ final class ProtectiveDNSService: Sendable {
             .init(upstreams: settings.upstreams, upstreamTimeout: .milliseconds(Int64(settings.upstreamTimeoutMilliseconds)),
                   policyRefreshSeconds: settings.policyRefreshSeconds),
             policies: ServerDNSPolicies(policies: policies, database: database), group: group, metrics: metrics, logger: logger,
-            onHit: { [reporter] hit in reporter.record(hit) })
+            onHit: { [reporter] hit in reporter.record(hit) }, onDeviceQuery: { [reporter] client in reporter.recordQuery(client) })
         let client = DNSClient(enterpriseID: enterpriseID)
         var listeners: DNSListeners?
         var dot: DNSOverTLSListener?

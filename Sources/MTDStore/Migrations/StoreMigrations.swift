@@ -23,5 +23,6 @@ public enum StoreMigrations {
         M018_IndexCheckInHour(),
         M019_AddListingOIDs(),
         M020_CreateResolverTokens(),
+        M021_AddResolverLastQuery(),
     ]
 }

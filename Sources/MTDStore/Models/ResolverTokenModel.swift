@@ -12,6 +12,8 @@ public final class ResolverTokenModel: Model, @unchecked Sendable {
     @Field(key: "enterprise_id") public var enterpriseID: UUID
     @Field(key: "created_at") public var createdAt: Date
     @OptionalField(key: "revoked_at") public var revokedAt: Date?
+    /// When the token last carried a query, to the minute (M021).
+    @OptionalField(key: "last_query_at") public var lastQueryAt: Date?
 
     public init() {}
 
