@@ -175,7 +175,7 @@ let package = Package(
         .testTarget(
             name: "BuiltinUEMTests",
             dependencies: [
-                "BuiltinUEM", "MTDServer", "MTDServices", "UEMClient", "MTDStore", "TestSupport",
+                "BuiltinUEM", "MTDServer", "MTDServices", "UEMClient", "MTDStore", "MTDCore", "ProtectiveDNS", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
                 .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),

@@ -2,8 +2,10 @@ import AsyncHTTPClient
 import FluentKit
 import Foundation
 @testable import MTDServer
+import MTDCore
 import MTDStore
 import NIOCore
+import ProtectiveDNS
 import Testing
 import UEMClient
 import Vapor
@@ -129,6 +131,45 @@ import Vapor
         try await uem.stop()
     }
 
+    /// A phishing name the protective resolver blocks for a device (DoH with its resolver token)
+    /// becomes a threat that reaches the built-in UEM's tags, and the Tunnel profile goes, with no
+    /// agent report at all: the resolver sees what an embedded agent cannot.
+    @Test func aBlockedDNSQueryReachesTheUEMsTags() async throws {
+        // Blocked names need no upstream; a dead one is enough for this test.
+        let uem = try await UEMServer.start(adjust: { configuration in
+            configuration.dns.upstreams = [try? DNSUpstream(parsing: "udp://127.0.0.1:9")].compactMap { $0 }
+        })
+        do {
+            let story = try await prepare(uem)
+            let sync = uem.app.mtd.uemSync
+            _ = try await sync.connect(WorkspaceOneClient(settings: story.settings), enterpriseID: story.enterpriseID, mapping: TagMapping(), createMissingTags: true)
+            _ = try await sync.syncDevices(on: uem.app.db)
+            let device = try #require(try await DeviceModel.query(on: uem.app.db).filter(\.$udid == "story-udid").first())
+            let uemID = try #require(device.uemDeviceID)
+            var reply = try await uem.sendMTD(.POST, "/agent/v1/activate", json: [
+                "enrollmentCode": story.enrollmentCode, "platform": "ANDROID", "mode": "EMBEDDED", "udid": "story-udid",
+            ])
+            #expect(reply.status == 201, "\(reply.text)")
+            let token = try #require(reply.json["resolverToken"] as? String)
+            _ = try await waitUntil("activated tags") { try await uemTags(uem, deviceID: uemID) == ["MTD – Activated", "MTD – Secured"] }
+
+            let name = try #require(DNSName("login.000.9.009.09.ekurbani.com"))
+            reply = try await uem.sendDNS(token: token, DNSMessage.query(id: 7, name: name, type: .a).encoded())
+            #expect(reply.status == 200)
+            let answer = try DNSMessage(decoding: Array(reply.body))
+            #expect(answer.responseCode == .nameError, "blocked")
+            let seconds = try await waitUntil("risk tags from the resolver's threat") {
+                let tags = try await uemTags(uem, deviceID: uemID)
+                return tags.contains("MTD – Threats Present") && !tags.contains("MTD – Secured")
+            }
+            print("blocked DNS query to UEM tags: \(String(format: "%.3f", seconds)) s (includes 20 ms polling)")
+        } catch {
+            try await uem.stop()
+            throw error
+        }
+        try await uem.stop()
+    }
+
     @Test func misconfigurationsAreReportedClearly() async throws {
         let uem = try await UEMServer.start()
         do {
@@ -186,5 +227,15 @@ extension UEMServer {
         }
         let response = try await client.execute(request, timeout: .seconds(30))
         return Reply(status: Int(response.status.code), body: Data(buffer: try await response.body.collect(upTo: 16 * 1024 * 1024)))
+    }
+
+    /// A DNS-over-HTTPS query (RFC 8484 POST) for the device holding `token`.
+    func sendDNS(token: String, _ message: [UInt8]) async throws -> Reply {
+        var request = HTTPClientRequest(url: baseURL + "/dns-query/\(token)")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/dns-message")
+        request.body = .bytes(ByteBuffer(bytes: message))
+        let response = try await client.execute(request, timeout: .seconds(30))
+        return Reply(status: Int(response.status.code), body: Data(buffer: try await response.body.collect(upTo: 65_536)))
     }
 }
