@@ -7,7 +7,7 @@ import Vapor
 /// `aw-tenant-code` plus Basic; errors are `{errorCode, message, activityId}`; searches page from 0
 /// and answer 204 when empty.
 public enum BuiltinUEM {
-    public static let migrations: [any Migration] = [U001_CreateOrganization(), U002_CreateDevicesAndTags(), U003_CreateGroupsAndProfiles(), U004_CreateCompliance(), U005_CreateAppConfigurations(), U006_CreateUsersAndOAuthClients(), U007_CreateDeviceApps(), U008_CreateServiceCredentials(), U009_CreateDeviceCommands(), U010_AddCommandStates()]
+    public static let migrations: [any Migration] = [U001_CreateOrganization(), U002_CreateDevicesAndTags(), U003_CreateGroupsAndProfiles(), U004_CreateCompliance(), U005_CreateAppConfigurations(), U006_CreateUsersAndOAuthClients(), U007_CreateDeviceApps(), U008_CreateServiceCredentials(), U009_CreateDeviceCommands(), U010_AddCommandStates(), U011_AddProfileDNSSettings()]
 
     /// What the first start created; the password is only ever shown here.
     public struct Bootstrap: Sendable {
@@ -21,9 +21,11 @@ public enum BuiltinUEM {
     /// writer at a time); the default runs the request directly.
     public typealias WriteSerialization = @Sendable (@escaping @Sendable () async throws -> Response) async throws -> Response
 
-    public static func routes(_ app: Application, serializeWrites: WriteSerialization? = nil,
+    /// `lookups` gives lookup values only the host knows (OpenMTD: `{ResolverToken}`).
+    public static func routes(_ app: Application, serializeWrites: WriteSerialization? = nil, lookups: (any UEMLookupSource)? = nil,
                               isDatabaseOutage: @escaping @Sendable (any Error) -> Bool = { _ in false }) {
         app.routes.caseInsensitive = true
+        if let lookups { app.storage[UEMLookupSourceKey.self] = lookups }
         // OAuth client credentials: Workspace ONE serves tokens from its own host; here it is this server.
         app.on(.POST, "connect", "token", body: .collect(maxSize: "16kb"), use: UEMOAuthController.token)
         // The API's own description, for API clients and fuzzers; public like the admin API's.
@@ -54,6 +56,7 @@ public enum BuiltinUEM {
             api.delete("mdm", "devices", ":id", use: UEMDeviceController.unenroll)
             api.get("mdm", "devices", ":id", "tags", use: UEMDeviceController.tags)
             api.get("mdm", "devices", ":id", "profiles", use: UEMDeviceController.profiles)
+            api.get("mdm", "devices", ":id", "profiles", ":profileId", "payload", use: UEMProfileController.devicePayload)
             api.get("mdm", "devices", ":id", "compliance", use: UEMComplianceController.device)
             api.post("mdm", "devices", ":id", "commands", use: UEMCommandController.byID)
             api.get("mdm", "devices", ":id", "commands", use: UEMCommandController.list)

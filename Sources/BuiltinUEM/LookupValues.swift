@@ -1,12 +1,14 @@
 import Foundation
 import MTDCore
+import Vapor
 
 /// Workspace ONE style lookup values (`{DeviceUid}`, `{EmailAddress}`, …) in configuration text,
 /// resolved per device. Names match without regard to case; an unknown name is refused when the
-/// configuration is saved, so a typo never reaches a device as literal text.
+/// configuration is saved, so a typo never reaches a device as literal text. `{ResolverToken}` comes
+/// from the host application (`UEMLookupSource`): OpenMTD's per-device protective DNS token.
 enum LookupValues {
     static let names = ["DeviceUid", "DeviceUuid", "DeviceId", "DeviceSerialNumber", "DeviceFriendlyName", "DeviceModel", "DevicePlatform",
-                        "EmailAddress", "EnrollmentUser"]
+                        "EmailAddress", "EnrollmentUser", "ResolverToken"]
 
     /// The lookup names used in `text`, as written.
     static func references(in text: String) -> [String] {
@@ -45,6 +47,15 @@ enum LookupValues {
             "DeviceSerialNumber": device.serialNumber ?? "", "DeviceFriendlyName": device.friendlyName, "DeviceModel": device.model ?? "",
             "DevicePlatform": device.platform, "EmailAddress": device.userEmail ?? "", "EnrollmentUser": device.userName,
         ]
+    }
+
+    /// The UEM's values and the host's (`UEMLookupSource`) for one device.
+    static func values(for device: UEMDevice, on request: Request) async throws -> [String: String] {
+        var values = values(for: device)
+        if let source = request.application.storage[UEMLookupSourceKey.self], let id = device.id {
+            values.merge(try await source.values(udid: device.udid, uemDeviceID: id)) { _, host in host }
+        }
+        return values
     }
 
     static func resolve(_ text: String, values: [String: String]) -> String {

@@ -47,7 +47,8 @@ public func configure(_ app: Application, _ configuration: ServerConfiguration, 
     app.middleware.use(APIErrorMiddleware(logger: app.logger))
     try routes(app)
     let writes = services.writes
-    BuiltinUEM.routes(app, serializeWrites: { work in try await writes.run(priority: .urgent, work) }, isDatabaseOutage: DatabaseOutage.isOutage)
+    BuiltinUEM.routes(app, serializeWrites: { work in try await writes.run(priority: .urgent, work) },
+                      lookups: ResolverTokenLookups(database: { [unowned app] in app.db }), isDatabaseOutage: DatabaseOutage.isOutage)
     services.mobileRisk.routes(app, isDatabaseOutage: DatabaseOutage.isOutage)
     app.lifecycle.use(BackgroundWorkLifecycle(services: services))
     // Vapor creates its HTTP server lazily and without a lock on first use. Create it here, once

@@ -170,6 +170,80 @@ import Vapor
         try await uem.stop()
     }
 
+    /// A "DNS settings" profile gives each device its own resolver address through the
+    /// `{ResolverToken}` lookup: Android gets Private DNS (DoT host), Apple the DNS Settings payload.
+    @Test func dnsSettingsProfilesRenderEachDevicesResolverToken() async throws {
+        let uem = try await UEMServer.start()
+        do {
+            let story = try await prepare(uem)
+            let sync = uem.app.mtd.uemSync
+            _ = try await sync.connect(WorkspaceOneClient(settings: story.settings), enterpriseID: story.enterpriseID, mapping: TagMapping(), createMissingTags: true)
+            var reply = try await uem.send(.POST, "/API/mdm/devices/enroll", json: [
+                "Udid": "story-iphone", "Platform": "Apple", "Model": "iPhone 16", "OperatingSystem": "18.1", "UserName": "jo", "UserEmailAddress": "jo@example.com",
+            ])
+            #expect(reply.status == 201)
+            _ = try await sync.syncDevices(on: uem.app.db)
+            reply = try await uem.send(.POST, "/API/mdm/smartgroups", json: ["Name": "Everyone", "Platforms": ["Android", "Apple"]])
+            let everyone = try #require(reply.json["SmartGroupID"] as? Int)
+
+            // Payloads no device could use are refused, naming the field.
+            reply = try await uem.send(.POST, "/API/mdm/profiles", json: ["Name": "DNS", "AssignedSmartGroups": [everyone],
+                                                                          "DnsSettings": ["DNSProtocol": "HTTPS", "ServerName": "{ResolverToken}.dns.mtd.example.test"]])
+            #expect(reply.status == 400 && reply.text.contains("ServerURL"), "\(reply.text)")
+            reply = try await uem.send(.POST, "/API/mdm/profiles", json: ["Name": "DNS", "AssignedSmartGroups": [everyone],
+                                                                          "DnsSettings": ["DNSProtocol": "HTTPS", "ServerURL": "https://mtd.example.test/dns-query/{ResolverToken}"]])
+            #expect(reply.status == 400 && reply.text.contains("Android's Private DNS"), "a profile for any platform needs the DoT name: \(reply.text)")
+            reply = try await uem.send(.POST, "/API/mdm/profiles", json: ["Name": "DNS", "Platform": "Apple", "AssignedSmartGroups": [everyone],
+                                                                          "DnsSettings": ["DNSProtocol": "HTTPS", "ServerURL": "https://mtd.example.test/dns-query/{ResolverTokn}"]])
+            #expect(reply.status == 400 && reply.text.contains("did you mean {ResolverToken}"), "\(reply.text)")
+
+            reply = try await uem.send(.POST, "/API/mdm/profiles", json: ["Name": "Protective DNS", "AssignedSmartGroups": [everyone], "DnsSettings": [
+                "DNSProtocol": "HTTPS", "ServerURL": "https://mtd.example.test/dns-query/{ResolverToken}",
+                "ServerName": "{ResolverToken}.dns.mtd.example.test", "ProhibitDisablement": true,
+            ]])
+            #expect(reply.status == 201, "\(reply.text)")
+            let profileID = try #require(reply.json["ProfileId"] as? Int)
+            #expect((reply.json["DnsSettings"] as? [String: Any])?["DNSProtocol"] as? String == "HTTPS")
+
+            var tokens: [String: String] = [:]
+            for (udid, platform) in [("story-udid", "ANDROID"), ("story-iphone", "IOS")] {
+                reply = try await uem.sendMTD(.POST, "/agent/v1/activate", json: ["enrollmentCode": story.enrollmentCode, "platform": platform, "mode": "EMBEDDED", "udid": udid])
+                #expect(reply.status == 201, "\(reply.text)")
+                tokens[udid] = try #require(reply.json["resolverToken"] as? String)
+            }
+            let android = try #require(try await DeviceModel.query(on: uem.app.db).filter(\.$udid == "story-udid").first()?.uemDeviceID)
+            let iphone = try #require(try await DeviceModel.query(on: uem.app.db).filter(\.$udid == "story-iphone").first()?.uemDeviceID)
+
+            reply = try await uem.send(.GET, "/API/mdm/devices/\(android)/profiles/\(profileID)/payload")
+            #expect(reply.status == 200, "\(reply.text)")
+            let privateDNS = ((reply.json["deviceConnectivityManagement"] as? [String: Any])?["privateDnsSettings"] as? [String: Any])
+            #expect(privateDNS?["privateDnsMode"] as? String == "PRIVATE_DNS_SPECIFIED_HOST")
+            #expect(privateDNS?["privateDnsHost"] as? String == "\(tokens["story-udid"] ?? "?").dns.mtd.example.test")
+
+            reply = try await uem.send(.GET, "/API/mdm/devices/\(iphone)/profiles/\(profileID)/payload")
+            #expect(reply.status == 200)
+            let plist = try PropertyListSerialization.propertyList(from: reply.body, format: nil) as? [String: Any]
+            let payload = (plist?["PayloadContent"] as? [[String: Any]])?.first
+            #expect(payload?["PayloadType"] as? String == "com.apple.dnsSettings.managed")
+            #expect(payload?["ProhibitDisablement"] as? Bool == true)
+            let settings = payload?["DNSSettings"] as? [String: Any]
+            #expect(settings?["DNSProtocol"] as? String == "HTTPS")
+            #expect(settings?["ServerURL"] as? String == "https://mtd.example.test/dns-query/\(tokens["story-iphone"] ?? "?")")
+
+            // A device outside the assignment has nothing to render.
+            reply = try await uem.send(.POST, "/API/mdm/profiles", json: ["Name": "Tunnel", "AssignedSmartGroups": [everyone]])
+            let plain = try #require(reply.json["ProfileId"] as? Int)
+            reply = try await uem.send(.GET, "/API/mdm/devices/\(android)/profiles/\(plain)/payload")
+            #expect(reply.status == 400, "\(reply.text)")
+            reply = try await uem.send(.GET, "/API/mdm/devices/\(android)/profiles/999999/payload")
+            #expect(reply.status == 404)
+        } catch {
+            try await uem.stop()
+            throw error
+        }
+        try await uem.stop()
+    }
+
     @Test func misconfigurationsAreReportedClearly() async throws {
         let uem = try await UEMServer.start()
         do {

@@ -120,7 +120,7 @@ enum UEMAppConfigurationController {
         let tree = try await OrganizationTree.load(on: req.db)
         let groups = try await UEMSmartGroup.query(on: req.db).all()
         let memberOf = Set(groups.filter { EffectiveState.criteria(of: $0).includes(device, tags: tags, tree: tree) }.compactMap(\.id))
-        let values = LookupValues.values(for: device)
+        let values = try await LookupValues.values(for: device, on: req)
         var hub: [String: Any] = [:]
         var apps: [[String: Any]] = []
         for configuration in try await UEMAppConfiguration.query(on: req.db).sort(\.$id).all() {

@@ -87,6 +87,10 @@ enum UEMProfileController {
         profile.organizationGroupID = principal.organizationGroupID
         profile.assignedSmartGroups = String(decoding: try JSONEncoder().encode(body.AssignedSmartGroups), as: UTF8.self)
         profile.excludedSmartGroups = String(decoding: try JSONEncoder().encode(body.ExcludedSmartGroups ?? []), as: UTF8.self)
+        if let settings = body.DnsSettings {
+            try settings.validate(platform: profile.platform)
+            profile.dnsSettings = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
+        }
         try await req.db.uemChange { tx in
             try await profile.create(on: tx)
             try await EffectiveState.reconcile(devices: nil, on: tx)
@@ -110,6 +114,38 @@ enum UEMProfileController {
         return WS1Profile(
             ProfileId: profile.id ?? 0, Uuid: profile.uuid.uuidString.lowercased(), Name: profile.name, Platform: profile.platform,
             AssignedSmartGroups: assigned.map { .init(SmartGroupId: $0, Name: names[$0] ?? "") },
-            ExcludedSmartGroups: excluded.map { .init(SmartGroupId: $0, Name: names[$0] ?? "") })
+            ExcludedSmartGroups: excluded.map { .init(SmartGroupId: $0, Name: names[$0] ?? "") },
+            DnsSettings: try dnsSettings(of: profile))
+    }
+
+    static func dnsSettings(of profile: UEMProfile) throws -> UEMDNSSettings? {
+        try profile.dnsSettings.map { try JSONDecoder().decode(UEMDNSSettings.self, from: Data($0.utf8)) }
+    }
+
+    /// `GET /API/mdm/devices/{id}/profiles/{profileId}/payload` (an OpenMTD addition): what the
+    /// device receives for an installed "DNS settings" profile, lookups resolved. Apple devices get
+    /// the configuration profile (property list), Android devices the Private DNS policy (JSON).
+    static func devicePayload(_ req: Request) async throws -> Response {
+        try req.uem.require(.devices, .read)
+        let device = try await UEMDeviceController.find(req)
+        let deviceID = try device.requireID()
+        guard let profileID = req.parameters.get("profileId", as: Int.self), let profile = try await UEMProfile.find(profileID, on: req.db) else {
+            throw UEMError.notFound("Profile", code: 5064)
+        }
+        guard try await UEMInstalledProfile.query(on: req.db).filter(\.$deviceID == deviceID).filter(\.$profileID == profileID).first() != nil else {
+            throw UEMError.notFound("Profile \(profileID) on device \(deviceID) (it is not assigned, or the device is excluded)", code: 5064)
+        }
+        guard let settings = try dnsSettings(of: profile) else {
+            throw UEMError.invalid("Profile \(profileID) has no payload to render; only DNS settings profiles do")
+        }
+        let resolved = settings.resolved(try await LookupValues.values(for: device, on: req))
+        var headers = HTTPHeaders()
+        if device.platform == "Android" {
+            headers.contentType = .json
+            return Response(status: .ok, headers: headers,
+                            body: .init(data: try JSONSerialization.data(withJSONObject: resolved.androidPolicy(), options: [.sortedKeys])))
+        }
+        headers.replaceOrAdd(name: .contentType, value: "application/x-apple-aspen-config")
+        return Response(status: .ok, headers: headers, body: .init(string: try resolved.appleProfile(profileName: profile.name, profileUUID: profile.uuid)))
     }
 }

@@ -183,6 +183,8 @@ struct WS1ProfileRequest: Content {
     var Platform: String?
     var AssignedSmartGroups: [Int]
     var ExcludedSmartGroups: [Int]?
+    /// Makes this a "DNS settings" profile (an OpenMTD addition; see `UEMDNSSettings`).
+    var DnsSettings: UEMDNSSettings?
 }
 
 struct WS1Profile: Content {
@@ -197,4 +199,5 @@ struct WS1Profile: Content {
     var Platform: String
     var AssignedSmartGroups: [Group]
     var ExcludedSmartGroups: [Group]
+    var DnsSettings: UEMDNSSettings?
 }

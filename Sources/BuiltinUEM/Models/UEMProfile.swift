@@ -14,6 +14,8 @@ final class UEMProfile: Model, @unchecked Sendable {
     /// JSON arrays of smart group ids.
     @Field(key: "assigned_smart_groups") var assignedSmartGroups: String
     @Field(key: "excluded_smart_groups") var excludedSmartGroups: String
+    /// A "DNS settings" profile's payload (`UEMDNSSettings` as JSON, U011); nil for other profiles.
+    @OptionalField(key: "dns_settings") var dnsSettings: String?
 
     init() {}
 }

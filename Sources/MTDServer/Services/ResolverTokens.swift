@@ -1,3 +1,4 @@
+import BuiltinUEM
 import FluentKit
 import Foundation
 import MTDServices
@@ -78,5 +79,21 @@ final class ResolverTokenDirectory: Sendable {
         cache.withLockedValue { cache in
             for token in cache.tokensByDevice.removeValue(forKey: deviceID) ?? [] { cache.entries[token] = nil }
         }
+    }
+}
+
+/// `{ResolverToken}` for the built-in UEM's DNS settings profiles: the active token of the MTD
+/// device linked to that UEM device (by its UEM id, else its UDID); empty before activation.
+struct ResolverTokenLookups: UEMLookupSource {
+    let database: @Sendable () -> any Database
+
+    func values(udid: String, uemDeviceID: Int) async throws -> [String: String] {
+        let database = self.database()
+        var device = try await DeviceModel.query(on: database).filter(\.$uemDeviceID == uemDeviceID).filter(\.$activationStatus == .activated).first()
+        if device == nil, !udid.isEmpty {
+            device = try await DeviceModel.query(on: database).filter(\.$udid == udid).filter(\.$activationStatus == .activated).first()
+        }
+        guard let deviceID = device?.id else { return ["ResolverToken": ""] }
+        return ["ResolverToken": try await ResolverTokens.active(deviceID: deviceID, on: database) ?? ""]
     }
 }
