@@ -57,9 +57,9 @@ pids+=($!)
 for _ in $(seq 1 60); do curl -skf "https://127.0.0.1:$port/healthz" >/dev/null && break; sleep 1; done
 
 # The query mix: 2,000 names, 10 % under shipped indicators (blocked by OpenMTD; unbound resolves them).
-python3 - "$out" <<'EOF'
+python3 - "$out" "$port" <<'EOF'
 import base64, random, struct, sys
-out = sys.argv[1]
+out, port = sys.argv[1], sys.argv[2]
 random.seed(7)
 benign = ["example.com", "apple.com", "icloud.com", "googleapis.com", "microsoft.com", "office365.com", "whatsapp.net", "github.com", "akamaiedge.net"]
 flagged = ["000.9.009.09.ekurbani.com", "1topspy.com", "21457452org.weebly.com"]
@@ -77,7 +77,7 @@ def query(name, qid):
     return struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + wire + struct.pack(">HH", 1, 1)
 with open(f"{out}/doh-uris.txt", "w") as f:
     for name in names[:500]:
-        f.write("/dns-query?dns=" + base64.urlsafe_b64encode(query(name, 0)).decode().rstrip("=") + "\n")
+        f.write(f"https://127.0.0.1:{port}/dns-query?dns=" + base64.urlsafe_b64encode(query(name, 0)).decode().rstrip("=") + "\n")
 EOF
 
 run_dnsperf() { # target port label
@@ -85,18 +85,20 @@ run_dnsperf() { # target port label
   dnsperf -s 127.0.0.1 -p "$1" -d "$out/queries.txt" -l "$seconds" -c 4 -T 2 -q 400 > "$out/dnsperf-$2.txt" 2>&1
   awk '/Queries per second/ {print $4}' "$out/dnsperf-$2.txt"
 }
-ours_qps=$(run_dnsperf "$ours" openmtd)
-theirs_qps=$(run_dnsperf "$theirs" unbound)
 
-latency() { # port label → "p50 p99" in ms at 2,000 queries/s, one query outstanding per client
+latency() { # port label → "p50 p99" in ms at 2,000 queries/s, after a warm-up pass over every name
+  dnsperf -s 127.0.0.1 -p "$1" -d "$out/queries.txt" -n 2 -c 1 -q 50 >/dev/null 2>&1 || true
   dnsperf -s 127.0.0.1 -p "$1" -d "$out/queries.txt" -l 5 -c 1 -q 10 -Q 2000 -v > "$out/latency-$2.txt" 2>&1 || true
-  awk '$1 == ">" && $2 == "NOERROR" || $2 == "NXDOMAIN" {print $NF}' "$out/latency-$2.txt" | sort -g |
+  awk '$1 == ">" && ($2 == "NOERROR" || $2 == "NXDOMAIN") {print $NF}' "$out/latency-$2.txt" | sort -g |
     awk '{v[NR]=$1} END {if (NR == 0) {print "n/a n/a"; exit} printf "%.3f %.3f\n", v[int(NR*0.5)+1]*1000, v[int(NR*0.99)+1]*1000}'
 }
 read -r ours_p50 ours_p99 <<<"$(latency "$ours" openmtd)"
 read -r theirs_p50 theirs_p99 <<<"$(latency "$theirs" unbound)"
+ours_qps=$(run_dnsperf "$ours" openmtd)
+theirs_qps=$(run_dnsperf "$theirs" unbound)
 
-h2load -n 200000 -c 8 -m 32 -t 1 -i "$out/doh-uris.txt" -H "accept: application/dns-message" "https://127.0.0.1:$port" > "$out/h2load.txt" 2>&1 || true
+h2load -n 20000 -c 8 -m 32 -t 1 -i "$out/doh-uris.txt" -H "accept: application/dns-message" >/dev/null 2>&1 || true   # warm
+h2load -n 200000 -c 8 -m 32 -t 1 -i "$out/doh-uris.txt" -H "accept: application/dns-message" > "$out/h2load.txt" 2>&1 || true
 doh_rps=$(awk '/finished in/ {print $4}' "$out/h2load.txt" | tr -d ',')
 doh_ok=$(awk '/status codes:/ {print $3}' "$out/h2load.txt")
 
