@@ -1,8 +1,10 @@
 import FluentKit
 import Foundation
+import MTDCore
 import MTDStore
 @testable import MTDServer
 import ProtectiveDNS
+import SQLKit
 import TestSupport
 import Testing
 
@@ -287,5 +289,73 @@ enum DNSMessageFixtures {
         }
         bytes += [0, 0, 1, 0, 1]
         return bytes
+    }
+}
+
+/// What an admin sees of the resolver in the console: blocks per day on the dashboard, counted for
+/// every client (attributed or not), and copy-ready settings on the integrations page.
+extension DNSOverHTTPSTests {
+    @Test func theConsoleCountsBlocksPerDayAndShowsTheResolverSettings() async throws {
+        try await Self.withDoHServer { server, port in
+            for name in ["000.9.009.09.ekurbani.com", "login.000.9.009.09.ekurbani.com"] {
+                let answer = await runTool("/usr/bin/kdig", ["@127.0.0.1", "-p", "\(port)", "+https", name, "A"])
+                #expect(answer.contains("status: NXDOMAIN"), "\(answer)")
+            }
+            _ = await runTool("/usr/bin/kdig", ["@127.0.0.1", "-p", "\(port)", "+https", "www.benign.example", "A"])
+            let reporter = try #require(server.app.mtd.dns.current?.reporter)
+            await reporter.flush()
+
+            var browser = ConsoleHTTPTests.Browser(server: server)
+            _ = try await browser.login("owner@example.com", "owner-password-1234")
+            let dashboard = try await browser.send(.GET, "/console")
+            #expect(dashboard.status == 200)
+            let panel = try #require(dashboard.text.range(of: "id=\"dns-blocks\"").map { String(dashboard.text[$0.lowerBound...].prefix(4_000)) },
+                                     "the dashboard has a protective DNS panel")
+            #expect(panel.contains("Blocked</span><span>2</span>"), "two blocks, the benign name is not counted: \(panel)")
+            #expect(panel.contains("Logged only</span><span>0</span>"))
+
+            // A second flush adds to the same day's row instead of replacing it.
+            _ = await runTool("/usr/bin/kdig", ["@127.0.0.1", "-p", "\(port)", "+https", "000.9.009.09.ekurbani.com", "A"])
+            await reporter.flush()
+            let again = try await browser.send(.GET, "/console")
+            #expect(again.text.contains("Blocked</span><span>3</span>"))
+
+            let integrations = try await browser.send(.GET, "/console/integrations")
+            #expect(integrations.status == 200)
+            let settings = try #require(integrations.text.range(of: "id=\"dns-settings\"").map { String(integrations.text[$0.lowerBound...].prefix(6_000)) })
+            #expect(settings.contains("\(server.baseURL)/dns-query/{ResolverToken}"))
+            #expect(settings.contains("{ResolverToken}.dns.127.0.0.1"), "DoT runs on this server, so the server name is offered")
+            #expect(settings.contains("com.apple.dnsSettings.managed"))
+            #expect(settings.contains("&quot;DnsSettings&quot;") || settings.contains("\"DnsSettings\""), "the built-in UEM profile body")
+        }
+    }
+
+    /// Also the counters' SQL on both databases: upsert, sums per day, retention.
+    @Test(arguments: TestDatabase.available)
+    func withoutTheResolverTheConsoleSaysHowToTurnItOn(_ database: TestDatabase) async throws {
+        try await withServer(database) { server in
+            var browser = ConsoleHTTPTests.Browser(server: server)
+            _ = try await browser.login("owner@example.com", "owner-password-1234")
+            var dashboard = try await browser.send(.GET, "/console")
+            #expect(dashboard.status == 200 && !dashboard.text.contains("id=\"dns-blocks\""))
+            let integrations = try await browser.send(.GET, "/console/integrations")
+            #expect(integrations.text.contains("The protective resolver is off") && integrations.text.contains("--dns-upstream"))
+
+            // Counts from another replica's resolver (or from before it was turned off) still show.
+            let sql = try #require(server.app.db as? any SQLDatabase)
+            let today = Timestamp.day(of: Date())
+            let key = DNSDailyCounts.Key(enterpriseID: server.enterpriseID, day: today, classification: "PHISHING_CONTENT", verdict: "BLOCK")
+            let old = DNSDailyCounts.Key(enterpriseID: server.enterpriseID, day: today - 500, classification: "PHISHING_CONTENT", verdict: "BLOCK")
+            try await server.app.mtd.writes.run {
+                try await DNSDailyCounts.add([key: 4, old: 1], on: sql)
+                try await DNSDailyCounts.add([key: 3], on: sql)
+            }
+            #expect(try await DNSDailyCounts.blocks(enterpriseID: server.enterpriseID, from: today - 600, on: sql) == [today: 7, today - 500: 1])
+            try await server.app.mtd.writes.run { try await DNSDailyCounts.deleteBefore(day: today - 400, on: sql) }
+            #expect(try await DNSDailyCounts.blocks(enterpriseID: server.enterpriseID, from: today - 600, on: sql) == [today: 7])
+            dashboard = try await browser.send(.GET, "/console")
+            #expect(dashboard.text.contains("id=\"dns-blocks\"") && dashboard.text.contains("Blocked</span><span>7</span>"))
+            #expect(dashboard.text.contains("The resolver is off on this replica."))
+        }
     }
 }

@@ -139,9 +139,17 @@ struct DNSReader {
 /// Writes wire form, compressing names against those already written.
 struct DNSWriter {
     var bytes: [UInt8] = []
-    /// Suffix (uncompressed wire form, case as written) → where it was written. Matching keeps case
-    /// so that every name reads back exactly as given (a client's 0x20 case randomisation survives).
-    private var written: [ArraySlice<UInt8>: Int] = [:]
+    /// Suffixes (uncompressed wire form, case as written) and where each was written. Matching keeps
+    /// case so that every name reads back exactly as given (a client's 0x20 case randomisation
+    /// survives). Most messages hold few names, so the first suffixes are searched linearly (cheaper
+    /// than hashing); beyond that a dictionary keeps a big answer linear in its size.
+    private var written: [(suffix: ArraySlice<UInt8>, offset: Int)] = []
+    private var writtenMore: [ArraySlice<UInt8>: Int] = [:]
+    private static let linearSuffixes = 16
+
+    private func offset(of suffix: ArraySlice<UInt8>) -> Int? {
+        written.first(where: { $0.suffix == suffix })?.offset ?? (writtenMore.isEmpty ? nil : writtenMore[suffix])
+    }
 
     init() {
         bytes.reserveCapacity(512)
@@ -162,12 +170,16 @@ struct DNSWriter {
         var index = 0
         while index < wire.count, wire[index] != 0 {
             let suffix = wire[index...]
-            if compress, let target = written[suffix] {
-                u16(0xC000 | UInt16(target))
+            let known = offset(of: suffix)
+            if compress, let known {
+                u16(0xC000 | UInt16(known))
                 return
             }
-            // Pointers reach 14 bits: a suffix written later than that cannot be pointed at.
-            if bytes.count < 0x4000 { written[suffix] = bytes.count }
+            // Pointers reach 14 bits: a suffix written later than that cannot be pointed at. The
+            // first place a suffix was written stays its target, as with the dictionary before.
+            if bytes.count < 0x4000, known == nil {
+                if written.count < Self.linearSuffixes { written.append((suffix, bytes.count)) } else { writtenMore[suffix] = bytes.count }
+            }
             let length = Int(wire[index])
             bytes.append(contentsOf: wire[index...(index + length)])
             index += 1 + length

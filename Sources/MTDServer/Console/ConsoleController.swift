@@ -119,8 +119,22 @@ enum ConsoleController {
         <section class="card"><h2>Detection to UEM</h2>\(latency)<h2>UEM connector</h2>\(health)</section></div>
         <h2>Threats over time</h2><section class="card">\(chart)<ul class="legend"><li><span><span class="swatch s-high"></span>Opened</span><span>\(model.opened.reduce(0, +))</span></li>\
         <li><span><span class="swatch s-secure"></span>Resolved</span><span>\(model.resolved.reduce(0, +))</span></li></ul></section>
-        <h2>Open threats by classification</h2>\(classifications)
+        <h2>Open threats by classification</h2>\(classifications)\(dnsPanel(model, resolverOn: req.application.mtd.dns.current != nil))
         """)
+    }
+
+    /// Protective DNS: names blocked and logged per day, when the resolver runs or has counted.
+    static func dnsPanel(_ model: DashboardModel, resolverOn: Bool) -> HTML {
+        let blocked = model.dnsBlocked.reduce(0, +), logged = model.dnsLogged.reduce(0, +)
+        guard resolverOn || blocked + logged > 0 else { return "" }
+        let chart = SVGChart.lines([SVGChart.Series(label: "Blocked", tone: "c-high", values: model.dnsBlocked),
+                                    SVGChart.Series(label: "Logged only", tone: "c-medium", values: model.dnsLogged)],
+                                   days: model.days, title: "Names the protective resolver blocked and logged per day, last 14 days")
+        return """
+        <h2>Protective DNS</h2><section class="card" id="dns-blocks">\(chart)<ul class="legend"><li><span><span class="swatch s-high"></span>Blocked</span>\
+        <span>\(blocked)</span></li><li><span><span class="swatch s-medium"></span>Logged only</span><span>\(logged)</span></li></ul>\
+        \(resolverOn ? "" : HTML("<p class=\"muted\">The resolver is off on this replica.</p>"))</section>
+        """
     }
 
     static func dashboardModel(enterpriseID: UUID, on database: any Database, now: Date) async throws -> DashboardModel {
@@ -166,11 +180,17 @@ enum ConsoleController {
             guard let first = firstByDevice[tag.device_id], tag.applied_at >= first else { return nil }
             return tag.applied_at.timeIntervalSince(first)
         }
-        return DashboardModel(
+        let firstDay = today - 13
+        let blocked = try await DNSDailyCounts.blocks(enterpriseID: enterpriseID, from: firstDay, on: sql)
+        let logged = try await DNSDailyCounts.blocks(enterpriseID: enterpriseID, from: firstDay, verdict: "LOG_ONLY", on: sql)
+        var model = DashboardModel(
             security: security, activation: activation, connection: connection, openThreatsByClassification: classifications.map { ($0.key, $0.value) },
             days: DashboardModel.dayLabels(today: today, days: 14),
             opened: DashboardModel.perDay(recent.map(\.detected_at), today: today, days: 14),
             resolved: DashboardModel.perDay(recent.compactMap(\.resolved_at), today: today, days: 14),
             syncLatencies: latencies)
+        model.dnsBlocked = DashboardModel.series(blocked, today: today, days: 14)
+        model.dnsLogged = DashboardModel.series(logged, today: today, days: 14)
+        return model
     }
 }

@@ -96,9 +96,53 @@ enum ConsoleIntegrationsPage {
         <span class="muted">Older codes stop working for new activations; activated devices keep their credentials.</span></form>
         """ : ""
         let work = try await backgroundWork(req)
+        let dns = try protectiveDNS(req, server: server)
         return ConsolePage.render(req, title: "Integrations", section: .integrations, content: """
-        \(messages)<h2>UEM</h2>\(statusCard)\(connectionForm)<h2>Enrollment</h2>\(enrollment)\(rotate)<h2>Background work</h2>\(work)
+        \(messages)<h2>UEM</h2>\(statusCard)\(connectionForm)<h2>Enrollment</h2>\(enrollment)\(rotate)<h2>Protective DNS</h2>\(dns)<h2>Background work</h2>\(work)
         """, status: status == .ok && outcome.error != nil ? .unprocessableEntity : status)
+    }
+
+    /// Copy-ready resolver settings: the built-in UEM's DNS settings profile (per device, through
+    /// `{ResolverToken}`), and Apple and Android settings for other MDMs (per enterprise: they cannot
+    /// render a device's token).
+    static func protectiveDNS(_ req: Request, server: String) throws -> HTML {
+        let dns = req.application.mtd.dns
+        guard dns.current != nil else {
+            return "<p class=\"muted\">The protective resolver is off. Start <code>openmtd serve</code> with <code>--dns-upstream</code> (and <code>--dns-tls-port 853</code> for Android's Private DNS).</p>"
+        }
+        let host = URLComponents(string: server)?.host ?? "HOST"
+        let dot = dns.ports.tls
+        let dotName = "{ResolverToken}.dns.\(host)"
+        var settings: [String: Any] = ["DNSProtocol": "HTTPS", "ServerURL": "\(server)/dns-query/{ResolverToken}"]
+        if dot != nil { settings["ServerName"] = dotName }
+        let profile: [String: Any] = ["Name": "Protective DNS", "AssignedSmartGroups": ["SMART_GROUP_ID"], "DnsSettings": settings]
+        let profileJSON = String(decoding: try JSONSerialization.data(withJSONObject: profile, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]),
+                                 as: UTF8.self)
+        let apple = """
+        <dict>
+          <key>PayloadType</key><string>com.apple.dnsSettings.managed</string>
+          <key>PayloadVersion</key><integer>1</integer>
+          <key>PayloadIdentifier</key><string>com.openmtd.dns</string>
+          <key>PayloadUUID</key><string>\(UUID().uuidString)</string>
+          <key>PayloadDisplayName</key><string>Protective DNS</string>
+          <key>DNSSettings</key><dict>
+            <key>DNSProtocol</key><string>HTTPS</string>
+            <key>ServerURL</key><string>\(server)/dns-query</string>
+          </dict>
+        </dict>
+        """
+        let android: HTML = dot.map { port in
+            "<p>Android (Private DNS, specified host): <code>dns.\(host)</code>\(port == 853 ? "" : " (DoT on port \(port); Android only dials 853)")</p>"
+        } ?? "<p class=\"muted\">Android's Private DNS needs DNS-over-TLS: start the server with <code>--dns-tls-port 853</code>.</p>"
+        return """
+        <section class="card" id="dns-settings"><p>DNS-over-HTTPS: <code>\(server)/dns-query/{ResolverToken}</code>\
+        \(dot.map { " · DNS-over-TLS: <code>\(dotName)</code> port \($0)" as HTML } ?? "")</p>
+        <p class="muted">Each device's token comes with its activation; the certificate must cover <code>*.dns.\(host)</code> for DoT.</p>
+        <h3>Built-in UEM: a DNS settings profile (per device)</h3><p class="muted">POST /API/mdm/profiles</p><pre>\(profileJSON)</pre>
+        <h3>Workspace ONE and other MDMs (per enterprise)</h3>
+        <p class="muted">Other MDMs cannot render a device's resolver token, so these settings protect every device and count its queries for the enterprise, without device threats.</p>
+        <p>Apple (custom settings payload):</p><pre>\(apple)</pre>\(android)</section>
+        """
     }
 
     /// The event-log consumers: where each runs, who holds its lease and how far behind it is.

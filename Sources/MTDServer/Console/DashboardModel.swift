@@ -13,12 +13,16 @@ struct DashboardModel: Sendable, Equatable {
     var resolved: [Int]
     /// Seconds from a threat's detection to the UEM confirming the risk tag, over recent threats.
     var syncLatencies: [Double]
+    /// Names the protective resolver blocked and logged per day, oldest first (`dns_daily_counts`).
+    var dnsBlocked: [Int] = []
+    var dnsLogged: [Int] = []
 
     static func == (lhs: DashboardModel, rhs: DashboardModel) -> Bool {
         lhs.security == rhs.security && lhs.activation == rhs.activation && lhs.connection == rhs.connection
             && lhs.openThreatsByClassification.map(\.0) == rhs.openThreatsByClassification.map(\.0)
             && lhs.openThreatsByClassification.map(\.1) == rhs.openThreatsByClassification.map(\.1)
             && lhs.days == rhs.days && lhs.opened == rhs.opened && lhs.resolved == rhs.resolved && lhs.syncLatencies == rhs.syncLatencies
+            && lhs.dnsBlocked == rhs.dnsBlocked && lhs.dnsLogged == rhs.dnsLogged
     }
 
     var securitySegments: [SVGChart.Segment] {
@@ -52,6 +56,11 @@ struct DashboardModel: Sendable, Equatable {
             if (0..<days).contains(index) { counts[index] += 1 }
         }
         return counts
+    }
+
+    /// Counts keyed by day, as a series for the last `days` days ending `today`, oldest first.
+    static func series(_ byDay: [Int: Int], today: Int, days: Int) -> [Int] {
+        (0..<days).map { byDay[today - days + 1 + $0] ?? 0 }
     }
 
     static func dayLabels(today: Int, days: Int) -> [String] {

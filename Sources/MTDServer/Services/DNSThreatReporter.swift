@@ -7,6 +7,7 @@ import MTDServices
 import MTDStore
 import NIOConcurrencyHelpers
 import ProtectiveDNS
+import SQLKit
 
 /// Turns the resolver's blocks and "log only" hits of attributed devices into WEB_CONTENT threats,
 /// through the same threat rows, device ledger and event log as a check-in, so they reach tags,
@@ -35,6 +36,8 @@ final class DNSThreatReporter: Sendable {
 
     private let pending = NIOLockedValueBox<[UUID: Pending]>([:])
     private let activity = NIOLockedValueBox(Activity())
+    /// Blocks and logged hits of every client, attributed or not, for `dns_daily_counts`.
+    private let counts = NIOLockedValueBox<[DNSDailyCounts.Key: Int]>([:])
     static let activityResolution: TimeInterval = 60
     private let writes: WriteGate
     private let policies: PolicyService
@@ -49,8 +52,15 @@ final class DNSThreatReporter: Sendable {
         self.database = database
     }
 
-    /// Called on the resolver's hot path: a dictionary update under a lock.
-    func record(_ hit: DNSHit) {
+    /// Called on the resolver's hot path: dictionary updates under a lock.
+    func record(_ hit: DNSHit, now: Date = Date()) {
+        let key = DNSDailyCounts.Key(enterpriseID: hit.client.enterpriseID, day: Timestamp.day(of: now),
+                                     classification: hit.decision.classification?.rawValue ?? "OTHER",
+                                     verdict: hit.decision.verdict == .block ? "BLOCK" : "LOG_ONLY")
+        counts.withLockedValue { counts in
+            // Keys are few (enterprises × classes × 2 a day); the bound only guards against a bug.
+            if counts[key] != nil || counts.count < Self.capacity { counts[key, default: 0] += 1 }
+        }
         guard let deviceID = hit.client.deviceID, let indicator = hit.decision.indicator else { return }
         pending.withLockedValue { pending in
             if pending[deviceID] == nil {
@@ -94,9 +104,27 @@ final class DNSThreatReporter: Sendable {
         }
     }
 
+    /// Adds the collected counters to `dns_daily_counts`; on failure they are kept for the next flush.
+    func flushCounts() async throws {
+        let batch = counts.withLockedValue { counts -> [DNSDailyCounts.Key: Int] in
+            defer { counts.removeAll(keepingCapacity: true) }
+            return counts
+        }
+        guard !batch.isEmpty, let sql = database() as? any SQLDatabase else { return }
+        do {
+            try await writes.run { try await DNSDailyCounts.add(batch, on: sql) }
+        } catch {
+            counts.withLockedValue { counts in counts.merge(batch, uniquingKeysWith: +) }
+            throw error
+        }
+    }
+
     /// Writes what was collected; returns the number of devices written.
     @discardableResult
     func flush(now: Date = Date()) async -> Int {
+        do { try await flushCounts() } catch {
+            logger.error("could not record the resolver's counters", metadata: ["error": "\(error)"])
+        }
         do { try await flushActivity(now: now) } catch {
             logger.error("could not record the devices' resolver activity", metadata: ["error": "\(error)"])
         }
@@ -249,6 +277,11 @@ final class DNSThreatReporter: Sendable {
                 }
                 do { try await raiseSilence() } catch {
                     logger.error("could not check for silent resolvers", metadata: ["error": "\(error)"])
+                }
+                if let sql = database() as? any SQLDatabase {
+                    do { try await writes.run { try await DNSDailyCounts.deleteBefore(day: Timestamp.day(of: Date()) - 400, on: sql) } } catch {
+                        logger.error("could not delete old resolver counters", metadata: ["error": "\(error)"])
+                    }
                 }
             }
         }

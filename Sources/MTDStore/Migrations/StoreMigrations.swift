@@ -24,5 +24,6 @@ public enum StoreMigrations {
         M019_AddListingOIDs(),
         M020_CreateResolverTokens(),
         M021_AddResolverLastQuery(),
+        M022_CreateDNSDailyCounts(),
     ]
 }
