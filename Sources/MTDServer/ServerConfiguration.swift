@@ -101,6 +101,8 @@ public struct ProtectiveDNSSettings: Sendable, Codable, Equatable {
     public var host: String?
     public var upstreams: [DNSUpstream] = []
     public var upstreamTimeoutMilliseconds: Int = 1_500
+    /// PEM certificate authorities for `tls://` and `https://` upstreams; nil: the system's.
+    public var upstreamCAFile: String?
     /// How often the resolver re-reads an enterprise's policy (queries never wait for it).
     public var policyRefreshSeconds: Double = 5
 

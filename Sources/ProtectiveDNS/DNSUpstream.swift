@@ -12,9 +12,23 @@ public struct DNSUpstream: Sendable, Hashable, CustomStringConvertible {
     public var port: Int
     /// The DoH URL path (`/dns-query`) for `https://`.
     public var path: String
+    /// The name a `tls://` upstream's certificate must carry (and the SNI sent), when it is dialled
+    /// by address: `tls://9.9.9.9:853#dns.quad9.net`. Without it the host is checked (an address
+    /// against the certificate's IP entries).
+    public var serverName: String?
 
-    /// Parses `udp://HOST:PORT`, `tls://HOST:PORT` or `https://HOST[:PORT]/PATH`; IPv6 hosts in brackets.
-    public init(parsing text: String) throws(DNSConfigurationError) {
+    /// Parses `udp://HOST:PORT`, `tls://HOST:PORT[#NAME]` or `https://HOST[:PORT]/PATH`; IPv6 hosts in brackets.
+    public init(parsing whole: String) throws(DNSConfigurationError) {
+        var text = whole
+        var serverName: String?
+        if let hash = whole.firstIndex(of: "#") {
+            let name = String(whole[whole.index(after: hash)...])
+            text = String(whole[..<hash])
+            guard !name.isEmpty, name.utf8.count <= 253, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" }), name.first != "." else {
+                throw DNSConfigurationError("upstream \"\(whole)\": after # comes the host name its certificate carries, e.g. tls://9.9.9.9:853#dns.quad9.net")
+            }
+            serverName = name
+        }
         guard let schemeEnd = text.range(of: "://") else {
             throw DNSConfigurationError("upstream \"\(text)\": write it as udp://HOST:PORT, tls://HOST:PORT or https://HOST/dns-query")
         }
@@ -43,6 +57,13 @@ public struct DNSUpstream: Sendable, Hashable, CustomStringConvertible {
             host = rest
         }
         guard !host.isEmpty else { throw DNSConfigurationError("upstream \"\(text)\": the host is missing") }
+        if serverName != nil, transport != .tls {
+            throw DNSConfigurationError("upstream \"\(whole)\": #NAME is for tls:// upstreams; an https:// upstream is checked against its URL's host")
+        }
+        guard transport != .https || path.hasPrefix("/"), path.utf8.count <= 1_024 else {
+            throw DNSConfigurationError("upstream \"\(whole)\": the DoH path must start with / and be at most 1,024 characters")
+        }
+        self.serverName = serverName
         self.transport = transport
         self.host = String(host)
         self.port = port
@@ -58,7 +79,11 @@ public struct DNSUpstream: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         let address = host.contains(":") ? "[\(host)]" : host
-        return transport == .https ? "https://\(address):\(port)\(path)" : "\(transport.rawValue)://\(address):\(port)"
+        switch transport {
+        case .https: return "https://\(address):\(port)\(path)"
+        case .tls: return "tls://\(address):\(port)\(serverName.map { "#\($0)" } ?? "")"
+        case .udp: return "udp://\(address):\(port)"
+        }
     }
 }
 

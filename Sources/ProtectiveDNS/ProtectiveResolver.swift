@@ -4,6 +4,7 @@ import MTDCore
 import MTDDetection
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOSSL
 
 /// Where the resolver gets an enterprise's detection engine (its policy and the intelligence).
 public protocol DNSPolicySource: Sendable {
@@ -40,10 +41,13 @@ public final class ProtectiveResolver: Sendable {
         public var cacheCapacity: Int
         /// A policy is re-read this often; queries never wait for it once one is loaded.
         public var policyRefreshSeconds: Double
+        /// What `tls://` and `https://` upstreams' certificates are checked against.
+        public var upstreamTrustRoots: NIOSSLTrustRoots
 
         public init(upstreams: [DNSUpstream], upstreamTimeout: TimeAmount = .milliseconds(1_500), cacheCapacity: Int = 100_000,
-                    policyRefreshSeconds: Double = 5) {
+                    policyRefreshSeconds: Double = 5, upstreamTrustRoots: NIOSSLTrustRoots = .default) {
             self.upstreams = upstreams
+            self.upstreamTrustRoots = upstreamTrustRoots
             self.upstreamTimeout = upstreamTimeout
             self.cacheCapacity = cacheCapacity
             self.policyRefreshSeconds = policyRefreshSeconds
@@ -63,7 +67,7 @@ public final class ProtectiveResolver: Sendable {
     let metrics: DNSMetrics
     let logger: Logger
     private let policies: any DNSPolicySource
-    private let sockets: [UpstreamSocket]
+    private let sockets: [any UpstreamConnection]
     private let engines: NIOLockedValueBox<[UUID: (engine: DetectionEngine, loadedAt: UInt64, refreshing: Bool)]>
     private let inFlight: NIOLockedValueBox<[DNSCache.Key: Task<DNSMessage, Never>]>
     /// Index of the upstream that answered last: asked first next time.
@@ -72,7 +76,7 @@ public final class ProtectiveResolver: Sendable {
     /// Every query of an attributed device (its resolver is in use), on the hot path.
     private let onDeviceQuery: @Sendable (DNSClient) -> Void
 
-    private init(settings: Settings, policies: any DNSPolicySource, sockets: [UpstreamSocket], metrics: DNSMetrics, logger: Logger,
+    private init(settings: Settings, policies: any DNSPolicySource, sockets: [any UpstreamConnection], metrics: DNSMetrics, logger: Logger,
                  onHit: @escaping @Sendable (DNSHit) -> Void, onDeviceQuery: @escaping @Sendable (DNSClient) -> Void) {
         self.settings = settings
         self.policies = policies
@@ -91,8 +95,15 @@ public final class ProtectiveResolver: Sendable {
                              logger: Logger, onHit: @escaping @Sendable (DNSHit) -> Void = { _ in },
                              onDeviceQuery: @escaping @Sendable (DNSClient) -> Void = { _ in }) async throws -> ProtectiveResolver {
         guard !settings.upstreams.isEmpty else { throw DNSConfigurationError("the resolver needs at least one --dns-upstream, e.g. udp://9.9.9.9:53") }
-        var sockets: [UpstreamSocket] = []
-        for upstream in settings.upstreams { sockets.append(try await UpstreamSocket.open(upstream, group: group)) }
+        var sockets: [any UpstreamConnection] = []
+        for upstream in settings.upstreams {
+            do {
+                sockets.append(try await UpstreamConnections.open(upstream, group: group, trustRoots: settings.upstreamTrustRoots))
+            } catch {
+                for socket in sockets { await socket.close() }
+                throw error
+            }
+        }
         return ProtectiveResolver(settings: settings, policies: policies, sockets: sockets, metrics: metrics, logger: logger, onHit: onHit,
                                   onDeviceQuery: onDeviceQuery)
     }

@@ -8,13 +8,11 @@ import NIOPosix
 public enum UpstreamFailure: Error, Sendable, CustomStringConvertible {
     case timeout(DNSUpstream)
     case unusable(DNSUpstream, String)
-    case unsupported(DNSUpstream)
 
     public var description: String {
         switch self {
         case .timeout(let upstream): "\(upstream) did not answer in time"
         case .unusable(let upstream, let reason): "\(upstream): \(reason)"
-        case .unsupported(let upstream): "\(upstream): this transport is not available yet (use udp://)"
         }
     }
 }
@@ -23,7 +21,7 @@ public enum UpstreamFailure: Error, Sendable, CustomStringConvertible {
 /// in flight, and an answer counts only when it comes from the upstream's address with that id
 /// and the same question (RFC 5452's checks, against spoofed or stray answers). An answer with TC
 /// is asked again over TCP.
-final class UpstreamSocket: Sendable {
+final class UpstreamSocket: UpstreamConnection {
     let upstream: DNSUpstream
     let address: SocketAddress
     private let channel: any Channel
@@ -44,7 +42,6 @@ final class UpstreamSocket: Sendable {
     }
 
     static func open(_ upstream: DNSUpstream, group: any EventLoopGroup) async throws -> UpstreamSocket {
-        guard upstream.transport == .udp else { throw UpstreamFailure.unsupported(upstream) }
         let address = try SocketAddress.makeAddressResolvingHost(upstream.host, port: upstream.port)
         let pending = NIOLockedValueBox<[UInt16: Waiter]>([:])
         let bindHost = address.protocol == .inet6 ? "::" : "0.0.0.0"

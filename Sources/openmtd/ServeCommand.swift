@@ -51,7 +51,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("dns-tcp-port"), help: "Run the protective DNS resolver on this TCP port (0: any free port).") var dnsTCPPort: Int?
     @Option(name: .customLong("dns-tls-port"), help: "Serve DNS-over-TLS on this port (853 is DoT's; 0: any free port); needs --tls-certificate, whose names should cover *.dns.HOST for devices' resolver tokens.") var dnsTLSPort: Int?
     @Option(name: .customLong("dns-host"), help: "Address the resolver listens on (default: --host).") var dnsHost: String?
-    @Option(name: .customLong("dns-upstream"), help: "Resolver to forward allowed names to, tried in turn; repeatable: udp://HOST:PORT (tls:// and https:// are parsed but not yet served).") var dnsUpstreams: [String] = []
+    @Option(name: .customLong("dns-upstream"), help: "Resolver to forward allowed names to, tried in turn; repeatable: udp://HOST:PORT, tls://HOST:PORT[#NAME] (DNS-over-TLS) or https://HOST/dns-query (DNS-over-HTTPS).") var dnsUpstreams: [String] = []
+    @Option(name: .customLong("dns-upstream-ca"), help: "PEM file of the certificate authorities tls:// and https:// upstreams are checked against (default: the system's).") var dnsUpstreamCA: String?
     @Flag(name: .customLong("demo"), help: "Also run a simulated fleet against this server and its built-in UEM, so the console has life in it.") var demo = false
     @Option(name: .customLong("demo-devices"), help: "Devices in the --demo fleet.") var demoDevices = 50
 
@@ -65,7 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
                              uemURL: uemURL, uemTenantCode: uemTenantCode, uemUsername: uemUsername, uemPassword: uemPassword, uemCreateTags: uemCreateTags,
                              tlsCertificate: tlsCertificate, tlsKey: tlsKey, egressAllow: egressAllow, egressDeny: egressDeny,
                              trustedProxies: trustedProxies, dnsUDPPort: dnsUDPPort, dnsTCPPort: dnsTCPPort, dnsTLSPort: dnsTLSPort, dnsHost: dnsHost,
-                             dnsUpstreams: dnsUpstreams))
+                             dnsUpstreams: dnsUpstreams, dnsUpstreamCA: dnsUpstreamCA))
         } catch {
             throw Terminal.badInput("\(error)")
         }
@@ -125,6 +126,7 @@ enum ServerConfigurationLoader {
         var dnsTLSPort: Int? = nil
         var dnsHost: String? = nil
         var dnsUpstreams: [String] = []
+        var dnsUpstreamCA: String? = nil
     }
 
     struct ConfigError: Error, CustomStringConvertible {
@@ -163,11 +165,18 @@ enum ServerConfigurationLoader {
         var dnsTLSPort: Int?
         var dnsHost: String?
         var dnsUpstreams: [String]?
+        var dnsUpstreamCA: String?
     }
 
     /// The resolver's ports and upstreams; the error names where a bad one came from.
     static func applyDNS(_ configuration: inout ServerConfiguration, udpPort: Int?, tcpPort: Int?, tlsPort: Int?, host: String?, upstreams: [String]?,
-                         source: (String) -> String) throws {
+                         upstreamCA: String? = nil, source: (String) -> String) throws {
+        if let upstreamCA, !upstreamCA.isEmpty {
+            guard FileManager.default.isReadableFile(atPath: upstreamCA) else {
+                throw ConfigError(description: "\(source("dnsUpstreamCA")) \(upstreamCA): file cannot be read; give a PEM file of certificate authorities")
+            }
+            configuration.dns.upstreamCAFile = upstreamCA
+        }
         for (name, port) in [("dnsUDPPort", udpPort), ("dnsTCPPort", tcpPort), ("dnsTLSPort", tlsPort)] {
             if let port, !(0...65_535).contains(port) { throw ConfigError(description: "\(source(name)): must be from 0 (any free port) to 65535, got \(port)") }
         }
@@ -285,7 +294,7 @@ enum ServerConfigurationLoader {
                 &configuration, requestsPerMinute: settings.mobileRiskRequestsPerMinute, streamsPerKey: settings.mobileRiskStreamsPerKey,
                 keyDays: settings.applicationKeyDays, source: { "\(file): \($0)" })
             try applyDNS(&configuration, udpPort: settings.dnsUDPPort, tcpPort: settings.dnsTCPPort, tlsPort: settings.dnsTLSPort, host: settings.dnsHost,
-                         upstreams: settings.dnsUpstreams,
+                         upstreams: settings.dnsUpstreams, upstreamCA: settings.dnsUpstreamCA,
                          source: { "\(file): \($0)" })
         }
         func integer(_ name: String) throws -> Int? {
@@ -337,14 +346,12 @@ enum ServerConfigurationLoader {
         configuration.connection.unreachableAfterSeconds = flags.unreachableAfter ?? configuration.connection.unreachableAfterSeconds
         configuration.connection.disconnectedAfterSeconds = flags.disconnectedAfter ?? configuration.connection.disconnectedAfterSeconds
         try applyDNS(&configuration, udpPort: flags.dnsUDPPort, tcpPort: flags.dnsTCPPort, tlsPort: flags.dnsTLSPort, host: flags.dnsHost,
-                     upstreams: flags.dnsUpstreams, source: { name in
-            ["dnsUDPPort": "--dns-udp-port", "dnsTCPPort": "--dns-tcp-port", "dnsTLSPort": "--dns-tls-port", "dnsUpstreams": "--dns-upstream"][name] ?? name
+                     upstreams: flags.dnsUpstreams, upstreamCA: flags.dnsUpstreamCA, source: { name in
+            ["dnsUDPPort": "--dns-udp-port", "dnsTCPPort": "--dns-tcp-port", "dnsTLSPort": "--dns-tls-port", "dnsUpstreams": "--dns-upstream",
+             "dnsUpstreamCA": "--dns-upstream-ca"][name] ?? name
         })
         if configuration.dns.isEnabled, configuration.dns.upstreams.isEmpty {
             throw ConfigError(description: "the protective DNS resolver needs at least one --dns-upstream, e.g. --dns-upstream udp://9.9.9.9:53")
-        }
-        if let bad = configuration.dns.upstreams.first(where: { $0.transport != .udp }) {
-            throw ConfigError(description: "--dns-upstream \(bad): only udp:// upstreams are served so far (tls:// and https:// are planned); use a local forwarder such as unbound for DoT")
         }
 
         let uemURL = flags.uemURL ?? environment["OPENMTD_UEM_URL"]

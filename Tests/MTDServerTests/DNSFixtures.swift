@@ -129,3 +129,86 @@ func requireDNSClients() throws {
         try Prerequisite.missing("\(tool) (apt-get install bind9-dnsutils knot-dnsutils)")
     }
 }
+
+/// unbound on loopback serving DNS-over-TLS and DNS-over-HTTPS (HTTP/2) with a test certificate,
+/// forwarding to a dnsmasq upstream: the real encrypted upstream for `tls://` and `https://`. It
+/// logs each query it receives, and closes idle TLS connections after `idleMilliseconds`.
+final class UnboundEncryptedUpstream: Sendable {
+    let tlsPort: Int
+    let httpsPort: Int
+    let folder: URL
+    private let process: SpawnedProcess
+
+    private init(tlsPort: Int, httpsPort: Int, folder: URL, process: SpawnedProcess) {
+        self.tlsPort = tlsPort
+        self.httpsPort = httpsPort
+        self.folder = folder
+        self.process = process
+    }
+
+    static func start(forwardingTo origin: Int, certificate: String, key: String, idleMilliseconds: Int = 30_000) async throws -> UnboundEncryptedUpstream {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/unbound") else { try Prerequisite.missing("unbound (apt-get install unbound)") }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("openmtd-unbound-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for attempt in 0..<10 {
+            let tls = Int.random(in: 20_000...60_000), https = tls + 1
+            let config = """
+            server:
+              interface: 127.0.0.1@\(tls)
+              interface: 127.0.0.1@\(https)
+              tls-port: \(tls)
+              https-port: \(https)
+              tls-service-key: "\(key)"
+              tls-service-pem: "\(certificate)"
+              http-endpoint: "/dns-query"
+              tcp-idle-timeout: \(idleMilliseconds)
+              do-not-query-localhost: no
+              access-control: 127.0.0.0/8 allow
+              username: ""
+              chroot: ""
+              directory: "\(folder.path)"
+              pidfile: ""
+              use-syslog: no
+              logfile: "\(folder.path)/unbound-\(attempt).log"
+              log-queries: yes
+              verbosity: 1
+              module-config: "iterator"
+              do-ip6: no
+              cache-max-ttl: 0
+            forward-zone:
+              name: "."
+              forward-addr: 127.0.0.1@\(origin)
+            """
+            let file = folder.appendingPathComponent("unbound-\(attempt).conf")
+            try config.write(to: file, atomically: true, encoding: .utf8)
+            guard let process = SpawnedProcess.start("/usr/sbin/unbound", ["-d", "-c", file.path]) else {
+                throw DNSFixtureFailure(description: "unbound could not be started")
+            }
+            let upstream = UnboundEncryptedUpstream(tlsPort: tls, httpsPort: https, folder: folder, process: process)
+            var exited = false
+            let ready = try await Wait.until(within: 5) {
+                if process.hasExited {
+                    exited = true
+                    return true
+                }
+                return await runTool("/usr/bin/kdig", ["@127.0.0.1", "-p", "\(tls)", "+tls", "+time=1", "+retry=0", "probe.openmtd.test"]).contains("status:")
+            }
+            if ready != nil, !exited { return upstream }
+            if !exited { upstream.stop() }
+        }
+        throw DNSFixtureFailure(description: "unbound did not start on free ports")
+    }
+
+    /// How many queries for `name` unbound received (from any transport).
+    func queriesReceived(for name: String) -> Int {
+        let logs = (try? FileManager.default.contentsOfDirectory(atPath: folder.path))?.filter { $0.hasSuffix(".log") } ?? []
+        return logs.reduce(0) { total, log in
+            let text = (try? String(contentsOf: folder.appendingPathComponent(log), encoding: .utf8)) ?? ""
+            return total + text.components(separatedBy: "\n").filter { $0.contains(" \(name). A IN") }.count
+        }
+    }
+
+    func stop() {
+        process.kill()
+    }
+}

@@ -13,12 +13,12 @@ import Testing
 /// attribution by resolver token, its rotation and revocation, and bad requests.
 @Suite(.serialized) struct DNSOverHTTPSTests {
     /// A self-signed certificate for 127.0.0.1 and localhost, made with openssl.
-    static func certificate() async throws -> (certificate: String, key: String) {
+    static func certificate(names: String = "DNS:localhost,IP:127.0.0.1") async throws -> (certificate: String, key: String) {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("openmtd-doh-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let certificate = folder.appendingPathComponent("cert.pem").path, key = folder.appendingPathComponent("key.pem").path
         _ = await runTool("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate, "-days", "2",
-                                               "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+                                               "-subj", "/CN=localhost", "-addext", "subjectAltName=\(names)"])
         try #require(FileManager.default.fileExists(atPath: key), "openssl could not make a test certificate")
         return (certificate, key)
     }

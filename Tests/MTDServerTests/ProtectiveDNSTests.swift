@@ -174,3 +174,94 @@ import Testing
         }
     }
 }
+
+/// Encrypted upstreams: DNS-over-TLS and DNS-over-HTTPS to unbound, the certificate checked
+/// against the configured CA, pipelined queries on one connection, a reconnect after the upstream
+/// closes an idle one, and failover between transports.
+extension ProtectiveDNSTests {
+    @Test func tlsAndHTTPSUpstreamsAnswerWithTheirCertificateChecked() async throws {
+        try requireDNSClients()
+        // Only a host name: dialled by address, the upstream must be given the name to check.
+        let pair = try await DNSOverHTTPSTests.certificate(names: "DNS:localhost")
+        let origin = try await DnsmasqUpstream.start(records: Self.records)
+        defer { origin.stop() }
+        let unbound = try await UnboundEncryptedUpstream.start(forwardingTo: origin.port, certificate: pair.certificate, key: pair.key, idleMilliseconds: 300)
+        defer { unbound.stop() }
+        func serve(_ upstreams: [String], ca: String?, _ body: (Int) async throws -> Void) async throws {
+            try await withServer(.sqlite, adjust: { configuration in
+                configuration.dns.udpPort = 0
+                configuration.dns.upstreams = upstreams.compactMap { try? DNSUpstream(parsing: $0) }
+                configuration.dns.upstreamCAFile = ca
+                configuration.dns.upstreamTimeoutMilliseconds = 2_000
+            }) { server in
+                #expect(server.app.mtd.dns.current != nil)
+                try await body(try #require(server.app.mtd.dns.ports.udp))
+            }
+        }
+        for upstream in ["tls://localhost:\(unbound.tlsPort)", "tls://127.0.0.1:\(unbound.tlsPort)#localhost", "https://localhost:\(unbound.httpsPort)/dns-query"] {
+            try await serve([upstream], ca: pair.certificate) { udp in
+                let answer = await dig(["@127.0.0.1", "-p", "\(udp)", "+time=4", "+tries=1", "www.benign.example"])
+                #expect(answer.contains("status: NOERROR") && answer.contains("192.0.2.20"), "\(upstream): \(answer)")
+                // Blocking still happens before any upstream is asked.
+                let blocked = await dig(["@127.0.0.1", "-p", "\(udp)", "+time=4", "+tries=1", "000.9.009.09.ekurbani.com"])
+                #expect(blocked.contains("status: NXDOMAIN") && blocked.contains("EDE: 17"), "\(blocked)")
+                // Many queries at once share the upstream connection (pipelined, answers by id). One
+                // client process sends them all (24 dig processes would wait on the test's threads).
+                let burst = await runTool("/usr/bin/env", ["python3", "-c", Self.burstScript, "\(udp)", "24"])
+                #expect(burst.hasPrefix("24 of 24"), "\(upstream): \(burst)")
+                // unbound closes idle connections after 300 ms: the next query opens a new one.
+                try await Task.sleep(nanoseconds: 800_000_000)
+                let later = await dig(["@127.0.0.1", "-p", "\(udp)", "+time=4", "+tries=1", "+short", "later.cached.benign.example"])
+                #expect(later.contains("192.0.2.21"), "\(upstream) after the idle close: \(later)")
+            }
+        }
+        #expect(unbound.queriesReceived(for: "www.benign.example") == 3, "each answer came through unbound")
+
+        // Without the CA the self-signed certificate is refused: SERVFAIL naming the check that failed.
+        try await serve(["tls://localhost:\(unbound.tlsPort)"], ca: nil) { udp in
+            let answer = await dig(["@127.0.0.1", "-p", "\(udp)", "+time=5", "+tries=1", "www.benign.example"])
+            #expect(answer.contains("status: SERVFAIL") && answer.contains("CERTIFICATE_VERIFY_FAILED"), "\(answer)")
+        }
+        // A name or an address the certificate does not carry is refused too.
+        for upstream in ["tls://127.0.0.1:\(unbound.tlsPort)#dns.example.net", "tls://127.0.0.1:\(unbound.tlsPort)", "https://127.0.0.1:\(unbound.httpsPort)/dns-query"] {
+            try await serve([upstream], ca: pair.certificate) { udp in
+                let answer = await dig(["@127.0.0.1", "-p", "\(udp)", "+time=5", "+tries=1", "www.benign.example"])
+                #expect(answer.contains("status: SERVFAIL") && answer.contains("EDE: 22"), "\(upstream): \(answer)")
+            }
+        }
+        // A dead DoT upstream fails over to DoH.
+        try await serve(["tls://127.0.0.1:9#localhost", "https://localhost:\(unbound.httpsPort)/dns-query"], ca: pair.certificate) { udp in
+            let answer = await dig(["@127.0.0.1", "-p", "\(udp)", "+time=5", "+tries=1", "failover.cached.benign.example"])
+            #expect(answer.contains("status: NOERROR"), "\(answer)")
+        }
+    }
+
+    /// dnspython's asyncio client: N distinct names at once, prints how many got 192.0.2.21.
+    static let burstScript = """
+    import asyncio, sys, dns.asyncquery, dns.message
+    async def ask(i):
+        q = dns.message.make_query(f"n{i}.cached.benign.example", "A")
+        try:
+            r = await dns.asyncquery.udp(q, "127.0.0.1", port=int(sys.argv[1]), timeout=4)
+            return any(rr.to_text() == "192.0.2.21" for rrset in r.answer for rr in rrset)
+        except Exception as e:
+            return repr(e)
+    async def main():
+        n = int(sys.argv[2])
+        results = await asyncio.gather(*(ask(i) for i in range(n)))
+        print(f"{sum(1 for r in results if r is True)} of {n}", [r for r in results if r is not True])
+    asyncio.run(main())
+    """
+
+    @Test func upstreamAddressesAreParsedWithTheirFaultsNamed() throws {
+        let tls = try DNSUpstream(parsing: "tls://9.9.9.9#dns.quad9.net")
+        #expect(tls.port == 853 && tls.serverName == "dns.quad9.net" && tls.description == "tls://9.9.9.9:853#dns.quad9.net")
+        let https = try DNSUpstream(parsing: "https://dns.example.net/dns-query")
+        #expect(https.port == 443 && https.path == "/dns-query" && https.description == "https://dns.example.net:443/dns-query")
+        for (bad, words) in [("https://dns.example.net/q#name", "#NAME is for tls://"), ("tls://9.9.9.9:853#", "after # comes"),
+                             ("tls://9.9.9.9:853#bad name", "after # comes"), ("quic://9.9.9.9", "udp, tls or https"), ("tls://:853", "host is missing")] {
+            #expect(throws: DNSConfigurationError.self, "\(bad)") { try DNSUpstream(parsing: bad) }
+            do { _ = try DNSUpstream(parsing: bad) } catch { #expect(error.description.contains(words), "\(bad): \(error)") }
+        }
+    }
+}

@@ -54,7 +54,8 @@ final class ProtectiveDNSService: Sendable {
         }
         let resolver = try await ProtectiveResolver.start(
             .init(upstreams: settings.upstreams, upstreamTimeout: .milliseconds(Int64(settings.upstreamTimeoutMilliseconds)),
-                  policyRefreshSeconds: settings.policyRefreshSeconds),
+                  policyRefreshSeconds: settings.policyRefreshSeconds,
+                  upstreamTrustRoots: settings.upstreamCAFile.map { .file($0) } ?? .default),
             policies: ServerDNSPolicies(policies: policies, database: database), group: group, metrics: metrics, logger: logger,
             onHit: { [reporter] hit in reporter.record(hit) }, onDeviceQuery: { [reporter] client in reporter.recordQuery(client) })
         let client = DNSClient(enterpriseID: enterpriseID)
