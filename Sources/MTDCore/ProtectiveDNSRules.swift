@@ -41,15 +41,20 @@ public struct ProtectiveDNSRules: Codable, Sendable, Equatable {
     public var silenceHours: Int?
 
     public static let silenceHoursRange = 1...720
+    /// Days a device's own queries (name, type, action) are kept, for an investigation. Nil (the
+    /// default) keeps none: only the aggregate counters per enterprise and day, and the threats.
+    public var queryLogDays: Int?
+    public static let queryLogDaysRange = 1...90
 
     public init(actions: [ThreatClassification: Action] = [:], allowList: [String] = [], blockedAnswer: BlockedAnswer = .nxdomain,
-                blockedTTLSeconds: Int = 60, resolveAfterDays: Int = 7, silenceHours: Int? = nil) {
+                blockedTTLSeconds: Int = 60, resolveAfterDays: Int = 7, silenceHours: Int? = nil, queryLogDays: Int? = nil) {
         self.actions = actions
         self.allowList = allowList
         self.blockedAnswer = blockedAnswer
         self.blockedTTLSeconds = blockedTTLSeconds
         self.resolveAfterDays = resolveAfterDays
         self.silenceHours = silenceHours
+        self.queryLogDays = queryLogDays
     }
 
     /// Whether a device's resolver counts as silent: the policy watches for silence, the device's
@@ -65,7 +70,7 @@ public struct ProtectiveDNSRules: Codable, Sendable, Equatable {
         actions[classification] ?? Self.defaultActions[classification] ?? .block
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case actions, allowList, blockedAnswer, blockedTTLSeconds, resolveAfterDays, silenceHours }
+    enum CodingKeys: String, CodingKey, CaseIterable { case actions, allowList, blockedAnswer, blockedTTLSeconds, resolveAfterDays, silenceHours, queryLogDays }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -97,6 +102,10 @@ public struct ProtectiveDNSRules: Codable, Sendable, Equatable {
         if let silenceHours, !Self.silenceHoursRange.contains(silenceHours) {
             throw DecodingError.dataCorruptedError(forKey: .silenceHours, in: container, debugDescription: "must be from 1 to 720 hours, or absent to leave it off")
         }
+        queryLogDays = try container.decodeIfPresent(Int.self, forKey: .queryLogDays)
+        if let queryLogDays, !Self.queryLogDaysRange.contains(queryLogDays) {
+            throw DecodingError.dataCorruptedError(forKey: .queryLogDays, in: container, debugDescription: "must be from 1 to 90 days, or absent to keep no query log")
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -111,5 +120,6 @@ public struct ProtectiveDNSRules: Codable, Sendable, Equatable {
         try container.encode(blockedTTLSeconds, forKey: .blockedTTLSeconds)
         try container.encode(resolveAfterDays, forKey: .resolveAfterDays)
         try container.encodeIfPresent(silenceHours, forKey: .silenceHours)
+        try container.encodeIfPresent(queryLogDays, forKey: .queryLogDays)
     }
 }

@@ -35,6 +35,7 @@ func routes(_ app: Application) throws {
         admin.get("devices.csv", use: DeviceController.csv)
         admin.get("devices", ":id", use: DeviceController.detail)
         admin.post("devices", ":id", "deactivate", use: DeviceController.deactivate)
+        admin.get("devices", ":id", "dns-queries", use: DNSQueryLogController.list)
         admin.get("threats", use: ThreatController.list)
         admin.post("threats", ":id", "ignore", use: ThreatController.ignore)
         admin.post("threats", ":id", "unignore", use: ThreatController.unignore)

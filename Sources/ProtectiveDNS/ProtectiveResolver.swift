@@ -29,6 +29,14 @@ public struct DNSHit: Sendable {
     public var decision: DNSDecision
 }
 
+/// One query of an attributed device whose enterprise keeps a query log (`protectiveDNS.queryLogDays`).
+public struct DNSQueryRecord: Sendable {
+    public var client: DNSClient
+    public var host: String
+    public var type: DNSRecordType
+    public var decision: DNSDecision
+}
+
 /// The protective resolver: decides each query against the enterprise's policy, answers blocked
 /// names itself (NXDOMAIN or a null address, with an RFC 8914 Extended DNS Error), and forwards
 /// the rest to the upstreams through a TTL cache with in-flight deduplication and failover.
@@ -75,9 +83,12 @@ public final class ProtectiveResolver: Sendable {
     private let onHit: @Sendable (DNSHit) -> Void
     /// Every query of an attributed device (its resolver is in use), on the hot path.
     private let onDeviceQuery: @Sendable (DNSClient) -> Void
+    /// Queries of attributed devices, only when their policy keeps a query log.
+    private let onQueryLog: @Sendable (DNSQueryRecord) -> Void
 
     private init(settings: Settings, policies: any DNSPolicySource, sockets: [any UpstreamConnection], metrics: DNSMetrics, logger: Logger,
-                 onHit: @escaping @Sendable (DNSHit) -> Void, onDeviceQuery: @escaping @Sendable (DNSClient) -> Void) {
+                 onHit: @escaping @Sendable (DNSHit) -> Void, onDeviceQuery: @escaping @Sendable (DNSClient) -> Void,
+                 onQueryLog: @escaping @Sendable (DNSQueryRecord) -> Void) {
         self.settings = settings
         self.policies = policies
         self.sockets = sockets
@@ -85,6 +96,7 @@ public final class ProtectiveResolver: Sendable {
         self.logger = logger
         self.onHit = onHit
         self.onDeviceQuery = onDeviceQuery
+        self.onQueryLog = onQueryLog
         cache = DNSCache(capacity: settings.cacheCapacity)
         engines = NIOLockedValueBox([:])
         inFlight = NIOLockedValueBox([:])
@@ -93,7 +105,8 @@ public final class ProtectiveResolver: Sendable {
 
     public static func start(_ settings: Settings, policies: any DNSPolicySource, group: any EventLoopGroup, metrics: DNSMetrics,
                              logger: Logger, onHit: @escaping @Sendable (DNSHit) -> Void = { _ in },
-                             onDeviceQuery: @escaping @Sendable (DNSClient) -> Void = { _ in }) async throws -> ProtectiveResolver {
+                             onDeviceQuery: @escaping @Sendable (DNSClient) -> Void = { _ in },
+                             onQueryLog: @escaping @Sendable (DNSQueryRecord) -> Void = { _ in }) async throws -> ProtectiveResolver {
         guard !settings.upstreams.isEmpty else { throw DNSConfigurationError("the resolver needs at least one --dns-upstream, e.g. udp://9.9.9.9:53") }
         var sockets: [any UpstreamConnection] = []
         for upstream in settings.upstreams {
@@ -105,7 +118,7 @@ public final class ProtectiveResolver: Sendable {
             }
         }
         return ProtectiveResolver(settings: settings, policies: policies, sockets: sockets, metrics: metrics, logger: logger, onHit: onHit,
-                                  onDeviceQuery: onDeviceQuery)
+                                  onDeviceQuery: onDeviceQuery, onQueryLog: onQueryLog)
     }
 
     public func shutdown() async {
@@ -139,11 +152,11 @@ public final class ProtectiveResolver: Sendable {
                 guard let engine = await loadEngine(for: client.enterpriseID) else {
                     return self.failure(query, ExtendedDNSError.other, "the enterprise's policy could not be loaded").encoded(maxSize: limit)
                 }
-                return await self.resolve(query, engine: engine, client: client).encoded(maxSize: limit)
+                return await self.resolve(query, engine: engine, client: client, logged: false).encoded(maxSize: limit)
             }
         }
-        if let immediate = decidedOrCached(query, engine: engine, client: client) { return .now(immediate.encoded(maxSize: limit)) }
-        return .later { [self] in await self.resolve(query, engine: engine, client: client).encoded(maxSize: limit) }
+        if let immediate = decidedOrCached(query, engine: engine, client: client, log: true) { return .now(immediate.encoded(maxSize: limit)) }
+        return .later { [self] in await self.resolve(query, engine: engine, client: client, logged: true).encoded(maxSize: limit) }
     }
 
     /// REFUSED with Extended DNS Error 18 (Prohibited) and the reason, for a client the transport
@@ -179,9 +192,13 @@ public final class ProtectiveResolver: Sendable {
     }
 
     /// The answer when no upstream is needed: a blocked name, or a cached answer.
-    func decidedOrCached(_ query: DNSMessage, engine: DetectionEngine, client: DNSClient) -> DNSMessage? {
+    /// `log`: this is the query's first decision, for the device's query log when its policy keeps one.
+    func decidedOrCached(_ query: DNSMessage, engine: DetectionEngine, client: DNSClient, log: Bool) -> DNSMessage? {
         let host = query.questions[0].name.host
         let decision = engine.dnsDecision(for: host)
+        if log, client.deviceID != nil, engine.protectiveDNSRules.queryLogDays != nil {
+            onQueryLog(DNSQueryRecord(client: client, host: host, type: query.questions[0].type, decision: decision))
+        }
         if decision.verdict != .allow { hit(client, host, decision) }
         if decision.verdict == .block { return blocked(query, decision, rules: engine.protectiveDNSRules) }
         guard let cached = cache.answer(for: DNSCache.Key(query), now: Self.now()) else { return nil }
@@ -191,8 +208,8 @@ public final class ProtectiveResolver: Sendable {
 
     /// Asks the upstreams (once for all identical queries in flight), caches, and checks the
     /// CNAME chain: an allowed name that is an alias of a blocked one is blocked too.
-    func resolve(_ query: DNSMessage, engine: DetectionEngine, client: DNSClient) async -> DNSMessage {
-        if let immediate = decidedOrCached(query, engine: engine, client: client) { return immediate }
+    func resolve(_ query: DNSMessage, engine: DetectionEngine, client: DNSClient, logged: Bool) async -> DNSMessage {
+        if let immediate = decidedOrCached(query, engine: engine, client: client, log: !logged) { return immediate }
         metrics.cacheMisses.increment()
         let key = DNSCache.Key(query)
         let running = inFlight

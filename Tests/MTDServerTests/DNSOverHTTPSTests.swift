@@ -359,3 +359,69 @@ extension DNSOverHTTPSTests {
         }
     }
 }
+
+/// The per-device query log: off by default, on with the policy's `queryLogDays`, read by owners
+/// and analysts through the admin API, and deleted when the policy turns it off.
+extension DNSOverHTTPSTests {
+    @Test func aDevicesQueriesAreLoggedOnlyWhenThePolicyKeepsThem() async throws {
+        try await Self.withDoHServer { server, port in
+            let owner = try await server.login()
+            let agent = try await server.activate(udid: "logged-phone")
+            let deviceID = try #require(UUID(uuidString: agent.deviceID))
+            let token = try #require(try await ResolverTokens.active(deviceID: deviceID, on: server.app.db))
+            let reporter = try #require(server.app.mtd.dns.current?.reporter)
+            func ask(_ name: String) async {
+                _ = await runTool("/usr/bin/kdig", ["@127.0.0.1", "-p", "\(port)", "+https=/dns-query/\(token)", name, "A"])
+            }
+
+            // Off by default: queries leave no trace but the counters.
+            await ask("www.benign.example")
+            await reporter.flush()
+            var page = try await server.send(.GET, "/api/v1/devices/\(agent.deviceID)/dns-queries", token: owner)
+            #expect(page.status == 200 && page.json["enabled"] as? Bool == false && (page.json["items"] as? [Any])?.isEmpty == true, "\(page.text)")
+
+            var reply = try await server.send(.PUT, "/api/v1/policy", token: owner, json: ["protectiveDNS": ["queryLogDays": 91]])
+            #expect(reply.status == 400 && reply.errorField == "$.protectiveDNS.queryLogDays", "\(reply.text)")
+            reply = try await server.send(.PUT, "/api/v1/policy", token: owner, json: ["protectiveDNS": ["queryLogDays": 7]])
+            #expect(reply.status == 200, "\(reply.text)")
+            // The resolver re-reads the policy within its refresh interval (0.2 s here).
+            let logged = try await Wait.until(within: 10) {
+                await ask("www.benign.example")
+                await reporter.flush()
+                let items = try await server.send(.GET, "/api/v1/devices/\(agent.deviceID)/dns-queries", token: owner).json["items"] as? [Any]
+                return items?.isEmpty == false
+            }
+            #expect(logged != nil, "the log starts once the policy keeps it")
+            await ask("login.000.9.009.09.ekurbani.com")
+            await reporter.flush()
+            page = try await server.send(.GET, "/api/v1/devices/\(agent.deviceID)/dns-queries?limit=1", token: owner)
+            let items = try #require(page.json["items"] as? [[String: Any]])
+            #expect(page.json["enabled"] as? Bool == true && page.json["retentionDays"] as? Int == 7)
+            #expect(items.count == 1 && items[0]["name"] as? String == "login.000.9.009.09.ekurbani.com" && items[0]["action"] as? String == "BLOCK"
+                    && items[0]["classification"] as? String == "PHISHING_CONTENT" && items[0]["indicator"] as? String == "000.9.009.09.ekurbani.com",
+                    "\(page.text)")
+            let next = try #require(page.json["next"] as? String)
+            var allowed = CharacterSet.alphanumerics
+            allowed.insert(charactersIn: "-._")
+            page = try await server.send(.GET, "/api/v1/devices/\(agent.deviceID)/dns-queries?before=\(next.addingPercentEncoding(withAllowedCharacters: allowed) ?? next)", token: owner)
+            let older = try #require(page.json["items"] as? [[String: Any]])
+            #expect(older.first?["name"] as? String == "www.benign.example" && older.first?["action"] as? String == "ALLOW" && older.first?["type"] as? String == "A",
+                    "\(page.text)")
+
+            // Bad paging is a 400 naming the parameter; another enterprise's device is not found.
+            reply = try await server.send(.GET, "/api/v1/devices/\(agent.deviceID)/dns-queries?limit=0", token: owner)
+            #expect(reply.status == 400 && reply.errorField == "limit", "\(reply.text)")
+            reply = try await server.send(.GET, "/api/v1/devices/\(agent.deviceID)/dns-queries?before=yesterday", token: owner)
+            #expect(reply.status == 400 && reply.errorField == "before", "\(reply.text)")
+            reply = try await server.send(.GET, "/api/v1/devices/\(UUID())/dns-queries", token: owner)
+            #expect(reply.status == 404)
+
+            // Turned off, the retention pass deletes what was kept.
+            reply = try await server.send(.PUT, "/api/v1/policy", token: owner, json: ["protectiveDNS": [String: Any]()])
+            #expect(reply.status == 200)
+            #expect(try await reporter.queryLog.purge(policies: server.app.mtd.policies) >= 2)
+            page = try await server.send(.GET, "/api/v1/devices/\(agent.deviceID)/dns-queries", token: owner)
+            #expect(page.json["enabled"] as? Bool == false && (page.json["items"] as? [Any])?.isEmpty == true, "\(page.text)")
+        }
+    }
+}

@@ -46,10 +46,14 @@ final class DNSThreatReporter: Sendable {
     /// Hits waiting at most, so a flood of distinct names cannot grow memory without bound.
     static let capacity = 50_000
 
+    /// Device query logs, where a policy keeps them; flushed and purged with the rest.
+    let queryLog: DNSQueryLogWriter
+
     init(writes: WriteGate, policies: PolicyService, database: @escaping @Sendable () -> any Database) {
         self.writes = writes
         self.policies = policies
         self.database = database
+        queryLog = DNSQueryLogWriter(writes: writes, database: database)
     }
 
     /// Called on the resolver's hot path: dictionary updates under a lock.
@@ -124,6 +128,9 @@ final class DNSThreatReporter: Sendable {
     func flush(now: Date = Date()) async -> Int {
         do { try await flushCounts() } catch {
             logger.error("could not record the resolver's counters", metadata: ["error": "\(error)"])
+        }
+        do { try await queryLog.flush() } catch {
+            logger.error("could not write the device query log", metadata: ["error": "\(error)"])
         }
         do { try await flushActivity(now: now) } catch {
             logger.error("could not record the devices' resolver activity", metadata: ["error": "\(error)"])
@@ -282,6 +289,9 @@ final class DNSThreatReporter: Sendable {
                     do { try await writes.run { try await DNSDailyCounts.deleteBefore(day: Timestamp.day(of: Date()) - 400, on: sql) } } catch {
                         logger.error("could not delete old resolver counters", metadata: ["error": "\(error)"])
                     }
+                }
+                do { try await queryLog.purge(policies: policies) } catch {
+                    logger.error("could not delete expired query log entries", metadata: ["error": "\(error)"])
                 }
             }
         }

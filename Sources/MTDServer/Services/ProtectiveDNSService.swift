@@ -57,7 +57,8 @@ final class ProtectiveDNSService: Sendable {
                   policyRefreshSeconds: settings.policyRefreshSeconds,
                   upstreamTrustRoots: settings.upstreamCAFile.map { .file($0) } ?? .default),
             policies: ServerDNSPolicies(policies: policies, database: database), group: group, metrics: metrics, logger: logger,
-            onHit: { [reporter] hit in reporter.record(hit) }, onDeviceQuery: { [reporter] client in reporter.recordQuery(client) })
+            onHit: { [reporter] hit in reporter.record(hit) }, onDeviceQuery: { [reporter] client in reporter.recordQuery(client) },
+            onQueryLog: { [log = reporter.queryLog] query in log.record(query) })
         let client = DNSClient(enterpriseID: enterpriseID)
         var listeners: DNSListeners?
         var dot: DNSOverTLSListener?

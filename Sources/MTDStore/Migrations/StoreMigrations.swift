@@ -25,5 +25,6 @@ public enum StoreMigrations {
         M020_CreateResolverTokens(),
         M021_AddResolverLastQuery(),
         M022_CreateDNSDailyCounts(),
+        M023_CreateDNSQueryLog(),
     ]
 }
