@@ -45,9 +45,14 @@ public struct ProtectiveDNSRules: Codable, Sendable, Equatable {
     /// default) keeps none: only the aggregate counters per enterprise and day, and the threats.
     public var queryLogDays: Int?
     public static let queryLogDaysRange = 1...90
+    /// Where this enterprise's unattributed clients (plain DNS, DoH or DoT without a resolver token)
+    /// come from: office and VPN networks. See `ResolverNetworks`.
+    public var networks: [IPNetwork]
+    public static let maxNetworks = 256
 
     public init(actions: [ThreatClassification: Action] = [:], allowList: [String] = [], blockedAnswer: BlockedAnswer = .nxdomain,
-                blockedTTLSeconds: Int = 60, resolveAfterDays: Int = 7, silenceHours: Int? = nil, queryLogDays: Int? = nil) {
+                blockedTTLSeconds: Int = 60, resolveAfterDays: Int = 7, silenceHours: Int? = nil, queryLogDays: Int? = nil,
+                networks: [IPNetwork] = []) {
         self.actions = actions
         self.allowList = allowList
         self.blockedAnswer = blockedAnswer
@@ -55,6 +60,7 @@ public struct ProtectiveDNSRules: Codable, Sendable, Equatable {
         self.resolveAfterDays = resolveAfterDays
         self.silenceHours = silenceHours
         self.queryLogDays = queryLogDays
+        self.networks = networks
     }
 
     /// Whether a device's resolver counts as silent: the policy watches for silence, the device's
@@ -70,7 +76,7 @@ public struct ProtectiveDNSRules: Codable, Sendable, Equatable {
         actions[classification] ?? Self.defaultActions[classification] ?? .block
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case actions, allowList, blockedAnswer, blockedTTLSeconds, resolveAfterDays, silenceHours, queryLogDays }
+    enum CodingKeys: String, CodingKey, CaseIterable { case actions, allowList, blockedAnswer, blockedTTLSeconds, resolveAfterDays, silenceHours, queryLogDays, networks }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -106,6 +112,23 @@ public struct ProtectiveDNSRules: Codable, Sendable, Equatable {
         if let queryLogDays, !Self.queryLogDaysRange.contains(queryLogDays) {
             throw DecodingError.dataCorruptedError(forKey: .queryLogDays, in: container, debugDescription: "must be from 1 to 90 days, or absent to keep no query log")
         }
+        var networks: [IPNetwork] = []
+        if container.contains(.networks) {
+            var list = try container.nestedUnkeyedContainer(forKey: .networks)
+            while !list.isAtEnd {
+                // The path names the entry: the list's index moves on once an entry is read.
+                let path = list.codingPath + [AnyCodingKey(intValue: list.currentIndex) ?? AnyCodingKey("\(list.currentIndex)")]
+                guard networks.count < Self.maxNetworks else {
+                    throw DecodingError.dataCorrupted(.init(codingPath: path, debugDescription: "at most \(Self.maxNetworks) networks"))
+                }
+                let text = try list.decode(String.self)
+                guard let network = IPNetwork.parse(text) else {
+                    throw DecodingError.dataCorrupted(.init(codingPath: path, debugDescription: "expected an address or a network such as 10.20.0.0/16, got \"\(text.prefix(60))\""))
+                }
+                networks.append(network)
+            }
+        }
+        self.networks = networks
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -121,5 +144,6 @@ public struct ProtectiveDNSRules: Codable, Sendable, Equatable {
         try container.encode(resolveAfterDays, forKey: .resolveAfterDays)
         try container.encodeIfPresent(silenceHours, forKey: .silenceHours)
         try container.encodeIfPresent(queryLogDays, forKey: .queryLogDays)
+        if !networks.isEmpty { try container.encode(networks.map(\.description), forKey: .networks) }
     }
 }

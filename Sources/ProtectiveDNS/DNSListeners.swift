@@ -23,8 +23,10 @@ public final class DNSListeners: Sendable {
     /// Binds the ports asked for (nil leaves a transport off). Port 0 picks a free port; with both
     /// at 0, UDP and TCP get the same port, as clients retry a truncated answer over TCP on the
     /// port they asked over UDP.
-    public static func start(resolver: ProtectiveResolver, client: DNSClient, host: String, udpPort: Int?, tcpPort: Int?,
-                             group: any EventLoopGroup) async throws -> DNSListeners {
+    /// `admit` says whom a source address's queries count for (or that it is refused); it runs for
+    /// every datagram, so it must be cheap.
+    public static func start(resolver: ProtectiveResolver, admit: @escaping @Sendable (SocketAddress?) -> DNSAdmission, host: String,
+                             udpPort: Int?, tcpPort: Int?, group: any EventLoopGroup) async throws -> DNSListeners {
         var lastError: (any Error)?
         for _ in 0..<(udpPort == 0 && tcpPort == 0 ? 10 : 1) {
             var channels: [any Channel] = []
@@ -34,16 +36,16 @@ public final class DNSListeners: Sendable {
                     // One socket per event loop on the same port (SO_REUSEPORT: the kernel spreads
                     // clients over them), since a datagram channel is served by one thread.
                     let loops = Array(group.makeIterator())
-                    let first = try await bindUDP(resolver: resolver, client: client, host: host, port: udpPort, group: loops.first ?? group.next())
+                    let first = try await bindUDP(resolver: resolver, admit: admit, host: host, port: udpPort, group: loops.first ?? group.next())
                     channels.append(first)
                     boundUDP = first.localAddress?.port
                     for loop in loops.dropFirst() {
-                        channels.append(try await bindUDP(resolver: resolver, client: client, host: host, port: boundUDP ?? udpPort, group: loop))
+                        channels.append(try await bindUDP(resolver: resolver, admit: admit, host: host, port: boundUDP ?? udpPort, group: loop))
                     }
                 }
                 if let tcpPort {
                     let port = tcpPort == 0 && udpPort == 0 ? (boundUDP ?? 0) : tcpPort
-                    let channel = try await bindTCP(resolver: resolver, client: client, host: host, port: port, group: group)
+                    let channel = try await bindTCP(resolver: resolver, admit: admit, host: host, port: port, group: group)
                     channels.append(channel)
                     boundTCP = channel.localAddress?.port
                 }
@@ -56,7 +58,7 @@ public final class DNSListeners: Sendable {
         throw DNSConfigurationError("could not listen for DNS on \(host) (UDP \(udpPort.map(String.init) ?? "off"), TCP \(tcpPort.map(String.init) ?? "off")): \(lastError.map { "\($0)" } ?? "unknown error"). Choose free ports with --dns-udp-port and --dns-tcp-port; ports below 1024 need privileges")
     }
 
-    static func bindUDP(resolver: ProtectiveResolver, client: DNSClient, host: String, port: Int, group: any EventLoopGroup) async throws -> any Channel {
+    static func bindUDP(resolver: ProtectiveResolver, admit: @escaping @Sendable (SocketAddress?) -> DNSAdmission, host: String, port: Int, group: any EventLoopGroup) async throws -> any Channel {
         try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
@@ -67,13 +69,13 @@ public final class DNSListeners: Sendable {
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 32 * 4_096))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(DatagramQueryHandler(resolver: resolver, client: client))
+                    try channel.pipeline.syncOperations.addHandler(DatagramQueryHandler(resolver: resolver, admit: admit))
                 }
             }
             .bind(host: host, port: port).get()
     }
 
-    static func bindTCP(resolver: ProtectiveResolver, client: DNSClient, host: String, port: Int, group: any EventLoopGroup) async throws -> any Channel {
+    static func bindTCP(resolver: ProtectiveResolver, admit: @escaping @Sendable (SocketAddress?) -> DNSAdmission, host: String, port: Int, group: any EventLoopGroup) async throws -> any Channel {
         try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
@@ -81,7 +83,7 @@ public final class DNSListeners: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(10)))
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(DNSLengthPrefixDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(StreamQueryHandler(resolver: resolver, client: client))
+                    try channel.pipeline.syncOperations.addHandler(StreamQueryHandler(resolver: resolver, admission: admit(channel.remoteAddress)))
                 }
             }
             .bind(host: host, port: port).get()
@@ -99,17 +101,20 @@ final class DatagramQueryHandler: ChannelInboundHandler, Sendable {
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
     let resolver: ProtectiveResolver
-    let client: DNSClient
+    let admit: @Sendable (SocketAddress?) -> DNSAdmission
 
-    init(resolver: ProtectiveResolver, client: DNSClient) {
+    init(resolver: ProtectiveResolver, admit: @escaping @Sendable (SocketAddress?) -> DNSAdmission) {
         self.resolver = resolver
-        self.client = client
+        self.admit = admit
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         let remote = envelope.remoteAddress
-        let outcome = resolver.answer(Array(envelope.data.readableBytesView), from: client, udp: true)
+        let outcome = switch admit(remote) {
+        case .client(let client): resolver.answer(Array(envelope.data.readableBytesView), from: client, udp: true)
+        case .refused(let reason): resolver.refuse(Array(envelope.data.readableBytesView), reason: reason)
+        }
         outcome.deliver(on: context.channel) { bytes, allocator in Self.envelope(bytes, to: remote, allocator: allocator) }
     }
 
@@ -143,10 +148,6 @@ final class StreamQueryHandler: ChannelInboundHandler, Sendable {
     init(resolver: ProtectiveResolver, admission: DNSAdmission) {
         self.resolver = resolver
         self.admission = admission
-    }
-
-    convenience init(resolver: ProtectiveResolver, client: DNSClient) {
-        self.init(resolver: resolver, admission: .client(client))
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -19,9 +19,9 @@ public final class DNSOverTLSListener: Sendable {
     }
 
     /// `admit` maps the SNI host name (nil when the client sent none, e.g. it dialled an address)
-    /// to whom the connection's queries count for.
+    /// and the client's address to whom the connection's queries count for.
     public static func start(resolver: ProtectiveResolver, tls: TLSConfiguration, host: String, port: Int, group: any EventLoopGroup,
-                             logger: Logger, admit: @escaping @Sendable (String?) async -> DNSAdmission) async throws -> DNSOverTLSListener {
+                             logger: Logger, admit: @escaping @Sendable (String?, SocketAddress?) async -> DNSAdmission) async throws -> DNSOverTLSListener {
         var configuration = tls
         // RFC 7858 §3.2 registers "dot"; clients that offer no ALPN are served too.
         configuration.applicationProtocols = ["dot"]
@@ -43,7 +43,8 @@ public final class DNSOverTLSListener: Sendable {
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SNIHandler { result in
                             let name: String? = if case .hostname(let name) = result { name } else { nil }
                             let admitted = channel.eventLoop.makePromise(of: DNSAdmission.self)
-                            admitted.completeWithTask { await admit(name) }
+                            let remote = channel.remoteAddress
+                            admitted.completeWithTask { await admit(name, remote) }
                             return admitted.futureResult.flatMapThrowing { admission in
                                 try channel.pipeline.syncOperations.addHandlers([
                                     NIOSSLServerHandler(context: context),

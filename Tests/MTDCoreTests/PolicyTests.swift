@@ -94,3 +94,53 @@ import Testing
         #expect(try decode(String(decoding: encoded, as: UTF8.self)).silenceHours == 6)
     }
 }
+
+/// Whom an unattributed resolver client counts for, from the enterprises' declared networks.
+@Suite struct ResolverNetworkTests {
+    let first = UUID(), second = UUID(), third = UUID()
+
+    func network(_ text: String) throws -> IPNetwork { try #require(IPNetwork.parse(text)) }
+    func address(_ text: String) throws -> IPAddress { try #require(IPAddress.parse(text)) }
+
+    @Test func withoutDeclaredNetworksEveryoneCountsForTheDefaultEnterprise() throws {
+        let table = ResolverNetworks(defaultEnterpriseID: first)
+        #expect(table.admission(for: try address("203.0.113.9")) == .enterprise(first))
+        #expect(table.admission(for: nil) == .enterprise(first))
+    }
+
+    @Test func theMostSpecificNetworkWinsAndOutsidersAreRefused() throws {
+        let table = ResolverNetworks(defaultEnterpriseID: first, networks: [
+            second: [try network("10.0.0.0/8"), try network("2001:db8::/32")],
+            third: [try network("10.20.0.0/16"), try network("192.0.2.7")],
+        ])
+        #expect(table.admission(for: try address("10.1.2.3")) == .enterprise(second))
+        #expect(table.admission(for: try address("10.20.9.9")) == .enterprise(third))
+        #expect(table.admission(for: try address("192.0.2.7")) == .enterprise(third))
+        #expect(table.admission(for: try address("::ffff:10.20.0.1")) == .enterprise(third), "IPv4-mapped IPv6 counts as IPv4")
+        #expect(table.admission(for: try address("2001:db8:1::5")) == .enterprise(second))
+        #expect(table.admission(for: try address("192.0.2.8")) == .refused)
+        #expect(table.admission(for: try address("127.0.0.1")) == .refused, "the default enterprise no longer takes everyone")
+        #expect(table.admission(for: nil) == .refused)
+    }
+
+    @Test func overlapsAreFoundEitherWay() throws {
+        #expect(ResolverNetworks.overlap([try network("10.20.0.0/16")], with: [try network("10.0.0.0/8")]) != nil)
+        #expect(ResolverNetworks.overlap([try network("10.0.0.0/8")], with: [try network("10.20.3.4")]) != nil)
+        #expect(ResolverNetworks.overlap([try network("10.0.0.0/8")], with: [try network("11.0.0.0/8"), try network("2001:db8::/32")]) == nil)
+        #expect(ResolverNetworks.overlap([try network("0.0.0.0/0")], with: [try network("::/0")]) == nil, "families never overlap")
+    }
+
+    @Test func networksInThePolicyAreParsedWithBadEntriesNamed() throws {
+        let policy = try JSONDecoder().decode(Policy.self, from: Data(#"{"protectiveDNS":{"networks":["10.20.0.0/16","192.0.2.7"]}}"#.utf8))
+        #expect(policy.protectiveDNS.networks.map(\.description) == ["10.20.0.0/16", "192.0.2.7/32"])
+        let again = try JSONDecoder().decode(Policy.self, from: JSONEncoder().encode(policy))
+        #expect(again.protectiveDNS.networks == policy.protectiveDNS.networks)
+        do {
+            _ = try JSONDecoder().decode(Policy.self, from: Data(#"{"protectiveDNS":{"networks":["10.20.0.0/16","10.1.0.0/33"]}}"#.utf8))
+            Issue.record("a /33 was accepted")
+        } catch {
+            let problem = DocumentError(decoding: error)
+            #expect(problem.path == "$.protectiveDNS.networks[1]" && problem.message.contains("10.1.0.0/33"), "\(problem.path): \(problem.message)")
+        }
+    }
+}

@@ -1,6 +1,9 @@
 import Foundation
+import MTDCore
+import MTDStore
 @testable import MTDServer
 import ProtectiveDNS
+import SQLKit
 import TestSupport
 import Testing
 
@@ -262,6 +265,61 @@ extension ProtectiveDNSTests {
                              ("tls://9.9.9.9:853#bad name", "after # comes"), ("quic://9.9.9.9", "udp, tls or https"), ("tls://:853", "host is missing")] {
             #expect(throws: DNSConfigurationError.self, "\(bad)") { try DNSUpstream(parsing: bad) }
             do { _ = try DNSUpstream(parsing: bad) } catch { #expect(error.description.contains(words), "\(bad): \(error)") }
+        }
+    }
+}
+
+/// Plain DNS from an enterprise's declared networks counts for that enterprise; once networks are
+/// declared, a client outside all of them is refused; two enterprises cannot claim one network.
+extension ProtectiveDNSTests {
+    @Test func plainDNSCountsForTheEnterpriseWhoseNetworkItComesFrom() async throws {
+        try await Self.withResolver { server, _, udp, _ in
+            let owner = try await server.login()
+            let db = server.app.db
+            let other = try await server.app.mtd.writes.run {
+                try await EnterpriseProvisioning.create(name: "Branch", ownerEmail: "boss@branch.example", ownerPassword: "branch-password-99", on: db)
+            }
+            let branch = try await server.login("boss@branch.example", password: "branch-password-99")
+            let reporter = try #require(server.app.mtd.dns.current?.reporter)
+            let sql = try #require(server.app.db as? any SQLDatabase)
+            let today = Timestamp.day(of: Date())
+            func blocksCounted(_ enterpriseID: UUID) async throws -> Int {
+                await reporter.flush()
+                return try await DNSDailyCounts.blocks(enterpriseID: enterpriseID, from: today, on: sql)[today] ?? 0
+            }
+            let at = ["@127.0.0.1", "-p", "\(udp)", "+time=3", "+tries=1"]
+
+            // Nobody declares networks: loopback counts for the first enterprise.
+            var answer = await dig(at + ["000.9.009.09.ekurbani.com"])
+            #expect(answer.contains("status: NXDOMAIN"), "\(answer)")
+            #expect(try await blocksCounted(server.enterpriseID) == 1)
+
+            var reply = try await server.send(.PUT, "/api/v1/policy", token: owner, json: ["protectiveDNS": ["networks": ["10.0.0.0/8", "192.0.2.300"]]])
+            #expect(reply.status == 400 && reply.errorField == "$.protectiveDNS.networks[1]", "\(reply.text)")
+            reply = try await server.send(.PUT, "/api/v1/policy", token: owner, json: ["protectiveDNS": ["networks": ["10.0.0.0/8"]]])
+            #expect(reply.status == 200, "\(reply.text)")
+            // Loopback is in nobody's network now: refused, with the reason.
+            let refused = try await Wait.until(within: 10) {
+                answer = await dig(at + ["www.benign.example"])
+                return answer.contains("status: REFUSED")
+            }
+            #expect(refused != nil && answer.contains("EDE: 18") && answer.contains("protectiveDNS.networks"), "\(answer)")
+
+            // The branch claims an overlapping network: refused; loopback instead: its queries count for it.
+            reply = try await server.send(.PUT, "/api/v1/policy", token: branch, json: ["protectiveDNS": ["networks": ["10.20.0.0/16"]]])
+            #expect(reply.status == 409 && reply.errorField == "$.protectiveDNS.networks", "\(reply.text)")
+            #expect(((reply.json["error"] as? [String: Any])?["message"] as? String)?.contains("overlaps 10.0.0.0/8") == true, "\(reply.text)")
+            reply = try await server.send(.PUT, "/api/v1/policy", token: branch, json: ["protectiveDNS": ["networks": ["127.0.0.0/8"]]])
+            #expect(reply.status == 200, "\(reply.text)")
+            let served = try await Wait.until(within: 10) {
+                answer = await dig(at + ["www.benign.example"])
+                return answer.contains("status: NOERROR")
+            }
+            #expect(served != nil, "\(answer)")
+            answer = await dig(at + ["login.000.9.009.09.ekurbani.com"])
+            #expect(answer.contains("status: NXDOMAIN"), "\(answer)")
+            #expect(try await blocksCounted(other.enterpriseID) == 1, "the block counts for the branch")
+            #expect(try await blocksCounted(server.enterpriseID) == 1, "and not for the first enterprise")
         }
     }
 }

@@ -43,16 +43,20 @@ enum DNSQueryController {
             throw APIError(status: .notFound, code: "resolver_off",
                            message: "the protective resolver is off; start openmtd serve with --dns-upstream")
         }
-        var client = running.defaultClient
+        var admission = dns.unattributed(req.clientAddress)
         if let token = req.parameters.get("token") {
             guard let known = try await dns.tokens.client(for: Substring(token), on: req.db) else {
                 throw APIError(status: .notFound, code: "unknown_resolver_token",
                                message: "unknown resolver token; the device gets its current one when it activates, and its DNS profile names it")
             }
-            client = known
+            admission = .client(known)
+        }
+        let outcome: ProtectiveResolver.Outcome = switch admission {
+        case .client(let client): running.resolver.answer(message, from: client, udp: false)
+        case .refused(let reason): running.resolver.refuse(message, reason: reason)
         }
         let reply: [UInt8]
-        switch running.resolver.answer(message, from: client, udp: false) {
+        switch outcome {
         case .drop:
             throw APIError.badRequest("the body is not a DNS query", field: "dns")
         case .now(let bytes):

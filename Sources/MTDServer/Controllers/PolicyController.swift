@@ -27,6 +27,7 @@ enum PolicyController {
     /// PolicyReevaluationConsumer evaluate the fleet again; the response does not wait for that.
     static func save(_ policy: Policy, principal: AdminPrincipal, on req: Request) async throws -> PolicyService.Current {
         try principal.require(\.canEditPolicy, "change the policy")
+        try await requireNetworksUnclaimed(policy.protectiveDNS.networks, enterpriseID: principal.enterpriseID, on: req)
         return try await req.application.mtd.policies.save(policy, for: principal.enterpriseID, by: principal.email, on: req.db)
     }
 
@@ -34,5 +35,20 @@ enum PolicyController {
         let principal = try req.admin
         return try await PolicyVersionModel.query(on: req.db).filter(\.$enterpriseID == principal.enterpriseID)
             .sort(\.$version, .descending).all().map { PolicyVersionSummary(version: $0.version, createdBy: $0.createdBy, createdAt: $0.createdAt) }
+    }
+
+    /// Two enterprises cannot claim the same resolver addresses: the resolver could not tell whose
+    /// a query is.
+    static func requireNetworksUnclaimed(_ networks: [IPNetwork], enterpriseID: UUID, on req: Request) async throws {
+        guard !networks.isEmpty else { return }
+        for enterprise in try await EnterpriseModel.query(on: req.db).filter(\.$id != enterpriseID).all() {
+            guard let other = enterprise.id else { continue }
+            let claimed = try await req.application.mtd.policies.current(for: other, on: req.db).engine.protectiveDNSRules.networks
+            if let (mine, theirs) = ResolverNetworks.overlap(networks, with: claimed) {
+                throw APIError(status: .conflict, code: "network_claimed",
+                               message: "\(mine) overlaps \(theirs), a network another enterprise's policy lists; each address can count for one enterprise only",
+                               field: "$.protectiveDNS.networks")
+            }
+        }
     }
 }

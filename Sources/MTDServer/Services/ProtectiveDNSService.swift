@@ -1,6 +1,7 @@
 import FluentKit
 import Foundation
 import Logging
+import MTDCore
 import MTDDetection
 import MTDServices
 import MTDStore
@@ -11,8 +12,9 @@ import ProtectiveDNS
 
 /// Runs the protective resolver with the server once `--dns-upstream` is given: DoH at
 /// `/dns-query` (and `/dns-query/{resolver token}` for a device) on the HTTP server, and plain DNS
-/// on `--dns-udp-port` / `--dns-tcp-port`. Plain DNS and token-less DoH count for the server's first
-/// enterprise (the embedded single-tenant setup), without device attribution.
+/// on `--dns-udp-port` / `--dns-tcp-port`. Plain DNS and token-less DoH and DoT count, without device
+/// attribution, for the enterprise whose policy lists the client's network (`protectiveDNS.networks`),
+/// or the server's first enterprise while no policy lists any (the embedded single-tenant setup).
 final class ProtectiveDNSService: Sendable {
     struct Running: Sendable {
         var resolver: ProtectiveResolver
@@ -22,11 +24,14 @@ final class ProtectiveDNSService: Sendable {
         var defaultClient: DNSClient
         var reporter: DNSThreatReporter
         var reporting: Task<Void, Never>
+        var networkRefresh: Task<Void, Never>
     }
 
     let metrics: DNSMetrics
     let tokens: ResolverTokenDirectory
     private let running = NIOLockedValueBox<Running?>(nil)
+    /// The enterprises' declared networks, re-read with the policies.
+    private let networks = NIOLockedValueBox<ResolverNetworks?>(nil)
 
     init(metrics: DNSMetrics, tokens: ResolverTokenDirectory) {
         self.metrics = metrics
@@ -60,11 +65,20 @@ final class ProtectiveDNSService: Sendable {
             onHit: { [reporter] hit in reporter.record(hit) }, onDeviceQuery: { [reporter] client in reporter.recordQuery(client) },
             onQueryLog: { [log = reporter.queryLog] query in log.record(query) })
         let client = DNSClient(enterpriseID: enterpriseID)
+        try await refreshNetworks(defaultEnterpriseID: enterpriseID, policies: policies, database: database)
+        let networkRefresh = Task { [self] in
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: .seconds(max(0.1, settings.policyRefreshSeconds))) } catch { break }
+                do { try await refreshNetworks(defaultEnterpriseID: enterpriseID, policies: policies, database: database) } catch {
+                    logger.warning("could not re-read the resolver networks; the last ones stay", metadata: ["error": "\(error)"])
+                }
+            }
+        }
         var listeners: DNSListeners?
         var dot: DNSOverTLSListener?
         do {
             if settings.udpPort != nil || settings.tcpPort != nil {
-                listeners = try await DNSListeners.start(resolver: resolver, client: client, host: settings.host ?? listenHost,
+                listeners = try await DNSListeners.start(resolver: resolver, admit: { [self] in unattributed($0?.ipAddress) }, host: settings.host ?? listenHost,
                                                          udpPort: settings.udpPort, tcpPort: settings.tcpPort, group: group)
             }
             if let port = settings.tlsPort {
@@ -72,16 +86,18 @@ final class ProtectiveDNSService: Sendable {
                     throw DNSConfigurationError("DNS-over-TLS (--dns-tls-port) needs the server's certificate: give --tls-certificate and --tls-key")
                 }
                 dot = try await DNSOverTLSListener.start(resolver: resolver, tls: tls, host: settings.host ?? listenHost, port: port, group: group,
-                                                         logger: logger, admit: admission(defaultClient: client, database: database, logger: logger))
+                                                         logger: logger, admit: admission(database: database, logger: logger))
             }
         } catch {
+            networkRefresh.cancel()
             await listeners?.stop()
             await resolver.shutdown()
             throw error
         }
         let reporting = Task { await reporter.run(mayResolve: mayResolve) }
         running.withLockedValue {
-            $0 = Running(resolver: resolver, listeners: listeners, tls: dot, defaultClient: client, reporter: reporter, reporting: reporting)
+            $0 = Running(resolver: resolver, listeners: listeners, tls: dot, defaultClient: client, reporter: reporter, reporting: reporting,
+                         networkRefresh: networkRefresh)
         }
         logger.info("protective DNS ready", metadata: [
             "doh": "/dns-query", "dot": "\(dot.map { String($0.port) } ?? "off")",
@@ -90,14 +106,35 @@ final class ProtectiveDNSService: Sendable {
         ])
     }
 
+    /// Re-reads every enterprise's `protectiveDNS.networks`.
+    func refreshNetworks(defaultEnterpriseID: UUID, policies: PolicyService, database: @escaping @Sendable () -> any Database) async throws {
+        var declared: [UUID: [IPNetwork]] = [:]
+        for enterprise in try await EnterpriseModel.query(on: database()).all() {
+            guard let id = enterprise.id else { continue }
+            let networks = try await policies.current(for: id, on: database()).engine.protectiveDNSRules.networks
+            if !networks.isEmpty { declared[id] = networks }
+        }
+        let table = ResolverNetworks(defaultEnterpriseID: defaultEnterpriseID, networks: declared)
+        networks.withLockedValue { $0 = table }
+    }
+
+    /// Whom an unattributed client at `address` counts for (called for every plain DNS datagram).
+    func unattributed(_ address: String?) -> DNSAdmission {
+        guard let table = networks.withLockedValue({ $0 }) else { return .refused("the resolver is starting") }
+        if table.isEmpty { return .client(DNSClient(enterpriseID: table.defaultEnterpriseID)) }
+        switch table.admission(for: address.flatMap(IPAddress.parse)) {
+        case .enterprise(let id): return .client(DNSClient(enterpriseID: id))
+        case .refused: return .refused("\(address ?? "this client") is not in a network an enterprise's policy lists (protectiveDNS.networks), and it gave no resolver token")
+        }
+    }
+
     /// A DoT server name `{resolver token}.dns.HOST` is that device (a revoked token: its enterprise);
-    /// a name without a token is the default enterprise, like token-less DoH; an unknown token is
-    /// refused, as DoH answers 404, so a mistyped profile shows at once.
-    private func admission(defaultClient: DNSClient, database: @escaping @Sendable () -> any Database,
-                           logger: Logger) -> @Sendable (String?) async -> DNSAdmission {
-        { [tokens] serverName in
+    /// a name without a token counts by the client's network, like token-less DoH; an unknown token
+    /// is refused, as DoH answers 404, so a mistyped profile shows at once.
+    private func admission(database: @escaping @Sendable () -> any Database, logger: Logger) -> @Sendable (String?, SocketAddress?) async -> DNSAdmission {
+        { [self, tokens] serverName, remote in
             guard let label = serverName?.split(separator: ".").first, ResolverTokenDirectory.isWellFormed(Substring(label.lowercased())) else {
-                return .client(defaultClient)
+                return unattributed(remote?.ipAddress)
             }
             do {
                 guard let client = try await tokens.client(for: label, on: database()) else {
@@ -107,7 +144,7 @@ final class ProtectiveDNSService: Sendable {
             } catch {
                 // Resolving without attribution keeps the phone protected while the database is away.
                 logger.warning("a DoT resolver token could not be looked up", metadata: ["error": "\(error)"])
-                return .client(defaultClient)
+                return unattributed(remote?.ipAddress)
             }
         }
     }
@@ -120,6 +157,7 @@ final class ProtectiveDNSService: Sendable {
         await current.listeners?.stop()
         await current.tls?.stop()
         current.reporting.cancel()
+        current.networkRefresh.cancel()
         await current.reporting.value
         await current.resolver.shutdown()
     }
