@@ -50,6 +50,8 @@ public actor Agent {
     let random: @Sendable () -> Double
     let clock: @Sendable () -> Date
     let notices: (@Sendable (Notice) -> Void)?
+    /// In STANDALONE mode, how `contentProtectionEnabled` is learnt (see `ContentProtection`).
+    let resolver: (any SystemResolver)?
 
     private var credential: AgentCredential?
     private var state: AgentState
@@ -68,7 +70,8 @@ public actor Agent {
         sleeper: @escaping @Sendable (Double) async throws -> Void = { try await Task.sleep(nanoseconds: SleepInterval.nanoseconds(max($0, 0))) },
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         clock: @escaping @Sendable () -> Date = { Date() },
-        notices: (@Sendable (Notice) -> Void)? = nil
+        notices: (@Sendable (Notice) -> Void)? = nil,
+        resolver: (any SystemResolver)? = nil
     ) throws {
         self.configuration = configuration
         self.options = options
@@ -81,6 +84,7 @@ public actor Agent {
         self.random = random
         self.clock = clock
         self.notices = notices
+        self.resolver = resolver
         self.state = try state.load()
         let stored = try credentials.load()
         // A credential for another server is useless here.
@@ -206,9 +210,17 @@ public actor Agent {
                 content.append(visit)
             }
         }
+        var posture = await source.posture()
+        // A standalone agent protects content through the resolver the MDM's DNS settings name,
+        // so it reports what the device resolves through, whatever the platform source said.
+        if configuration.mode == .standalone, let resolver {
+            let enabled = await ContentProtection.isEnabled(serverURL: configuration.serverURL, resolver: resolver)
+            if posture == nil { posture = Posture() }
+            posture?.contentProtectionEnabled = enabled
+        }
         let checkIn = CheckIn(
             agent: AgentInfo(mode: configuration.mode, version: options.agentVersion, sentAt: Self.timestamp(clock())),
-            device: await source.device(), posture: await source.posture(), apps: plan?.inventory, network: await source.network(),
+            device: await source.device(), posture: posture, apps: plan?.inventory, network: await source.network(),
             activity: order.isEmpty ? nil : order.compactMap { activity[$0] }, content: content.isEmpty ? nil : content,
             diagnostics: await source.diagnostics())
         do {

@@ -147,6 +147,7 @@ public final class ProtectiveResolver: Sendable {
         if client.deviceID != nil { onDeviceQuery(client) }
         let limit = udp ? Self.udpLimit(query) : 65_535
         if let early = validate(query) { return .now(early.encoded(maxSize: limit)) }
+        if ResolverProbe.isProbe(query.questions[0].name.host) { return .now(probeAnswer(query).encoded(maxSize: limit)) }
         guard let engine = engine(for: client.enterpriseID) else {
             return .later { [self] in
                 guard let engine = await loadEngine(for: client.enterpriseID) else {
@@ -170,6 +171,17 @@ public final class ProtectiveResolver: Sendable {
         var reply = query.response(code: .refused)
         if reply.edns != nil { reply.edns?.options = [EDNS.extendedError(ExtendedDNSError.prohibited, reason)] }
         return .now(reply.encoded(maxSize: 65_535))
+    }
+
+    /// The resolver's own answer to the agent's probe name (`ResolverProbe`): the marker address for
+    /// A, no records for other types; never forwarded, never a hit.
+    func probeAnswer(_ query: DNSMessage) -> DNSMessage {
+        var reply = query.response(code: .noError)
+        let question = query.questions[0]
+        if question.type == .a {
+            reply.answers = [DNSRecord(name: question.name, type: .a, ttl: 0, data: ResolverProbe.marker)]
+        }
+        return reply
     }
 
     /// Over UDP a client may receive its EDNS payload size (at least 512, at most 4,096), else 512.

@@ -50,7 +50,9 @@ struct AgentCommand: AsyncParsableCommand {
                 credentials: FileCredentialStore(url: folder.appendingPathComponent("credential.json")),
                 outbox: try FileOutbox(directory: folder.appendingPathComponent("outbox")),
                 state: FileAgentStateStore(url: folder.appendingPathComponent("state.json")), transport: URLSessionTransport(),
-                notices: { notice in Terminal.progress(Self.describe(notice)) })
+                notices: { notice in Terminal.progress(Self.describe(notice)) },
+                // Standalone: content protection is the resolver this machine resolves through.
+                resolver: POSIXSystemResolver())
             try await agent.record(source.initialEvents)
         } catch {
             throw Terminal.failure("cannot start the agent: \(error); check that \(stateDirectory) is writable")

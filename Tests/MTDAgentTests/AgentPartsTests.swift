@@ -127,3 +127,18 @@ struct ProfileSafetyTests {
         #expect(await store.profiles() == [tunnel], "the MDM's Tunnel profile is exactly as it was")
     }
 }
+
+/// getaddrinfo through the SDK's system resolver, and the probe's verdict.
+@Suite struct ContentProtectionTests {
+    @Test func theSystemResolverAnswersFromTheHostsFile() async {
+        #expect(await POSIXSystemResolver().addresses(of: "localhost").contains("127.0.0.1"))
+        #expect(await POSIXSystemResolver().addresses(of: "no-such-name.invalid").isEmpty)
+    }
+
+    @Test func onlyTheMarkerMeansOurResolverAnswered() {
+        #expect(ResolverProbe.name(serverHost: "mtd.example.com.") == "openmtd-probe.mtd.example.com")
+        #expect(ResolverProbe.isProbe("openmtd-probe.mtd.example.com") && !ResolverProbe.isProbe("openmtd-probes.example.com"))
+        #expect(ResolverProbe.answeredByOpenMTD(["198.51.100.53"]))
+        #expect(!ResolverProbe.answeredByOpenMTD(["203.0.113.10"]) && !ResolverProbe.answeredByOpenMTD([]))
+    }
+}

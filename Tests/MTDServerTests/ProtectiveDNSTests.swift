@@ -1,4 +1,5 @@
 import Foundation
+import MTDAgent
 import MTDCore
 import MTDStore
 @testable import MTDServer
@@ -320,6 +321,48 @@ extension ProtectiveDNSTests {
             #expect(answer.contains("status: NXDOMAIN"), "\(answer)")
             #expect(try await blocksCounted(other.enterpriseID) == 1, "the block counts for the branch")
             #expect(try await blocksCounted(server.enterpriseID) == 1, "and not for the first enterprise")
+        }
+    }
+}
+
+/// The standalone agent reports content protection from the resolver the device really uses: the
+/// probe name answered by OpenMTD's resolver, not by another one; no VPN is involved.
+extension ProtectiveDNSTests {
+    /// The device's system resolver pointed at one DNS server, asked with dig.
+    struct DigResolver: SystemResolver {
+        let port: Int
+        func addresses(of host: String) async -> [String] {
+            await dig(["@127.0.0.1", "-p", "\(port)", "+time=2", "+tries=1", "+short", host, "A"])
+                .split(separator: "\n").map(String.init).filter { IPAddress.parse($0) != nil }
+        }
+    }
+
+    @Test func aStandaloneAgentReportsContentProtectionFromTheResolverInUse() async throws {
+        try await Self.withResolver { server, upstream, udp, _ in
+            // The probe is answered by the resolver itself, never forwarded.
+            let probe = ResolverProbe.name(serverHost: "127.0.0.1")
+            #expect(await DigResolver(port: udp).addresses(of: probe) == [ResolverProbe.markerText])
+            #expect(upstream.queriesReceived(for: probe) == 0)
+            #expect(await DigResolver(port: upstream.port).addresses(of: probe).isEmpty, "another resolver does not know the name")
+
+            func standalone(udid: String, resolvingThrough port: Int) throws -> Agent {
+                let configuration = try AgentConfiguration.managedAppConfig(
+                    ["DEVICE_UDID": udid, "GLOBAL_ENROLLMENT_CODE": server.enrollmentCode, "MDM": "Workspace ONE"], defaultServer: URL(string: server.baseURL))
+                let folder = AgentSDKTests.Folder()
+                return try Agent(configuration: configuration, options: Agent.Options(platform: .android), source: TemplateDeviceSource(AgentSDKTests.template()),
+                                 credentials: folder.credentials, outbox: try folder.outbox(), state: folder.state, transport: URLSessionTransport(),
+                                 resolver: DigResolver(port: port))
+            }
+            let protected = try standalone(udid: "dns-protected", resolvingThrough: udp)
+            #expect(try await protected.checkIn().securityStatus == .secure)
+            // Its DNS profile was removed: the device resolves through another resolver.
+            let unprotected = try standalone(udid: "dns-unprotected", resolvingThrough: upstream.port)
+            let answer = try await unprotected.checkIn()
+            #expect(answer.securityStatus != .secure)
+            let owner = try await server.login()
+            let threats = try await server.send(.GET, "/api/v1/threats?classification=PCP_DISABLED", token: owner)
+            let devices = (threats.json["items"] as? [[String: Any]])?.compactMap { $0["deviceId"] as? String } ?? []
+            #expect(devices == [await unprotected.status().deviceID].compactMap { $0 }, "\(threats.text.prefix(500))")
         }
     }
 }
