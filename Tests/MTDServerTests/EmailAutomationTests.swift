@@ -197,7 +197,12 @@ import Testing
             #expect(reply.status == 201, "\(reply.text)")
             try await AutomationTests.stalkerware(server, try await server.activate(udid: "retry-mail-phone"))
             #expect(try await Wait.until(within: 20) { !sink.messages.isEmpty } != nil)
-            let executions = try await AutomationTests.executions(server, token: owner, query: "?status=SUCCEEDED")
+            // The relay has the message a moment before the execution is recorded as succeeded.
+            var executions: [[String: Any]] = []
+            _ = try await Wait.until(within: 10) {
+                executions = try await AutomationTests.executions(server, token: owner, query: "?status=SUCCEEDED")
+                return !executions.isEmpty
+            }
             #expect(executions.first?["attempts"] as? Int == 2, "\(executions)")
             #expect(sink.messages.count == 1)
         }
