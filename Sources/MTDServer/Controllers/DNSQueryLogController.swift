@@ -37,20 +37,3 @@ enum DNSQueryLogController {
             next: entries.count == limit ? entries.last.map { Date.ISO8601FormatStyle(includingFractionalSeconds: true).format($0.askedAt) } : nil)
     }
 }
-
-struct DNSQueryLogItem: Content {
-    var askedAt: Date
-    var name: String
-    var type: String
-    var action: String
-    var classification: String?
-    var indicator: String?
-}
-
-/// `next` is the `before` of the following page, while there may be more.
-struct DNSQueryLogPage: Content {
-    var enabled: Bool
-    var retentionDays: Int?
-    var items: [DNSQueryLogItem]
-    var next: String?
-}

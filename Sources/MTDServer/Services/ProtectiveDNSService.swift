@@ -20,8 +20,6 @@ final class ProtectiveDNSService: Sendable {
         var resolver: ProtectiveResolver
         var listeners: DNSListeners?
         var tls: DNSOverTLSListener?
-        /// Who token-less queries count for.
-        var defaultClient: DNSClient
         var reporter: DNSThreatReporter
         var reporting: Task<Void, Never>
         var networkRefresh: Task<Void, Never>
@@ -64,7 +62,6 @@ final class ProtectiveDNSService: Sendable {
             policies: ServerDNSPolicies(policies: policies, database: database), group: group, metrics: metrics, logger: logger,
             onHit: { [reporter] hit in reporter.record(hit) }, onDeviceQuery: { [reporter] client in reporter.recordQuery(client) },
             onQueryLog: { [log = reporter.queryLog] query in log.record(query) })
-        let client = DNSClient(enterpriseID: enterpriseID)
         try await refreshNetworks(defaultEnterpriseID: enterpriseID, policies: policies, database: database)
         let networkRefresh = Task { [self] in
             while !Task.isCancelled {
@@ -96,7 +93,7 @@ final class ProtectiveDNSService: Sendable {
         }
         let reporting = Task { await reporter.run(mayResolve: mayResolve) }
         running.withLockedValue {
-            $0 = Running(resolver: resolver, listeners: listeners, tls: dot, defaultClient: client, reporter: reporter, reporting: reporting,
+            $0 = Running(resolver: resolver, listeners: listeners, tls: dot, reporter: reporter, reporting: reporting,
                          networkRefresh: networkRefresh)
         }
         logger.info("protective DNS ready", metadata: [
