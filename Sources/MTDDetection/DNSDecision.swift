@@ -45,6 +45,24 @@ public struct DNSDecision: Sendable, Equatable {
     }
 }
 
+extension DNSDecision {
+    /// What a client receives for a query of `type`, in words (for `openmtd dns query` and the
+    /// admin API's explanation).
+    public func answerDescription(type: DNSRecordType, rules: ProtectiveDNSRules) -> String {
+        guard verdict == .block, let code = extendedErrorCode else {
+            return verdict == .logOnly ? "forwarded to the upstream; the hit is reported" : "forwarded to the upstream"
+        }
+        let error = "Extended DNS Error \(code) (\(code == ExtendedDNSError.blocked ? "Blocked" : "Filtered")): \(explanation)"
+        switch rules.blockedAnswer {
+        case .nxdomain:
+            return "NXDOMAIN, TTL \(rules.blockedTTLSeconds) s, \(error)"
+        case .nullAddress:
+            let record = type == .a ? "0.0.0.0" : type == .aaaa ? "::" : "no records"
+            return "NOERROR with \(record), TTL \(rules.blockedTTLSeconds) s, \(error)"
+        }
+    }
+}
+
 extension DetectionEngine {
     /// Decides for `host` (lowercase, no final dot): the allow list wins; otherwise the strongest
     /// action among the matching indicators and deny-list entries (block over log only), the most

@@ -36,6 +36,7 @@ func routes(_ app: Application) throws {
         admin.get("devices", ":id", use: DeviceController.detail)
         admin.post("devices", ":id", "deactivate", use: DeviceController.deactivate)
         admin.get("devices", ":id", "dns-queries", use: DNSQueryLogController.list)
+        admin.get("dns", "decision", use: DNSDecisionController.explain)
         admin.get("threats", use: ThreatController.list)
         admin.post("threats", ":id", "ignore", use: ThreatController.ignore)
         admin.post("threats", ":id", "unignore", use: ThreatController.unignore)

@@ -34,6 +34,21 @@ import Testing
         #expect(message.encoded() == Self.query, "a message we did not change is written back byte for byte")
     }
 
+    @Test func theWireScanFindsTheSmallestTTLWithoutDecoding() throws {
+        // Answers at 300, 60 and 60 s, the SOA in authority at 3600 s; the additional records do not count.
+        #expect(DNSWireScan.minimumTTL(Self.response) == 60)
+        let decoded = try DNSMessage(decoding: Self.response)
+        #expect(DNSWireScan.minimumTTL(Self.response) == (decoded.answers + decoded.authorities).map(\.ttl).min())
+        #expect(DNSWireScan.minimumTTL(Self.query) == nil, "a query has no records")
+        for cut in [0, 11, 12, 40, 60, Self.response.count - 60] {
+            let prefix = Array(Self.response.prefix(cut))
+            #expect(DNSWireScan.minimumTTL(prefix) == nil, "cut at \(cut)")
+        }
+        var pointerLoop = Self.response
+        pointerLoop[12] = 0x80 // a reserved label type
+        #expect(DNSWireScan.minimumTTL(pointerLoop) == nil)
+    }
+
     @Test func aCompressedResponseExpandsNamesInsideRDataAndSurvivesARoundTrip() throws {
         let message = try DNSMessage(decoding: Self.response)
         #expect(message.answers.map(\.type) == [.cname, .a, .a])

@@ -64,6 +64,7 @@ import Vapor
         "GET /api/v1/devices/:id": .read,
         "POST /api/v1/devices/:id/deactivate": .act,
         "GET /api/v1/devices/:id/dns-queries": .act,
+        "GET /api/v1/dns/decision": .read,
         "GET /api/v1/threats": .read,
         "POST /api/v1/threats/:id/ignore": .act,
         "POST /api/v1/threats/:id/unignore": .act,

@@ -167,6 +167,12 @@ import Testing
             #expect(opened != nil, "the resolver's hit became a threat")
             #expect(threat?["status"] as? String == "OPEN")
             #expect("\(threat ?? [:])".contains("000.9.009.09.ekurbani.com"))
+            // The decision explained for the device names that threat.
+            let explained = try await server.send(.GET, "/api/v1/dns/decision?name=login.000.9.009.09.ekurbani.com&device=\(agent.deviceID)", token: owner)
+            #expect(explained.json["resolverRunning"] as? Bool == true, "\(explained.text)")
+            let explainedThreat = (explained.json["device"] as? [String: Any])?["threat"] as? [String: Any]
+            #expect(explainedThreat?["status"] as? String == "OPEN", "\(explained.text)")
+            #expect(explainedThreat?["id"] as? String == threat?["id"] as? String)
             var detail = try await server.send(.GET, "/api/v1/devices/\(agent.deviceID)", token: owner)
             #expect(((detail.json["device"] as? [String: Any])?["securityStatus"] as? String)?.hasPrefix("THREATS_") == true, "\(detail.text.prefix(400))")
             let events = try await server.events(owner)

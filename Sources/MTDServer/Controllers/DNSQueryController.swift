@@ -72,9 +72,9 @@ enum DNSQueryController {
     }
 
     /// The smallest TTL of the answer and authority records (the SOA's for a negative answer), 0 if none.
+    /// Read off the wire rather than decoded: this runs for every DoH answer.
     static func freshness(_ reply: [UInt8]) -> UInt32 {
-        guard let message = try? DNSMessage(decoding: reply) else { return 0 }
-        return (message.answers + message.authorities).map(\.ttl).min() ?? 0
+        DNSWireScan.minimumTTL(reply) ?? 0
     }
 
     static func base64URLDecode(_ text: String) -> [UInt8]? {
