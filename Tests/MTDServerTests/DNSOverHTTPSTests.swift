@@ -385,6 +385,9 @@ extension DNSOverHTTPSTests {
             await reporter.flush()
             var page = try await server.send(.GET, "/api/v1/devices/\(agent.deviceID)/dns-queries", token: owner)
             #expect(page.status == 200 && page.json["enabled"] as? Bool == false && (page.json["items"] as? [Any])?.isEmpty == true, "\(page.text)")
+            var offBrowser = ConsoleHTTPTests.Browser(server: server)
+            _ = try await offBrowser.login("owner@example.com", "owner-password-1234")
+            #expect(try await offBrowser.send(.GET, "/console/devices/\(agent.deviceID)").text.contains("The query log is off"))
 
             var reply = try await server.send(.PUT, "/api/v1/policy", token: owner, json: ["protectiveDNS": ["queryLogDays": 91]])
             #expect(reply.status == 400 && reply.errorField == "$.protectiveDNS.queryLogDays", "\(reply.text)")
@@ -413,6 +416,28 @@ extension DNSOverHTTPSTests {
             let older = try #require(page.json["items"] as? [[String: Any]])
             #expect(older.first?["name"] as? String == "www.benign.example" && older.first?["action"] as? String == "ALLOW" && older.first?["type"] as? String == "A",
                     "\(page.text)")
+
+            // The console's device page shows the same log to owners and analysts, not to read-only admins.
+            var browser = ConsoleHTTPTests.Browser(server: server)
+            _ = try await browser.login("owner@example.com", "owner-password-1234")
+            let devicePage = try await browser.send(.GET, "/console/devices/\(agent.deviceID)")
+            let section = try #require(devicePage.text.range(of: "id=\"dns\"").map { String(devicePage.text[$0.lowerBound...].prefix(6_000)) },
+                                       "the device page has a protective DNS section: \(devicePage.text.prefix(300))")
+            #expect(section.contains("Queries are kept 7 days"), "\(section)")
+            #expect(section.contains("<td>login.000.9.009.09.ekurbani.com</td>") && section.contains("badge bad\">blocked"), "\(section)")
+            #expect(section.contains("<td>www.benign.example</td>") && section.contains("phishing content"))
+            #expect(section.contains("badge ok\">active"), "the resolver token is shown as active: \(section)")
+            let cursor = "?dnsBefore=" + next
+            let olderPage = try await browser.send(.GET, "/console/devices/\(agent.deviceID)\(cursor.addingPercentEncoding(withAllowedCharacters: allowed.union(["?", "="])) ?? cursor)")
+            #expect(olderPage.status == 200 && !olderPage.text.contains("<td>login.000.9.009.09.ekurbani.com</td>") && olderPage.text.contains("<td>www.benign.example</td>"),
+                    "\(olderPage.text.prefix(200))")
+            reply = try await server.send(.POST, "/api/v1/admins", token: owner, json: ["email": "viewer@example.com", "password": "viewer-password-1", "role": "read-only"])
+            #expect(reply.status == 201, "\(reply.text)")
+            var viewer = ConsoleHTTPTests.Browser(server: server)
+            _ = try await viewer.login("viewer@example.com", "viewer-password-1")
+            let viewerPage = try await viewer.send(.GET, "/console/devices/\(agent.deviceID)")
+            #expect(viewerPage.text.contains("owners and analysts see its queries") && !viewerPage.text.contains("<td>login.000.9.009.09.ekurbani.com</td>"),
+                    "\(viewerPage.text.prefix(200))")
 
             // Bad paging is a 400 naming the parameter; another enterprise's device is not found.
             reply = try await server.send(.GET, "/api/v1/devices/\(agent.deviceID)/dns-queries?limit=0", token: owner)

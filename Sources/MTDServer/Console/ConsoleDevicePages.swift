@@ -74,6 +74,7 @@ enum ConsoleDevicePages {
         let facts: HTML = detail.lastFacts.map { "<pre>\(prettyJSON($0))</pre>" } ?? "<p class=\"muted\">No check-in yet.</p>"
         let activity = activityByApp(detail.lastFacts)
         let automations = try await ConsoleAutomationsPage.deviceSection(req, deviceID: id, enterpriseID: context.principal.enterpriseID)
+        let dns = try await ConsoleDeviceDNS.section(req, deviceID: id, principal: context.principal)
         return ConsolePage.render(req, title: device.email ?? device.udid ?? "Device", section: .devices, content: """
         \(ConsoleThreatPages.notice(req))<div class="cards"><section class="card"><h2>State</h2><dl class="facts">
         <dt>Security</dt><dd>\(ConsolePage.badge(device.securityStatus))</dd><dt>Activation</dt><dd>\(ConsolePage.badge(device.activationStatus))</dd>
@@ -84,6 +85,7 @@ enum ConsoleDevicePages {
         <p>Threat level reported for compliance: <strong>\(device.uemThreatLevel ?? "none")</strong></p></section></div>
         <h2>Threats</h2>\(threats.isEmpty ? [HTML("<p class=\"muted\">No threats have been detected on this device.</p>")] : threats)
         <h2>Automations</h2>\(automations)
+        \(dns)
         <h2>Network activity by app</h2>\(activity)
         <h2>Apps (\(detail.apps.count))</h2><div class="table-wrap"><table><thead><tr><th scope="col">Id</th><th scope="col">Name</th><th scope="col">Version</th><th scope="col">Source</th></tr></thead><tbody>\(apps)</tbody></table></div>
         <h2>Last posture</h2>\(facts)
