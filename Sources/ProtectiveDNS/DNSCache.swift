@@ -31,17 +31,27 @@ public final class DNSCache: Sendable {
     public let capacity: Int
     public static let maxTTL: UInt32 = 86_400
     public static let maxNegativeTTL: UInt32 = 3_600
-    private let entries: NIOLockedValueBox<[Key: Entry]>
+    /// Shards, each with its own lock, so the event loops answering at once rarely wait for each other.
+    private let shards: [NIOLockedValueBox<[Key: Entry]>]
+    private let shardCapacity: Int
 
-    public init(capacity: Int = 100_000) {
+    public init(capacity: Int = 100_000, shards: Int = 16) {
         self.capacity = max(1, capacity)
-        entries = NIOLockedValueBox([:])
+        let count = max(1, min(shards, self.capacity))
+        self.shards = (0..<count).map { _ in NIOLockedValueBox([:]) }
+        shardCapacity = max(1, self.capacity / count)
     }
 
-    public var count: Int { entries.withLockedValue { $0.count } }
+    public var count: Int { shards.reduce(0) { total, shard in total + shard.withLockedValue { $0.count } } }
+
+    private func shard(_ key: Key) -> NIOLockedValueBox<[Key: Entry]> {
+        // Hash values may be negative; the magnitude picks the shard.
+        shards[Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))]
+    }
 
     /// A cached answer with its TTLs counted down by its age, or nil.
     public func answer(for key: Key, now: UInt64) -> DNSMessage? {
+        let entries = shard(key)
         guard let entry = entries.withLockedValue({ $0[key] }) else { return nil }
         guard now < entry.expiresAt else {
             entries.withLockedValue { if $0[key]?.expiresAt == entry.expiresAt { $0[key] = nil } }
@@ -64,7 +74,8 @@ public final class DNSCache: Sendable {
     public func store(_ response: DNSMessage, for key: Key, now: UInt64) {
         guard let ttl = Self.cacheTTL(response), ttl > 0 else { return }
         let entry = Entry(message: response, storedAt: now, expiresAt: now &+ UInt64(ttl) * 1_000_000_000)
-        entries.withLockedValue { entries in
+        let capacity = shardCapacity
+        shard(key).withLockedValue { entries in
             if entries.count >= capacity, entries[key] == nil {
                 // Full: drop what has expired, else an arbitrary tenth, so a flood of unique names
                 // costs one sweep per tenth of the capacity rather than one per insert.

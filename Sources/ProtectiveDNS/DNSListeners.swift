@@ -115,7 +115,18 @@ final class DatagramQueryHandler: ChannelInboundHandler, Sendable {
         case .client(let client): resolver.answer(Array(envelope.data.readableBytesView), from: client, udp: true)
         case .refused(let reason): resolver.refuse(Array(envelope.data.readableBytesView), reason: reason)
         }
+        // Answers ready now are written and flushed together at the end of the read batch
+        // (recvmmsg hands up to 32 at once), so NIO sends them with one sendmmsg, not one call each.
+        if case .now(let bytes) = outcome {
+            context.write(wrapOutboundOut(Self.envelope(bytes, to: remote, allocator: context.channel.allocator)), promise: nil)
+            return
+        }
         outcome.deliver(on: context.channel) { bytes, allocator in Self.envelope(bytes, to: remote, allocator: allocator) }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+        context.fireChannelReadComplete()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
