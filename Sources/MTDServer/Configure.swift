@@ -8,6 +8,7 @@ import FluentSQLiteDriver
 import Foundation
 import MTDIntel
 import MTDStore
+import UEMClient
 import SQLKit
 import Vapor
 
@@ -102,7 +103,7 @@ struct BackgroundWorkLifecycle: LifecycleHandler {
         let consumers = services.consumers
         try await services.dns.start(settings: configuration.dns, listenHost: configuration.hostname,
                                      tls: application.http.server.configuration.tlsConfiguration, policies: services.policies, writes: services.writes,
-                                     database: database, group: application.eventLoopGroup,
+                                     database: database, group: application.eventLoopGroup, egress: EgressGuard(policy: configuration.egressPolicy),
                                      mayResolve: { consumers.holdsLease("connection-sweeper") })
         services.startConsumers([
             UEMSyncConsumer(app: application, services: services, logger: Logger(label: "openmtd.uem-sync")),

@@ -44,7 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("uem-create-tags"), help: "Create the mapped MTD tags the tenant lacks.") var uemCreateTags = false
     @Option(name: .customLong("tls-certificate"), help: "PEM certificate chain; with --tls-key the server speaks HTTPS only.") var tlsCertificate: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key of the certificate.") var tlsKey: String?
-    @Option(name: .customLong("egress-allow"), help: "Network or host the server may connect to for admin-supplied addresses (UEM URL, OAuth token URL); repeatable, e.g. --egress-allow '*.awmdm.com'. Default: anywhere but the deny list.") var egressAllow: [String] = []
+    @Option(name: .customLong("egress-allow"), help: "Network or host the server may connect to for admin-supplied addresses (UEM URL, OAuth token URL, webhooks, SMTP relay, DNS upstreams); repeatable, e.g. --egress-allow '*.awmdm.com'. Default: anywhere but the deny list.") var egressAllow: [String] = []
     @Option(name: .customLong("egress-deny"), help: "Network or host never to connect to, on top of link-local and cloud metadata addresses; repeatable.") var egressDeny: [String] = []
     @Option(name: .customLong("trusted-proxy"), help: "Address or network of a load balancer whose X-Forwarded-For names the client (rate limits per client); repeatable, e.g. --trusted-proxy 127.0.0.1.") var trustedProxies: [String] = []
     @Option(name: .customLong("dns-udp-port"), help: "Run the protective DNS resolver on this UDP port (0: any free port).") var dnsUDPPort: Int?

@@ -37,4 +37,20 @@ import Testing
         #expect(result.stderr.contains("OPENMTD_UNREACHABLE_AFTER"), "\(result.stderr)")
         #expect(result.stderr.contains("got -1"), "\(result.stderr)")
     }
+
+    /// DNS upstreams pass the egress policy like every other address the server is given: cloud
+    /// metadata addresses always fail, and the deny list is honoured, with the flag that fixes it named.
+    @Test(arguments: [
+        (["--dns-upstream", "udp://169.254.169.254:53"], "the egress policy refuses --dns-upstream udp://169.254.169.254:53"),
+        (["--dns-upstream", "udp://127.0.0.1:53", "--egress-deny", "127.0.0.0/8"], "127.0.0.1 resolves to 127.0.0.1, which is on the egress deny list"),
+    ])
+    func dnsUpstreamsPassTheEgressPolicy(_ extra: [String], _ message: String) throws {
+        let folder = try CLI.temporaryFolder()
+        let result = try CLI.run(["serve", "--port", "\(Int.random(in: 20_000...40_000))", "--data-dir", folder.appendingPathComponent("data").path,
+                                  "--dns-udp-port", "0"] + extra)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(result.stderr.contains("allow it with --egress-allow"), "\(result.stderr)")
+        #expect(!result.stderr.contains("Fatal error"), "\(result.stderr)")
+    }
 }

@@ -9,6 +9,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
 import ProtectiveDNS
+import UEMClient
 
 /// Runs the protective resolver with the server once `--dns-upstream` is given: DoH at
 /// `/dns-query` (and `/dns-query/{resolver token}` for a device) on the HTTP server, and plain DNS
@@ -47,9 +48,17 @@ final class ProtectiveDNSService: Sendable {
     /// `mayResolve` tells whether this replica resolves the resolver's quiet threats (one at a time
     /// does); `tls` is the HTTP server's TLS, which DNS-over-TLS shares.
     func start(settings: ProtectiveDNSSettings, listenHost: String, tls: TLSConfiguration?, policies: PolicyService, writes: WriteGate,
-               database: @escaping @Sendable () -> any Database, group: any EventLoopGroup,
+               database: @escaping @Sendable () -> any Database, group: any EventLoopGroup, egress: EgressGuard,
                mayResolve: @escaping @Sendable () -> Bool) async throws {
         guard settings.isEnabled else { return }
+        // Upstreams pass the same egress check as every other address the server is given.
+        for upstream in settings.upstreams {
+            do {
+                _ = try await egress.addresses(of: upstream.host, label: "--dns-upstream \(upstream)")
+            } catch {
+                throw DNSConfigurationError("\(error); allow it with --egress-allow \(upstream.host), or choose another upstream")
+            }
+        }
         let logger = Logger(label: "openmtd.dns")
         let reporter = DNSThreatReporter(writes: writes, policies: policies, database: database)
         guard let enterpriseID = try await EnterpriseModel.query(on: database()).sort(\.$createdAt).first()?.id else {
