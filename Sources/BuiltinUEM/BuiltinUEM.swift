@@ -51,6 +51,8 @@ public enum BuiltinUEM {
             api.post("system", "admins", "addadmin", use: UEMSystemController.addAdmin)
             api.get("system", "admins", "search", use: UEMSystemController.searchAdmins)
             api.get("mdm", "devices", "search", use: UEMDeviceController.search)
+            api.get("mdm", "devices", use: UEMDeviceController.lookup)
+            api.get("mdm", "devices", "udid", ":udid", use: UEMDeviceController.byUDID)
             api.post("mdm", "devices", "enroll", use: UEMDeviceController.enroll)
             api.get("mdm", "devices", ":id", use: UEMDeviceController.get)
             api.delete("mdm", "devices", ":id", use: UEMDeviceController.unenroll)

@@ -32,6 +32,17 @@ public actor InMemoryUEMConnector: UEMConnector {
         return id
     }
 
+    public func device(_ lookup: UEMDeviceLookup) async throws(UEMClientError) -> UEMDeviceRecord? {
+        return enrolled.first { record in
+            switch lookup {
+            case .uuid(let value): record.uuid.lowercased() == value.lowercased()
+            case .udid(let value): record.udid == value
+            case .serialNumber(let value): record.serialNumber == value
+            case .imei: false // the in-memory UEM keeps no IMEI
+            }
+        }
+    }
+
     /// Removes a phone, as when it leaves the UEM.
     public func unenroll(id: Int) {
         enrolled.removeAll { $0.id == id }

@@ -6,6 +6,9 @@ import MTDCore
 public protocol UEMConnector: Sendable {
     /// One page (0-based) of enrolled devices.
     func devices(page: Int, pageSize: Int) async throws(UEMClientError) -> UEMDevicePage
+    /// One enrolled device found by an identity, or nil when the UEM has none: what activation asks
+    /// so that a phone enrolled a moment ago is linked before device sync comes round.
+    func device(_ lookup: UEMDeviceLookup) async throws(UEMClientError) -> UEMDeviceRecord?
     func tags() async throws(UEMClientError) -> [UEMTagInfo]
     func createTag(named name: String) async throws(UEMClientError) -> Int
     func addDevices(_ deviceIDs: [Int], toTag tagID: Int) async throws(UEMClientError) -> UEMBulkResult
@@ -70,6 +73,24 @@ public enum UEMThreatLevel: String, Sendable, CaseIterable, Codable {
         case .threatsLow: self = .low
         case .threatsMedium: self = .medium
         case .threatsHigh: self = .high
+        }
+    }
+}
+
+/// An identity a UEM finds a device by: its UUID (the `{DeviceUuid}` lookup value), UDID, serial
+/// number or IMEI.
+public enum UEMDeviceLookup: Sendable, Equatable, CustomStringConvertible {
+    case uuid(String)
+    case udid(String)
+    case serialNumber(String)
+    case imei(String)
+
+    public var description: String {
+        switch self {
+        case .uuid(let value): "UUID \(value)"
+        case .udid(let value): "UDID \(value)"
+        case .serialNumber(let value): "serial number \(value)"
+        case .imei(let value): "IMEI \(value)"
         }
     }
 }

@@ -97,6 +97,34 @@ public struct WorkspaceOneClient: UEMConnector {
         return UEMDevicePage(devices: decoded.Devices.map(\.record), total: decoded.Total)
     }
 
+    /// `GET /mdm/devices/{uuid}` for a UUID; `GET /mdm/devices?searchby=Udid|Serialnumber|ImeiNumber&id=`
+    /// otherwise. A 404 is no such device.
+    public func device(_ lookup: UEMDeviceLookup) async throws(UEMClientError) -> UEMDeviceRecord? {
+        let path: String
+        switch lookup {
+        case .uuid(let value):
+            // Only a well-formed UUID goes into the path.
+            guard let uuid = UUID(uuidString: value) else { return nil }
+            path = "/mdm/devices/\(uuid.uuidString.lowercased())"
+        case .udid(let value): path = Self.searchPath("Udid", value)
+        case .serialNumber(let value): path = Self.searchPath("Serialnumber", value)
+        case .imei(let value): path = Self.searchPath("ImeiNumber", value)
+        }
+        do {
+            guard let data = try await call(.GET, path) else { return nil }
+            let device: DeviceJSON = try decode(data)
+            return device.record
+        } catch .notFound {
+            return nil
+        }
+    }
+
+    static func searchPath(_ by: String, _ value: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return "/mdm/devices?searchby=\(by)&id=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
+    }
+
     public func tags() async throws(UEMClientError) -> [UEMTagInfo] {
         struct Tag: Decodable {
             struct Id: Decodable { var Value: Int }

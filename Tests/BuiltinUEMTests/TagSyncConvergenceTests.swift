@@ -30,7 +30,12 @@ struct SwitchedConnector: UEMConnector {
         return try await client.devices(page: page, pageSize: pageSize)
     }
 
-    func tags() async throws(UEMClientError) -> [UEMTagInfo] {
+    func device(_ lookup: UEMDeviceLookup) async throws(UEMClientError) -> UEMDeviceRecord? {
+        try await check("device")
+        return try await client.device(lookup)
+    }
+
+        func tags() async throws(UEMClientError) -> [UEMTagInfo] {
         try await check("tags")
         return try await client.tags()
     }

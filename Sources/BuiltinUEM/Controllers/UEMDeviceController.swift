@@ -29,6 +29,23 @@ enum UEMDeviceController {
         return WS1Device(device, group: try await groupsByID(req)[device.organizationGroupID])
     }
 
+    /// `GET /API/mdm/devices?searchby=Udid|Serialnumber|Macaddress|ImeiNumber|DeviceId&id=…`: the one
+    /// enrolled device with that identity (Workspace ONE's most used lookup), or 404.
+    static func lookup(_ req: Request) async throws -> WS1Device {
+        try req.uem.require(.devices, .read)
+        let device = try await UEMDeviceSearch.find(req)
+        return WS1Device(device, group: try await groupsByID(req)[device.organizationGroupID])
+    }
+
+    /// `GET /API/mdm/devices/udid/{udid}`.
+    static func byUDID(_ req: Request) async throws -> WS1Device {
+        try req.uem.require(.devices, .read)
+        guard let udid = req.parameters.get("udid"), !udid.isEmpty,
+              let device = try await UEMDevice.query(on: req.db).filter(\.$udid == udid).filter(\.$enrollmentStatus == "Enrolled").first()
+        else { throw UEMError.notFound("Device") }
+        return WS1Device(device, group: try await groupsByID(req)[device.organizationGroupID])
+    }
+
     static func tags(_ req: Request) async throws -> Response {
         try req.uem.require(.tags, .read)
         let device = try await find(req)

@@ -1,5 +1,6 @@
 import Foundation
 import MTDCore
+import MTDServices
 import Vapor
 
 /// `/agent/v1`: activation, check-in and deactivation for device agents.
@@ -21,6 +22,7 @@ enum AgentController {
                       mdm: body.mdm, platform: body.platform, mode: body.mode, agentVersion: body.agentVersion),
                 on: req.db)
             services.metrics.activations.increment()
+            await linkInUEM(activation.deviceID, req)
             let response = ActivateResponse(
                 deviceId: activation.deviceID.uuidString.lowercased(), credential: activation.credential,
                 checkInIntervalSeconds: services.configuration.checkInIntervalSeconds, reactivated: activation.reactivated,
@@ -35,6 +37,24 @@ enum AgentController {
             throw APIError(status: .forbidden, code: "invalid_enrollment_code", message: "this enrollment code is \(reason); ask the admin for the current one")
         }
     }
+
+    /// Instant linking: the UEM is asked for the phone before the activation is answered, so its
+    /// first check-in already finds it linked. A UEM that is slow or down never fails an activation:
+    /// after a few seconds, or on an error, periodic device sync links it instead.
+    static func linkInUEM(_ deviceID: UUID, _ req: Request) async {
+        let sync = req.application.mtd.uemSync
+        // The application's database, not the request's: the lookup may outlive a missed deadline.
+        let database = req.application.db
+        do {
+            let linked = try await Deadline.run(seconds: linkSeconds) { try await sync.linkAtActivation(deviceID: deviceID, on: database) }
+            if !linked { req.logger.debug("activated device is not in the UEM yet; device sync links it later", metadata: ["device": "\(deviceID)"]) }
+        } catch {
+            req.logger.warning("could not look the activated device up in the UEM; device sync links it later",
+                               metadata: ["device": "\(deviceID)", "error": "\(error)"])
+        }
+    }
+
+    static let linkSeconds = 3.0
 
     static func checkIn(_ req: Request) async throws -> CheckInResponse {
         let device = try req.agentDevice

@@ -181,47 +181,7 @@ actor UEMSync {
                device.activationStatus != .deleted {
                 continue
             }
-            created += try await writes.run {
-                try await database.transaction { tx in
-                    // The UEM's device id first: identities are unique per enterprise, and a device found
-                    // by UDID must not take an id another device already holds.
-                    var existing = try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == connection.enterpriseID)
-                        .filter(\.$externalID == record.uuid).first()
-                    if existing == nil, !record.udid.isEmpty {
-                        // The phone by its UDID: never linked, linked in another UEM (whose UUID it
-                        // still carries), or enrolled again in this one under a new UUID.
-                        existing = try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == connection.enterpriseID)
-                            .filter(\.$udid == record.udid).first()
-                    }
-                    if let existing, let id = existing.id { try await RowLocks.lockDevice(id, on: tx) }
-                    let device = existing ?? DeviceModel()
-                    let isNew = existing == nil
-                    let event = try await DeviceLedger.record(device, actor: .system, on: tx) { device in
-                        device.$enterprise.id = connection.enterpriseID
-                        device.externalID = record.uuid
-                        // A link made in another UEM says nothing about this one.
-                        if device.uemConnection != connection.key { device.uemThreatLevel = nil }
-                        device.uemConnection = connection.key
-                        device.uemDeviceID = record.id
-                        if device.udid == nil, !record.udid.isEmpty { device.udid = record.udid }
-                        device.email = device.email ?? record.email
-                        device.platform = record.platform == "Apple" ? Platform.ios.rawValue
-                            : (record.platform == "Android" ? Platform.android.rawValue : record.platform.uppercased())
-                        device.osVersion = device.osVersion ?? record.operatingSystem
-                        device.model = device.model ?? record.model
-                        if isNew {
-                            device.activationStatus = .pending
-                            device.connectionStatus = .connected
-                            device.securityStatus = .secure
-                        } else if device.activationStatus == .deleted {
-                            // Back in the UEM: its agent must activate again.
-                            device.activationStatus = .pending
-                        }
-                    }
-                    try await EventLog.append(event.map { [$0] } ?? [], enterpriseID: connection.enterpriseID, on: tx, now: now)
-                    return isNew ? 1 : 0
-                }
-            }
+            created += try await link(record, connection: connection, on: database, now: now)
         }
         let present = Set(records.map(\.uuid))
         let gone = try await DeviceModel.query(on: database).filter(\.$enterprise.$id == connection.enterpriseID)
@@ -243,6 +203,72 @@ actor UEMSync {
         }
         lastDeviceSync = (now, records.count, created, gone.count)
         return (records.count, created, gone.count)
+    }
+
+    /// Links the UEM's device to the MTD device with its UUID or UDID, or creates a PENDING device
+    /// for it. Returns 1 when a device was created.
+    private func link(_ record: UEMDeviceRecord, connection: Connection, on database: any Database, now: Date) async throws -> Int {
+        try await writes.run {
+            try await database.transaction { tx in
+                // The UEM's device id first: identities are unique per enterprise, and a device found
+                // by UDID must not take an id another device already holds.
+                var existing = try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == connection.enterpriseID)
+                    .filter(\.$externalID == record.uuid).first()
+                if existing == nil, !record.udid.isEmpty {
+                    // The phone by its UDID: never linked, linked in another UEM (whose UUID it
+                    // still carries), or enrolled again in this one under a new UUID.
+                    existing = try await DeviceModel.query(on: tx).filter(\.$enterprise.$id == connection.enterpriseID)
+                        .filter(\.$udid == record.udid).first()
+                }
+                if let existing, let id = existing.id { try await RowLocks.lockDevice(id, on: tx) }
+                let device = existing ?? DeviceModel()
+                let isNew = existing == nil
+                let event = try await DeviceLedger.record(device, actor: .system, on: tx) { device in
+                    device.$enterprise.id = connection.enterpriseID
+                    device.externalID = record.uuid
+                    // A link made in another UEM says nothing about this one.
+                    if device.uemConnection != connection.key { device.uemThreatLevel = nil }
+                    device.uemConnection = connection.key
+                    device.uemDeviceID = record.id
+                    if device.udid == nil, !record.udid.isEmpty { device.udid = record.udid }
+                    device.email = device.email ?? record.email
+                    device.platform = record.platform == "Apple" ? Platform.ios.rawValue
+                        : (record.platform == "Android" ? Platform.android.rawValue : record.platform.uppercased())
+                    device.osVersion = device.osVersion ?? record.operatingSystem
+                    device.model = device.model ?? record.model
+                    if isNew {
+                        device.activationStatus = .pending
+                        device.connectionStatus = .connected
+                        device.securityStatus = .secure
+                    } else if device.activationStatus == .deleted {
+                        // Back in the UEM: its agent must activate again.
+                        device.activationStatus = .pending
+                    }
+                }
+                try await EventLog.append(event.map { [$0] } ?? [], enterpriseID: connection.enterpriseID, on: tx, now: now)
+                return isNew ? 1 : 0
+            }
+        }
+    }
+
+    /// Activation of a phone device sync has not seen yet: it is looked up in the UEM at once (by the
+    /// `{DeviceUuid}` it was given, then its UDID), linked, and its tags follow through the DEVICE
+    /// event, so a phone enrolled a moment ago gets its tags before the next device sync. Returns
+    /// whether the device is linked now; a UEM that does not know it leaves it to device sync.
+    @discardableResult
+    func linkAtActivation(deviceID: UUID, on database: any Database, now: Date = Date()) async throws -> Bool {
+        guard let connection, let device = try await DeviceModel.find(deviceID, on: database),
+              device.$enterprise.id == connection.enterpriseID else { return false }
+        if device.uemConnection == connection.key, device.uemDeviceID != nil { return true }
+        var lookups: [UEMDeviceLookup] = []
+        if let uuid = device.externalID, !uuid.isEmpty { lookups.append(.uuid(uuid)) }
+        if let udid = device.udid, !udid.isEmpty { lookups.append(.udid(udid)) }
+        for lookup in lookups {
+            guard let record = try await connection.connector.device(lookup) else { continue }
+            _ = try await link(record, connection: connection, on: database, now: now)
+            return true
+        }
+        return false
     }
 
     /// One reconciliation at a time: the actor alone would let two interleave at their awaits and
