@@ -31,8 +31,15 @@ public enum BuiltinUEM {
         // The API's own description, for API clients and fuzzers; public like the admin API's.
         app.get("API", "openapi.json", use: UEMSystemController.openAPI)
         for prefix in [["API"], ["API", "v1"]] {
-            let api = app.grouped(prefix.map { PathComponent(stringLiteral: $0) })
-                .grouped(UEMErrorMiddleware(isDatabaseOutage: isDatabaseOutage), UEMAuthMiddleware(), UEMWriteMiddleware(serialize: serializeWrites))
+            let base = app.grouped(prefix.map { PathComponent(stringLiteral: $0) }).grouped(UEMErrorMiddleware(isDatabaseOutage: isDatabaseOutage))
+            // Workspace ONE's connectivity check, open like its help page.
+            base.get("help", use: UEMSystemController.help)
+            // Any other path is a 404 in Workspace ONE's error body that names it (matched last:
+            // the router prefers every constant and parameter route to a catch-all).
+            for method in [HTTPMethod.GET, .POST, .PUT, .PATCH, .DELETE] {
+                base.on(method, "**", body: .collect(maxSize: "16kb"), use: UEMSystemController.unsupported)
+            }
+            let api = base.grouped(UEMAuthMiddleware(), UEMWriteMiddleware(serialize: serializeWrites))
             api.get("system", "info", use: UEMSystemController.info)
             api.get("system", "groups", "search", use: UEMSystemController.groups)
             api.get("system", "groups", ":id", use: UEMSystemController.group)
@@ -53,6 +60,9 @@ public enum BuiltinUEM {
             api.get("mdm", "devices", "search", use: UEMDeviceController.search)
             api.get("mdm", "devices", use: UEMDeviceController.lookup)
             api.get("mdm", "devices", "udid", ":udid", use: UEMDeviceController.byUDID)
+            api.get("mdm", "devices", "security", use: UEMDeviceController.securityBySearch)
+            api.get("mdm", "devices", ":id", "security", use: UEMDeviceController.security)
+            api.get("mdm", "devices", ":id", "smartgroups", use: UEMDeviceController.smartGroups)
             api.post("mdm", "devices", "enroll", use: UEMDeviceController.enroll)
             api.get("mdm", "devices", ":id", use: UEMDeviceController.get)
             api.delete("mdm", "devices", ":id", use: UEMDeviceController.unenroll)

@@ -48,14 +48,19 @@ struct UEMAuthMiddleware: AsyncMiddleware {
 
     /// An admin account with Basic auth, presenting its organization group's API key.
     func basicPrincipal(tenantCode code: String, on request: Request) async throws -> UEMPrincipal {
-        guard let key = try await UEMAPIKey.query(on: request.db).filter(\.$code == code).first() else {
-            throw UEMError.tenantCode(code.isEmpty ? "(none)" : code)
-        }
+        // `system/info` answers Basic auth without a tenant code, as Workspace ONE's does: clients
+        // call it to check the account before they know the key.
+        let infoOnly = code.isEmpty && Self.isSystemInfo(request.url.path)
+        let key = try await UEMAPIKey.query(on: request.db).filter(\.$code == code).first()
+        if key == nil, !infoOnly { throw UEMError.tenantCode(code.isEmpty ? "(none)" : code) }
         guard let basic = request.headers.basicAuthorization else { throw UEMError.credentials("(none)") }
         guard let admin = try await UEMAdmin.query(on: request.db).filter(\.$username == basic.username).first(),
               try await VerifiedCredentials.shared.verify(basic.password, against: admin.passwordHash),
               let adminID = admin.id
         else { throw UEMError.credentials(basic.username) }
+        guard let key else {
+            return UEMPrincipal(adminID: adminID, username: admin.username, organizationGroupID: admin.organizationGroupID, permissions: [:])
+        }
         // The API key of an organization group serves the admins of that group and of the groups below it.
         if admin.organizationGroupID != key.organizationGroupID {
             guard try await OrganizationTree.load(on: request.db).contains(admin.organizationGroupID, within: key.organizationGroupID) else {
@@ -66,7 +71,12 @@ struct UEMAuthMiddleware: AsyncMiddleware {
         return UEMPrincipal(adminID: adminID, username: admin.username, organizationGroupID: admin.organizationGroupID, permissions: role?.levels ?? [:])
     }
 
-    /// An OAuth client's bearer token. The tenant code is optional with OAuth (clients differ on
+    static func isSystemInfo(_ path: String) -> Bool {
+        let lowered = path.lowercased()
+        return lowered == "/api/system/info" || lowered == "/api/v1/system/info"
+    }
+
+        /// An OAuth client's bearer token. The tenant code is optional with OAuth (clients differ on
     /// whether they send it); when sent it must belong to the client's organization group tree.
     func oauthPrincipal(_ token: String, tenantCode code: String, on request: Request) async throws -> UEMPrincipal {
         guard let clientID = await request.application.uemOAuthTokens.client(for: token, now: Date()),

@@ -126,6 +126,16 @@ final class UEMServer: @unchecked Sendable {
         let response = try await client.execute(request, timeout: .seconds(30))
         return Reply(status: Int(response.status.code), body: Data(buffer: try await response.body.collect(upTo: 16 * 1024 * 1024)))
     }
+
+    /// A request with exactly these headers: no tenant code or credentials unless given.
+    func sendRaw(_ method: NIOHTTP1.HTTPMethod, _ path: String, headers: [String: String], body: Data?) async throws -> Reply {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(data: body)) }
+        let response = try await client.execute(request, timeout: .seconds(30))
+        return Reply(status: Int(response.status.code), body: Data(buffer: try await response.body.collect(upTo: 16 * 1024 * 1024)))
+    }
 }
 
 /// Shows up as skipped when the PostgreSQL cases of the UEM tests are left out.

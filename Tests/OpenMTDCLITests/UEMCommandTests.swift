@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Testing
 
 /// `openmtd uem serve` and `openmtd uem enroll`, run as a user would, against each other.
@@ -36,6 +39,15 @@ import Testing
         result = try CLI.run(["uem", "enroll", "--url", url, "--tenant-code", code, "--udid", "x", "--user", "jo", "--platform", "Windows"], environment: secret)
         #expect(result.status == 2)
         #expect(result.stderr.contains("--platform must be Apple or Android, not Windows"))
+
+        // A path the UEM does not serve is an HTTP 404 in Workspace ONE's error body, not a closed connection.
+        var request = URLRequest(url: try #require(URL(string: url + "/mdm/nothing/here")))
+        request.setValue("application/json", forHTTPHeaderField: "Accept")
+        let (body, response) = try await URLSession.shared.data(for: request)
+        #expect((response as? HTTPURLResponse)?.statusCode == 404)
+        let error = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any], "\(String(decoding: body, as: UTF8.self))")
+        #expect(error["errorCode"] as? Int == 404 && error["activityId"] is String)
+        #expect((error["message"] as? String)?.contains("GET /API/mdm/nothing/here is not a resource") == true, "\(error)")
     }
 
     @Test func serveRefusesAnEgressRuleItCannotRead() throws {

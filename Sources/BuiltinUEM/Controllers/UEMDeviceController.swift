@@ -46,6 +46,46 @@ enum UEMDeviceController {
         return WS1Device(device, group: try await groupsByID(req)[device.organizationGroupID])
     }
 
+    /// Workspace ONE's `DeviceSecurityInfo`. The built-in UEM has no MDM channel that queries a phone's
+    /// encryption or passcode, so only what it knows is present: whether the device is compromised.
+    struct SecurityInfo: Content {
+        var IsCompromised: Bool
+    }
+
+    /// `GET /API/mdm/devices/{id}/security`.
+    static func security(_ req: Request) async throws -> SecurityInfo {
+        try req.uem.require(.devices, .read)
+        return SecurityInfo(IsCompromised: try await find(req).compromised)
+    }
+
+    /// `GET /API/mdm/devices/security?searchby=&id=`.
+    static func securityBySearch(_ req: Request) async throws -> SecurityInfo {
+        try req.uem.require(.devices, .read)
+        return SecurityInfo(IsCompromised: try await UEMDeviceSearch.find(req).compromised)
+    }
+
+    struct AssignedSmartGroups: Content {
+        struct Group: Content {
+            struct ID: Content { var Value: Int }
+            var SmartGroupId: ID
+            var SmartGroupName: String
+        }
+
+        var SmartGroup: [Group]
+    }
+
+    /// `GET /API/mdm/devices/{id}/smartgroups`: the smart groups whose criteria the device meets now.
+    static func smartGroups(_ req: Request) async throws -> AssignedSmartGroups {
+        try req.uem.require(.devices, .read)
+        let device = try await find(req)
+        let tags = try await EffectiveState.tags(of: device.id.map { [$0] } ?? [], on: req.db)
+        let tree = try await OrganizationTree.load(on: req.db)
+        let groups = try await UEMSmartGroup.query(on: req.db).sort(\.$id).all().filter { group in
+            EffectiveState.criteria(of: group).includes(device, tags: tags[device.id ?? -1] ?? [], tree: tree)
+        }
+        return AssignedSmartGroups(SmartGroup: groups.map { .init(SmartGroupId: .init(Value: $0.id ?? 0), SmartGroupName: $0.name) })
+    }
+
     static func tags(_ req: Request) async throws -> Response {
         try req.uem.require(.tags, .read)
         let device = try await find(req)

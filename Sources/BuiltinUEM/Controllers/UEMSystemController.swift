@@ -17,6 +17,21 @@ enum UEMSystemController {
         return Info(ProductName: "OpenMTD built-in UEM", ProductVersion: "1.0", Capabilities: ["MTDThreatLevel"])
     }
 
+    /// `GET /API/help`: 200, as Workspace ONE's help page answers; clients use it to check that the
+    /// REST API is reachable before they authenticate.
+    static func help(_ req: Request) async throws -> Response {
+        var headers = HTTPHeaders()
+        headers.contentType = .html
+        let page = "<!doctype html><html lang=\"en\"><head><title>OpenMTD built-in UEM REST API</title></head><body><h1>OpenMTD built-in UEM REST API</h1>"
+            + "<p>Workspace ONE UEM compatible. The OpenAPI document is at <a href=\"/API/openapi.json\">/API/openapi.json</a>.</p></body></html>"
+        return Response(status: .ok, headers: headers, body: .init(string: page))
+    }
+
+    /// Every path the built-in UEM does not serve: a 404 that names it, in Workspace ONE's error body.
+    static func unsupported(_ req: Request) async throws -> Response {
+        throw UEMError(status: .notFound, errorCode: 404, message: "\(req.method.rawValue) \(req.url.path.prefix(300)) is not a resource of this API; see /API/openapi.json.")
+    }
+
     static func groups(_ req: Request) async throws -> Response {
         let principal = try req.uem
         try principal.require(.groups, .read)

@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+
+/// Workspace ONE fidelity (issue "Built-in UEM", point 4): the calls real Workspace ONE clients make,
+/// with the status and shape the vendor's API answers.
+@Suite(.serialized) struct UEMFidelityTests {
+    @Test(arguments: UEMTestDatabase.available) func lookupsHelpSecuritySmartGroupsAndUnknownPaths(_ database: UEMTestDatabase) async throws {
+        let uem = try await UEMServer.start(database)
+        do {
+            var reply = try await uem.send(.POST, "/API/mdm/devices/enroll", json: ["Udid": "fidelity-1", "Platform": "Android", "UserName": "ana"])
+            let id = try #require((reply.json["Id"] as? [String: Any])?["Value"] as? Int, "\(reply.text)")
+
+            // D10: the help page answers without credentials.
+            reply = try await uem.sendRaw(.GET, "/API/help", headers: [:], body: nil)
+            #expect(reply.status == 200 && reply.text.contains("/API/openapi.json"), "\(reply.text)")
+
+            // D15: system/info with Basic auth and no tenant code; a wrong password is still a 401.
+            let basic = "Basic " + Data("uemadmin:\(UEMServer.adminPassword)".utf8).base64EncodedString()
+            reply = try await uem.sendRaw(.GET, "/API/system/info", headers: ["Authorization": basic, "Accept": "application/json"], body: nil)
+            #expect(reply.status == 200 && reply.json["ProductName"] != nil, "\(reply.text)")
+            reply = try await uem.sendRaw(.GET, "/API/system/info", headers: ["Authorization": "Basic " + Data("uemadmin:wrong".utf8).base64EncodedString()], body: nil)
+            #expect(reply.status == 401, "\(reply.text)")
+            // Without a tenant code nothing else is served.
+            reply = try await uem.sendRaw(.GET, "/API/mdm/devices/search", headers: ["Authorization": basic], body: nil)
+            #expect(reply.status == 403 && reply.json["errorCode"] as? Int == 1013, "\(reply.text)")
+
+            // D3: DeviceSecurityInfo by id and by searchby.
+            reply = try await uem.send(.GET, "/API/mdm/devices/\(id)/security")
+            #expect(reply.status == 200 && reply.json["IsCompromised"] as? Bool == false, "\(reply.text)")
+            reply = try await uem.send(.GET, "/API/mdm/devices/security?searchby=Udid&id=fidelity-1")
+            #expect(reply.status == 200 && reply.json["IsCompromised"] as? Bool == false, "\(reply.text)")
+
+            // D5: the device's smart groups, `{SmartGroup:[{SmartGroupId:{Value}, SmartGroupName}]}`.
+            reply = try await uem.send(.POST, "/API/mdm/smartgroups", json: ["Name": "Android phones", "Platforms": ["Android"]])
+            let android = try #require(reply.json["SmartGroupID"] as? Int, "\(reply.text)")
+            reply = try await uem.send(.POST, "/API/mdm/smartgroups", json: ["Name": "iPhones", "Platforms": ["Apple"]])
+            #expect(reply.status == 201)
+            reply = try await uem.send(.GET, "/API/mdm/devices/\(id)/smartgroups")
+            let groups = try #require(reply.json["SmartGroup"] as? [[String: Any]], "\(reply.text)")
+            #expect(groups.count == 1)
+            #expect((groups.first?["SmartGroupId"] as? [String: Any])?["Value"] as? Int == android)
+            #expect(groups.first?["SmartGroupName"] as? String == "Android phones")
+
+            // D16 and D17: an unsupported path is a 404 that names it, in Workspace ONE's error body,
+            // with or without credentials; a fixed sub-path is never read as a device id.
+            for (method, path, authenticated) in [("GET", "/API/nothing/here", false), ("GET", "/API/mdm/devices/search/extra", true),
+                                                  ("POST", "/API/mdm/devices/\(id)/frobnicate", true), ("DELETE", "/API/v1/unknown", false)] {
+                reply = authenticated ? try await uem.send(method == "GET" ? .GET : method == "POST" ? .POST : .DELETE, path)
+                    : try await uem.sendRaw(method == "GET" ? .GET : .DELETE, path, headers: [:], body: nil)
+                #expect(reply.status == 404, "\(method) \(path): \(reply.text)")
+                #expect(reply.json["errorCode"] as? Int == 404 && reply.json["activityId"] is String, "\(method) \(path): \(reply.text)")
+                #expect((reply.json["message"] as? String)?.contains("\(method) \(path) is not a resource") == true, "\(reply.text)")
+            }
+        } catch {
+            try await uem.stop()
+            throw error
+        }
+        try await uem.stop()
+    }
+}
