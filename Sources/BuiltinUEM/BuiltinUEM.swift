@@ -88,6 +88,8 @@ public enum BuiltinUEM {
             api.get("mdm", "smartgroups", "search", use: UEMSmartGroupController.search)
             api.post("mdm", "smartgroups", use: UEMSmartGroupController.create)
             api.get("mdm", "smartgroups", ":id", use: UEMSmartGroupController.get)
+            api.put("mdm", "smartgroups", ":id", use: UEMSmartGroupController.update)
+            api.delete("mdm", "smartgroups", ":id", use: UEMSmartGroupController.delete)
             api.get("mdm", "smartgroups", ":id", "devices", use: UEMSmartGroupController.devices)
             api.post("mdm", "profiles", use: UEMProfileController.create)
             api.get("mdm", "profiles", ":id", use: UEMProfileController.get)

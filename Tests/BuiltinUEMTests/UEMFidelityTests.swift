@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import Testing
 
 /// Workspace ONE fidelity (issue "Built-in UEM", point 4): the calls real Workspace ONE clients make,
@@ -40,6 +42,39 @@ import Testing
             #expect(groups.count == 1)
             #expect((groups.first?["SmartGroupId"] as? [String: Any])?["Value"] as? Int == android)
             #expect(groups.first?["SmartGroupName"] as? String == "Android phones")
+
+            // D9: a smart group is replaced and deleted; one a profile excludes cannot be deleted.
+            reply = try await uem.send(.PUT, "/API/mdm/smartgroups/\(android)", json: ["Name": "Apple phones now", "Platforms": ["Apple"]])
+            #expect(reply.status == 200 && reply.json["Name"] as? String == "Apple phones now", "\(reply.text)")
+            reply = try await uem.send(.GET, "/API/mdm/devices/\(id)/smartgroups")
+            #expect((reply.json["SmartGroup"] as? [Any])?.isEmpty == true, "the Android phone left the group: \(reply.text)")
+            reply = try await uem.send(.POST, "/API/mdm/smartgroups", json: ["Name": "High Risk", "Platforms": ["Android"]])
+            let risky = try #require(reply.json["SmartGroupID"] as? Int)
+            reply = try await uem.send(.POST, "/API/mdm/profiles", json: ["Name": "Tunnel", "AssignedSmartGroups": [android], "ExcludedSmartGroups": [risky]])
+            #expect(reply.status == 201, "\(reply.text)")
+            reply = try await uem.send(.DELETE, "/API/mdm/smartgroups/\(risky)")
+            #expect(reply.status == 400 && (reply.json["message"] as? String)?.contains("in use by profile Tunnel") == true, "\(reply.text)")
+            reply = try await uem.send(.PUT, "/API/mdm/smartgroups/\(risky)", json: ["Name": "High Risk", "Tags": [["Id": 987_654]]])
+            #expect(reply.status == 400, "an unknown tag is refused: \(reply.text)")
+            reply = try await uem.send(.POST, "/API/mdm/smartgroups", json: ["Name": "Unused", "Platforms": ["Android"]])
+            let unused = try #require(reply.json["SmartGroupID"] as? Int)
+            reply = try await uem.send(.DELETE, "/API/mdm/smartgroups/\(unused)")
+            #expect(reply.status == 204, "\(reply.text)")
+            reply = try await uem.send(.GET, "/API/mdm/smartgroups/\(unused)")
+            #expect(reply.status == 404)
+
+            // /connect/token answers with Workspace ONE's content type.
+            reply = try await uem.send(.POST, "/API/system/roles", json: ["Name": "OAuth", "Permissions": ["Devices": "Read"]])
+            let role = try #require((reply.json["Id"] as? [String: Any])?["Value"] as? Int, "\(reply.text)")
+            reply = try await uem.send(.POST, "/API/system/oauthclients", json: ["Name": "Fidelity", "RoleId": role])
+            let clientID = try #require(reply.json["ClientId"] as? String), secret = try #require(reply.json["ClientSecret"] as? String)
+            var request = HTTPClientRequest(url: uem.baseURL + "/connect/token")
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            request.body = .bytes(ByteBuffer(string: "grant_type=client_credentials&client_id=\(clientID)&client_secret=\(secret)"))
+            let token = try await uem.client.execute(request, timeout: .seconds(10))
+            #expect(token.status == .ok)
+            #expect(token.headers.first(name: "Content-Type") == "application/json; charset=UTF-8")
 
             // D16 and D17: an unsupported path is a 404 that names it, in Workspace ONE's error body,
             // with or without credentials; a fixed sub-path is never read as a device id.

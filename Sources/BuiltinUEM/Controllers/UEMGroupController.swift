@@ -9,24 +9,73 @@ enum UEMSmartGroupController {
         let principal = try req.uem
         try principal.require(.groups, .edit)
         let body = try req.content.decode(WS1SmartGroupRequest.self)
-        let criteria = SmartGroupCriteria(
-            tagIDs: body.Tags?.map(\.Id) ?? [], platforms: body.Platforms ?? [], ownerships: body.Ownerships ?? [],
-            models: body.Models ?? [], operatingSystems: body.OperatingSystems ?? [],
-            organizationGroupIDs: body.OrganizationGroups?.map(\.Id) ?? [],
-            deviceAdditions: body.DeviceAdditions?.map(\.Id) ?? [], deviceExclusions: body.DeviceExclusions?.map(\.Id) ?? [])
-        for tagID in criteria.tagIDs where try await UEMTag.find(tagID, on: req.db) == nil {
-            throw UEMError.invalid("Tag \(tagID) does not exist.")
-        }
         let group = UEMSmartGroup()
         group.uuid = UUID()
-        group.name = body.Name
-        group.organizationGroupID = try await UEMSystemController.groupInScope(body.ManagedByOrganizationGroupId, of: principal, on: req.db)
-        group.criteria = String(decoding: try JSONEncoder().encode(criteria), as: UTF8.self)
+        try await apply(body, to: group, principal: principal, on: req.db)
         try await req.db.uemChange { tx in
             try await group.create(on: tx)
             try await EffectiveState.reconcile(devices: nil, on: tx)
         }
         return try await describe(group, on: req.db).encodeResponse(status: .created, for: req)
+    }
+
+    /// `PUT /API/mdm/smartgroups/{id}`: new name and criteria; profiles, compliance and app
+    /// configuration follow at once.
+    static func update(_ req: Request) async throws -> Response {
+        let principal = try req.uem
+        try principal.require(.groups, .edit)
+        let body = try req.content.decode(WS1SmartGroupRequest.self)
+        let group = try await find(req)
+        try await apply(body, to: group, principal: principal, on: req.db)
+        try await req.db.uemChange { tx in
+            try await group.update(on: tx)
+            try await EffectiveState.reconcile(devices: nil, on: tx)
+        }
+        return try await describe(group, on: req.db).encodeResponse(for: req)
+    }
+
+    /// `DELETE /API/mdm/smartgroups/{id}`. A group that a profile, compliance policy or app
+    /// configuration assigns or excludes is refused: deleting an exclusion group silently would hand
+    /// the excluded devices (High Risk ones, say) what they were kept from.
+    static func delete(_ req: Request) async throws -> HTTPStatus {
+        try req.uem.require(.groups, .edit)
+        let group = try await find(req)
+        let id = try group.requireID()
+        var users: [String] = []
+        for profile in try await UEMProfile.query(on: req.db).all()
+        where (EffectiveState.ids(profile.assignedSmartGroups) + EffectiveState.ids(profile.excludedSmartGroups)).contains(id) {
+            users.append("profile \(profile.name)")
+        }
+        for policy in try await UEMCompliancePolicy.query(on: req.db).all() where EffectiveState.ids(policy.assignedSmartGroups).contains(id) {
+            users.append("compliance policy \(policy.name)")
+        }
+        for configuration in try await UEMAppConfiguration.query(on: req.db).all() where EffectiveState.ids(configuration.assignedSmartGroups).contains(id) {
+            users.append("app configuration \(configuration.name)")
+        }
+        guard users.isEmpty else {
+            throw UEMError(status: .badRequest, errorCode: 1000,
+                           message: "Smart group \(group.name) is in use by \(users.prefix(5).joined(separator: ", ")); remove it from their assignments first.")
+        }
+        try await req.db.uemChange { tx in
+            try await group.delete(on: tx)
+            try await EffectiveState.reconcile(devices: nil, on: tx)
+        }
+        return .noContent
+    }
+
+    /// Name, criteria and managing organization group from a create or update body, checked.
+    private static func apply(_ body: WS1SmartGroupRequest, to group: UEMSmartGroup, principal: UEMPrincipal, on database: any Database) async throws {
+        let criteria = SmartGroupCriteria(
+            tagIDs: body.Tags?.map(\.Id) ?? [], platforms: body.Platforms ?? [], ownerships: body.Ownerships ?? [],
+            models: body.Models ?? [], operatingSystems: body.OperatingSystems ?? [],
+            organizationGroupIDs: body.OrganizationGroups?.map(\.Id) ?? [],
+            deviceAdditions: body.DeviceAdditions?.map(\.Id) ?? [], deviceExclusions: body.DeviceExclusions?.map(\.Id) ?? [])
+        for tagID in criteria.tagIDs where try await UEMTag.find(tagID, on: database) == nil {
+            throw UEMError.invalid("Tag \(tagID) does not exist.")
+        }
+        group.name = body.Name
+        group.organizationGroupID = try await UEMSystemController.groupInScope(body.ManagedByOrganizationGroupId, of: principal, on: database)
+        group.criteria = String(decoding: try JSONEncoder().encode(criteria), as: UTF8.self)
     }
 
     static func get(_ req: Request) async throws -> WS1SmartGroup {

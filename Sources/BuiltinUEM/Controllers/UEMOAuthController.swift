@@ -65,6 +65,8 @@ enum UEMOAuthController {
         }
         let response = try await Body(access_token: token, token_type: "Bearer", expires_in: Int(tokenLifetime)).encodeResponse(for: req)
         response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+        // Workspace ONE's token endpoint spells it so; some clients compare the header as a string.
+        response.headers.replaceOrAdd(name: .contentType, value: "application/json; charset=UTF-8")
         return response
     }
 
