@@ -189,12 +189,24 @@ public struct WorkspaceOneClient: UEMConnector {
     }
 
     public func members(ofSmartGroup groupID: Int) async throws(UEMClientError) -> [Int] {
-        struct Identifier: Decodable { var Value: Int }
-        struct Item: Decodable { var Id: Identifier }
+        // SmartGroupDevice's `Id` is a string in Workspace ONE's schema; some versions answer `{"Value": n}`.
+        struct Item: Decodable {
+            var id: Int?
+            enum CodingKeys: String, CodingKey { case Id }
+            struct Identifier: Decodable { var Value: Int }
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                if let text = try? container.decode(String.self, forKey: .Id) {
+                    id = Int(text)
+                } else {
+                    id = try container.decode(Identifier.self, forKey: .Id).Value
+                }
+            }
+        }
         struct Body: Decodable { var Devices: [Item]? }
         guard let data = try await call(.GET, "/mdm/smartgroups/\(groupID)/devices") else { return [] }
         let body: Body = try decode(data)
-        return body.Devices?.map(\.Id.Value) ?? []
+        return body.Devices?.compactMap(\.id) ?? []
     }
 
     // MARK: Transport

@@ -28,8 +28,15 @@ import UEMClient
             var reply = try await uem.send(.POST, "/API/system/groups/\(root)", json: ["Name": "Sales", "GroupId": "sales"])
             #expect(reply.status == 201, "\(reply.text)")
             let sales = try #require(id(reply))
+            // The whole subtree, the group itself included (Workspace ONE's v1 answer), each child
+            // naming its parent as {"Id":{"Value"},"Uuid"}.
             reply = try await uem.send(.GET, "/API/system/groups/\(root)/children")
-            #expect((try JSONSerialization.jsonObject(with: reply.body) as? [[String: Any]])?.compactMap { $0["Name"] as? String } == ["Sales"])
+            let subtree = try #require(try JSONSerialization.jsonObject(with: reply.body) as? [[String: Any]], "\(reply.text)")
+            #expect(subtree.compactMap { $0["Name"] as? String } == ["OpenMTD", "Sales"], "\(reply.text)")
+            let parent = try #require(subtree.last?["ParentLocationGroup"] as? [String: Any], "\(reply.text)")
+            #expect((parent["Id"] as? [String: Any])?["Value"] as? Int == root)
+            #expect((parent["Uuid"] as? String)?.count == 36, "\(parent)")
+            #expect(subtree.first?["ParentLocationGroup"] == nil || subtree.first?["ParentLocationGroup"] is NSNull)
 
             reply = try await uem.send(.POST, "/API/mdm/devices/enroll", json: ["Udid": "hq-1", "Platform": "Apple", "UserName": "ann", "UserEmailAddress": "ann@example.com"])
             let hq = try #require(id(reply))
@@ -43,9 +50,11 @@ import UEMClient
             reply = try await uem.send(.POST, "/API/mdm/smartgroups", json: ["Name": "Sales devices", "OrganizationGroups": [["Id": sales]]])
             let salesGroup = try #require(reply.json["SmartGroupID"] as? Int)
             reply = try await uem.send(.GET, "/API/mdm/smartgroups/\(everyone)/devices")
-            #expect(Set((reply.json["Devices"] as? [[String: Any]])?.compactMap { ($0["Id"] as? [String: Any])?["Value"] as? Int } ?? []) == [hq, field])
+            // Items in Workspace ONE's SmartGroupDevice shape: the id as a string.
+            #expect(Set((reply.json["Devices"] as? [[String: Any]])?.compactMap { ($0["Id"] as? String).flatMap { Int($0) } } ?? []) == [hq, field], "\(reply.text)")
+            #expect((reply.json["Devices"] as? [[String: Any]])?.allSatisfy { $0["Platform"] is String && $0["Username"] is String && $0["Ownership"] is String } == true)
             reply = try await uem.send(.GET, "/API/mdm/smartgroups/\(salesGroup)/devices")
-            #expect((reply.json["Devices"] as? [[String: Any]])?.compactMap { ($0["Id"] as? [String: Any])?["Value"] as? Int } == [field])
+            #expect((reply.json["Devices"] as? [[String: Any]])?.compactMap { ($0["Id"] as? String).flatMap { Int($0) } } == [field])
 
             // An admin of Sales uses the parent's API key and sees only Sales.
             reply = try await uem.send(.POST, "/API/system/roles", json: ["Name": "Sales helpdesk", "Permissions": ["Devices": "Read", "Users": "Edit", "Groups": "Read"]])

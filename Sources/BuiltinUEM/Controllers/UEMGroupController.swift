@@ -96,11 +96,23 @@ enum UEMSmartGroupController {
     static func devices(_ req: Request) async throws -> Response {
         try req.uem.require(.groups, .read)
         let members = try await EffectiveState.members(of: try await find(req), on: req.db)
-        let groups = try await UEMDeviceController.groupsByID(req)
-        struct Body: Content {
-            var Devices: [WS1Device]
+        // Workspace ONE's SmartGroupDevice: the id is a string there.
+        struct Item: Content {
+            var Id: String
+            var Name: String
+            var Model: String?
+            var OSVersion: String?
+            var Username: String
+            var Platform: String
+            var Ownership: String
         }
-        return try await Body(Devices: members.map { WS1Device($0, group: groups[$0.organizationGroupID]) }).encodeResponse(for: req)
+        struct Body: Content {
+            var Devices: [Item]
+        }
+        return try await Body(Devices: members.map { device in
+            Item(Id: String(device.id ?? 0), Name: device.friendlyName, Model: device.model, OSVersion: device.operatingSystem,
+                 Username: device.userName, Platform: device.platform, Ownership: device.ownership)
+        }).encodeResponse(for: req)
     }
 
     static func describe(_ group: UEMSmartGroup, on database: any Database) async throws -> WS1SmartGroup {

@@ -45,18 +45,8 @@ enum UEMSystemController {
         let window = try req.uemPage
         let total = try await query.copy().count()
         let groups = try await query.sort(\.$id).range(window.range).all()
-        struct Item: Content {
-            var Id: WS1Id
-            var Uuid: String
-            var Name: String
-            var GroupId: String
-            var LocationGroupType: String
-            var ParentLocationGroup: WS1Id?
-        }
-        let items = groups.map {
-            Item(Id: WS1Id(Value: $0.id ?? 0), Uuid: $0.uuid.uuidString.lowercased(), Name: $0.name, GroupId: $0.groupID,
-                 LocationGroupType: $0.type, ParentLocationGroup: $0.parentID.map { WS1Id(Value: $0) })
-        }
+        let parents = try await groupsByID(on: req.db)
+        let items = groups.map { GroupItem($0, parents: parents) }
         return try UEMPaging.response("LocationGroups", items: items, total: total, page: window.page, size: window.size, for: req)
     }
 
@@ -66,22 +56,35 @@ enum UEMSystemController {
         var LocationGroupType: String?
     }
 
+    /// A group as Workspace ONE shows it; its parent is `{"Id":{"Value":n},"Uuid":"…"}`.
     struct GroupItem: Content {
+        struct Parent: Content {
+            var Id: WS1Id
+            var Uuid: String
+        }
+
         var Id: WS1Id
         var Uuid: String
         var Name: String
         var GroupId: String
         var LocationGroupType: String
-        var ParentLocationGroup: WS1Id?
+        var ParentLocationGroup: Parent?
 
-        init(_ group: UEMOrganizationGroup) {
+        init(_ group: UEMOrganizationGroup, parents: [Int: UEMOrganizationGroup]) {
             Id = WS1Id(Value: group.id ?? 0)
             Uuid = group.uuid.uuidString.lowercased()
             Name = group.name
             GroupId = group.groupID
             LocationGroupType = group.type
-            ParentLocationGroup = group.parentID.map { WS1Id(Value: $0) }
+            ParentLocationGroup = group.parentID.map { parent in
+                Parent(Id: WS1Id(Value: parent), Uuid: parents[parent]?.uuid.uuidString.lowercased() ?? "")
+            }
         }
+    }
+
+    static func groupsByID(on database: any Database) async throws -> [Int: UEMOrganizationGroup] {
+        Dictionary(try await UEMOrganizationGroup.query(on: database).all().compactMap { group in group.id.map { ($0, group) } },
+                   uniquingKeysWith: { first, _ in first })
     }
 
     /// `POST /API/system/groups/{parentId}`: a child organization group.
@@ -105,17 +108,21 @@ enum UEMSystemController {
         try principal.require(.groups, .read)
         let id = try await groupInScope(try pathGroupID(req), of: principal, on: req.db)
         guard let group = try await UEMOrganizationGroup.find(id, on: req.db) else { throw UEMError.notFound("Organization group", code: 5068) }
-        return GroupItem(group)
+        return GroupItem(group, parents: try await groupsByID(on: req.db))
     }
 
-    /// `GET /API/system/groups/{id}/children`: every group below it (a plain array, as Workspace ONE answers).
+    /// `GET /API/system/groups/{id}/children`: the group's whole subtree, the group itself first (a
+    /// plain array, as Workspace ONE answers).
     static func children(_ req: Request) async throws -> [GroupItem] {
         let principal = try req.uem
         try principal.require(.groups, .read)
         let id = try await groupInScope(try pathGroupID(req), of: principal, on: req.db)
         let tree = try await OrganizationTree.load(on: req.db)
+        let parents = try await groupsByID(on: req.db)
         return try await UEMOrganizationGroup.query(on: req.db).sort(\.$id).all()
-            .filter { $0.id != id && tree.contains($0.id ?? -1, within: id) }.map(GroupItem.init)
+            .filter { tree.contains($0.id ?? -1, within: id) }
+            .sorted { ($0.id == id ? 0 : 1, $0.id ?? 0) < ($1.id == id ? 0 : 1, $1.id ?? 0) }
+            .map { GroupItem($0, parents: parents) }
     }
 
     /// The group id in the URL; text that is not an id names no group.
