@@ -58,7 +58,7 @@ struct UEMErrorMiddleware: AsyncMiddleware {
                 body = UEMErrorBody(errorCode: 1000, message: "Invalid \(bounds.parameter): \(bounds.message)", activityId: activity)
             case let decoding as DecodingError:
                 status = .badRequest
-                body = UEMErrorBody(errorCode: 1000, message: "Invalid request body: \(decoding.localizedDescription)", activityId: activity)
+                body = UEMErrorBody(errorCode: 1000, message: "Invalid request body: \(Self.describe(decoding))", activityId: activity)
             case let abort as any AbortError:
                 status = abort.status
                 body = UEMErrorBody(errorCode: Int(abort.status.code), message: abort.reason, activityId: activity)
@@ -78,6 +78,35 @@ struct UEMErrorMiddleware: AsyncMiddleware {
             let response = Response(status: status)
             try? response.content.encode(body)
             return response
+        }
+    }
+
+    /// A decoding error as the field it is about and what is wrong, e.g. `Tags[0].Id: an id is a
+    /// number or a numeric string, not "x"`.
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ keys: [any CodingKey]) -> String {
+            var text = ""
+            for key in keys {
+                if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
+            }
+            return text.isEmpty ? "the body" : text
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])) is required"
+        case .valueNotFound(_, let context): return "\(path(context.codingPath)) must not be null"
+        case .typeMismatch(let type, let context): return "\(path(context.codingPath)) must be \(Self.name(of: type))"
+        case .dataCorrupted(let context): return "\(path(context.codingPath)): \(context.debugDescription.prefix(200))"
+        @unknown default: return "\(error)"
+        }
+    }
+
+    static func name(of type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type, is Int64.Type, is Int32.Type: "a whole number"
+        case is Bool.Type: "true or false"
+        case is Double.Type: "a number"
+        default: String(describing: type).hasPrefix("Array") ? "a list" : "an object"
         }
     }
 }

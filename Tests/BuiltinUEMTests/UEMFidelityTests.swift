@@ -92,4 +92,50 @@ import Testing
         }
         try await uem.stop()
     }
+
+    /// D13: smart groups as the vendor's schema types them: ids as strings, the managing group as a
+    /// string, operating systems as `{DeviceType, Operator, Value}`; a create answers `{"Value": id}`;
+    /// a body error names its field.
+    @Test(arguments: UEMTestDatabase.available) func smartGroupsAcceptTheVendorSchemaTypes(_ database: UEMTestDatabase) async throws {
+        let uem = try await UEMServer.start(database)
+        do {
+            for (udid, platform, os) in [("os-17-4", "Apple", "17.4"), ("os-17-10", "Apple", "17.10.1"), ("os-16", "Apple", "16.7"), ("os-android", "Android", "17")] {
+                let reply = try await uem.send(.POST, "/API/mdm/devices/enroll", json: ["Udid": udid, "Platform": platform, "OperatingSystem": os, "UserName": "u-\(udid)"])
+                #expect(reply.status == 201, "\(reply.text)")
+            }
+            var reply = try await uem.send(.POST, "/API/mdm/tags/addtag", json: ["TagName": "Field"])
+            let tag = try #require((reply.json["Value"] as? Int) ?? ((reply.json["Id"] as? [String: Any])?["Value"] as? Int), "\(reply.text)")
+            reply = try await uem.send(.GET, "/API/system/groups/search")
+            let root = try #require(((reply.json["LocationGroups"] as? [[String: Any]])?.first?["Id"] as? [String: Any])?["Value"] as? Int, "\(reply.text)")
+
+            reply = try await uem.send(.POST, "/API/mdm/smartgroups", json: [
+                "Name": "iOS 17.5 and later", "ManagedByOrganizationGroupId": "\(root)", "CriteriaType": "All",
+                "OperatingSystems": [["DeviceType": "Apple", "Operator": "GreaterThanOrEqualTo", "Value": "17.5"]],
+            ])
+            #expect(reply.status == 201, "\(reply.text)")
+            let modern = try #require(reply.json["Value"] as? Int, "a create answers {\"Value\": id}: \(reply.text)")
+            reply = try await uem.send(.GET, "/API/mdm/smartgroups/\(modern)/devices")
+            let members = (reply.json["Devices"] as? [[String: Any]])?.compactMap { $0["Name"] as? String } ?? []
+            #expect(members.count == 1, "only 17.10.1 is at or above 17.5 (17.4 and 16.7 are not, the Android 17 is no Apple): \(reply.text)")
+
+            // Ids as strings, in the tag and the device lists.
+            reply = try await uem.send(.POST, "/API/mdm/smartgroups", json: ["Name": "Tagged", "Tags": [["Id": "\(tag)"]], "DeviceAdditions": [["Id": "1"]]])
+            #expect(reply.status == 201, "\(reply.text)")
+            #expect((reply.json["DeviceAdditions"] as? [[String: Any]])?.first?["Id"] as? Int == 1, "ids are written back as numbers: \(reply.text)")
+
+            // Body errors name the field.
+            reply = try await uem.send(.POST, "/API/mdm/smartgroups", json: ["Name": "Bad", "Tags": [["Id": "twelve"]]])
+            #expect(reply.status == 400 && (reply.json["message"] as? String)?.contains("Tags[0].Id") == true, "\(reply.text)")
+            reply = try await uem.send(.POST, "/API/mdm/smartgroups", json: ["Name": "Bad", "Tags": [["Id": "99999999999999999999999"]]])
+            #expect(reply.status == 400, "a number too large is refused, not a trap: \(reply.text)")
+            reply = try await uem.send(.POST, "/API/mdm/smartgroups", json: ["Name": "Bad", "OperatingSystems": [["DeviceType": "Apple", "Operator": "Roughly", "Value": "17"]]])
+            #expect(reply.status == 400 && (reply.json["message"] as? String)?.contains("OperatingSystems[0].Operator") == true, "\(reply.text)")
+            reply = try await uem.send(.POST, "/API/mdm/smartgroups", json: ["Platforms": ["Apple"]])
+            #expect(reply.status == 400 && (reply.json["message"] as? String)?.contains("Name is required") == true, "\(reply.text)")
+        } catch {
+            try await uem.stop()
+            throw error
+        }
+        try await uem.stop()
+    }
 }

@@ -16,7 +16,9 @@ enum UEMSmartGroupController {
             try await group.create(on: tx)
             try await EffectiveState.reconcile(devices: nil, on: tx)
         }
-        return try await describe(group, on: req.db).encodeResponse(status: .created, for: req)
+        var created = try await describe(group, on: req.db)
+        created.Value = try group.requireID()
+        return try await created.encodeResponse(status: .created, for: req)
     }
 
     /// `PUT /API/mdm/smartgroups/{id}`: new name and criteria; profiles, compliance and app
@@ -65,16 +67,30 @@ enum UEMSmartGroupController {
 
     /// Name, criteria and managing organization group from a create or update body, checked.
     private static func apply(_ body: WS1SmartGroupRequest, to group: UEMSmartGroup, principal: UEMPrincipal, on database: any Database) async throws {
+        var prefixes: [String] = []
+        var rules: [SmartGroupOSRule] = []
+        for (index, entry) in (body.OperatingSystems ?? []).enumerated() {
+            switch entry {
+            case .prefix(let text): prefixes.append(text)
+            case .rule(let rule):
+                guard SmartGroupOSRule.Comparison(spelled: rule.Operator) != nil else {
+                    throw UEMError.invalid("OperatingSystems[\(index)].Operator must be one of "
+                        + SmartGroupOSRule.Comparison.allCases.map(\.rawValue).joined(separator: ", ") + ", not \(rule.Operator.prefix(40)).")
+                }
+                rules.append(rule)
+            }
+        }
         let criteria = SmartGroupCriteria(
-            tagIDs: body.Tags?.map(\.Id) ?? [], platforms: body.Platforms ?? [], ownerships: body.Ownerships ?? [],
-            models: body.Models ?? [], operatingSystems: body.OperatingSystems ?? [],
-            organizationGroupIDs: body.OrganizationGroups?.map(\.Id) ?? [],
-            deviceAdditions: body.DeviceAdditions?.map(\.Id) ?? [], deviceExclusions: body.DeviceExclusions?.map(\.Id) ?? [])
+            tagIDs: body.Tags?.map(\.Id.value) ?? [], platforms: body.Platforms ?? [], ownerships: body.Ownerships ?? [],
+            models: body.Models ?? [], operatingSystems: prefixes,
+            organizationGroupIDs: body.OrganizationGroups?.map(\.Id.value) ?? [],
+            deviceAdditions: body.DeviceAdditions?.map(\.Id.value) ?? [], deviceExclusions: body.DeviceExclusions?.map(\.Id.value) ?? [],
+            osRules: rules.isEmpty ? nil : rules)
         for tagID in criteria.tagIDs where try await UEMTag.find(tagID, on: database) == nil {
             throw UEMError.invalid("Tag \(tagID) does not exist.")
         }
         group.name = body.Name
-        group.organizationGroupID = try await UEMSystemController.groupInScope(body.ManagedByOrganizationGroupId, of: principal, on: database)
+        group.organizationGroupID = try await UEMSystemController.groupInScope(body.ManagedByOrganizationGroupId?.value, of: principal, on: database)
         group.criteria = String(decoding: try JSONEncoder().encode(criteria), as: UTF8.self)
     }
 
@@ -121,8 +137,9 @@ enum UEMSmartGroupController {
         return WS1SmartGroup(
             Name: group.name, SmartGroupID: group.id ?? 0, SmartGroupUuid: group.uuid.uuidString.lowercased(),
             ManagedByOrganizationGroupId: group.organizationGroupID, Devices: try await EffectiveState.members(of: group, on: database).count,
-            Tags: tags.map { .init(Id: $0.id ?? 0, Name: $0.name) }, Platforms: criteria.platforms, Ownerships: criteria.ownerships,
-            DeviceAdditions: criteria.deviceAdditions.map { .init(Id: $0, Name: nil) }, DeviceExclusions: criteria.deviceExclusions.map { .init(Id: $0, Name: nil) })
+            Tags: tags.map { .init(Id: WS1FlexibleID($0.id ?? 0), Name: $0.name) }, Platforms: criteria.platforms, Ownerships: criteria.ownerships,
+            DeviceAdditions: criteria.deviceAdditions.map { .init(Id: WS1FlexibleID($0), Name: nil) },
+            DeviceExclusions: criteria.deviceExclusions.map { .init(Id: WS1FlexibleID($0), Name: nil) })
     }
 
     static func find(_ req: Request) async throws -> UEMSmartGroup {

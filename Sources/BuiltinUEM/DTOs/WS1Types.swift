@@ -149,23 +149,78 @@ struct WS1EnrollRequest: Content {
 
 struct WS1SmartGroupRequest: Content {
     struct Item: Content {
-        var Id: Int
+        var Id: WS1FlexibleID
         var Name: String?
     }
 
     var Name: String
-    var ManagedByOrganizationGroupId: Int?
+    var ManagedByOrganizationGroupId: WS1FlexibleID?
     var Tags: [Item]?
     var Platforms: [String]?
     var Ownerships: [String]?
     var Models: [String]?
-    var OperatingSystems: [String]?
+    var OperatingSystems: [WS1OSCriterion]?
     var OrganizationGroups: [Item]?
     var DeviceAdditions: [Item]?
     var DeviceExclusions: [Item]?
 }
 
+/// An id Workspace ONE clients send as a number or as a numeric string (the vendor's schema types
+/// smart group ids as strings); always written back as a number.
+struct WS1FlexibleID: Codable, Sendable, Equatable {
+    var value: Int
+
+    init(_ value: Int) {
+        self.value = value
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let number = try? container.decode(Int.self) {
+            value = number
+            return
+        }
+        let text = try container.decode(String.self)
+        // Int(_:) of text is bounded: a number that does not fit is nil, never a trap.
+        guard let number = Int(text.trimmingCharacters(in: .whitespaces)) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "an id is a number or a numeric string, not \"\(text.prefix(40))\"")
+        }
+        value = number
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(value)
+    }
+}
+
+/// One entry of a smart group's `OperatingSystems`: Workspace ONE's `{DeviceType, Operator, Value}`,
+/// or a plain version prefix (OpenMTD's earlier form, still accepted).
+enum WS1OSCriterion: Codable, Sendable, Equatable {
+    case prefix(String)
+    case rule(SmartGroupOSRule)
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let text = try? container.decode(String.self) {
+            self = .prefix(text)
+        } else {
+            self = .rule(try container.decode(SmartGroupOSRule.self))
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .prefix(let text): try container.encode(text)
+        case .rule(let rule): try container.encode(rule)
+        }
+    }
+}
+
 struct WS1SmartGroup: Content {
+    /// Workspace ONE answers a create with the new group's id as `{"Value": id}`; set only then.
+    var Value: Int?
     var Name: String
     var SmartGroupID: Int
     var SmartGroupUuid: String
