@@ -24,6 +24,8 @@ func routes(_ app: Application) throws {
         let api = app.grouped("api", "v1")
         api.get("openapi.json", use: OperationsController.openAPI)
         api.post("auth", "login", use: AuthController.login)
+        // Workspace ONE event notifications: Basic auth with the enterprise's notification credential.
+        api.on(.POST, "integrations", "uem", "notifications", body: .collect(maxSize: "64kb"), use: UEMNotificationController.receive)
         let admin = api.grouped(AdminAuthMiddleware())
         admin.post("auth", "logout", use: AuthController.logout)
         admin.get("tokens", use: AuthController.listTokens)
@@ -68,6 +70,7 @@ func routes(_ app: Application) throws {
         admin.put("integrations", "uem", use: IntegrationController.put)
         admin.post("integrations", "uem", "test", use: IntegrationController.test)
         admin.post("integrations", "uem", "sync", use: IntegrationController.sync)
+        admin.post("integrations", "uem", "notification-credential", use: UEMNotificationController.rotateCredential)
         admin.get("events", use: EventController.events)
         admin.get("audit", use: EventController.audit)
     }

@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 import FluentKit
 import Foundation
+import NIOCore
 @testable import MTDServer
 import MTDStore
 import Testing
@@ -84,6 +86,80 @@ import UEMClient
             #expect(try await client.device(.serialNumber("SN LOOKUP/1"))?.id == id)
             #expect(try await client.device(.udid("nobody")) == nil)
             #expect(try await client.device(.uuid("not-a-uuid")) == nil)
+        } catch {
+            try await uem.stop()
+            throw error
+        }
+        try await uem.stop()
+    }
+
+    /// Workspace ONE event notifications: a phone enrolled in the UEM appears in the MTD, linked and
+    /// tagged, as soon as the UEM notifies, without a device-sync pass; its unenrolment removes it.
+    @Test(arguments: UEMTestDatabase.available) func aNotificationFromTheUEMSyncsThatDeviceAtOnce(_ database: UEMTestDatabase) async throws {
+        let uem = try await UEMServer.start(database)
+        do {
+            let story = try await MTDToUEMTests().prepare(uem)
+            let sync = uem.app.mtd.uemSync
+            #expect(try await sync.connect(WorkspaceOneClient(settings: story.settings), enterpriseID: story.enterpriseID, mapping: TagMapping(),
+                                           createMissingTags: true).isEmpty)
+            var reply = try await uem.sendMTD(.POST, "/api/v1/auth/login", json: ["email": AutomationCommandTests.ownerEmail, "password": AutomationCommandTests.ownerPassword])
+            let owner = try #require(reply.json["token"] as? String, "\(reply.text)")
+            reply = try await uem.sendMTD(.POST, "/api/v1/integrations/uem/notification-credential", bearer: owner)
+            #expect(reply.status == 201, "\(reply.text)")
+            let username = try #require(reply.json["username"] as? String), password = try #require(reply.json["password"] as? String)
+            #expect((reply.json["url"] as? String)?.hasSuffix("/api/v1/integrations/uem/notifications") == true)
+
+            reply = try await uem.send(.POST, "/API/mdm/devices/enroll", json: ["Udid": "notified-udid", "Platform": "Apple", "UserName": "noa"])
+            let uemID = try #require((reply.json["Id"] as? [String: Any])?["Value"] as? Int)
+            let uuid = try #require(reply.json["Uuid"] as? String, "\(reply.text)")
+            // What a Workspace ONE tenant posts (field names from its event notifications).
+            func notify(_ eventType: String, status: String, user: String = username, secret: String = password) async throws -> UEMServer.Reply {
+                var request = HTTPClientRequest(url: uem.baseURL + "/api/v1/integrations/uem/notifications")
+                request.method = .POST
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.headers.add(name: "Authorization", value: "Basic " + Data("\(user):\(secret)".utf8).base64EncodedString())
+                let body: [String: Any] = [
+                    "EventId": 148, "EventType": eventType, "DeviceId": uemID, "DeviceFriendlyName": "noa iPhone", "EnrollmentEmailAddress": "",
+                    "EnrollmentUserName": "noa", "EventTime": "/Date(1765152000000)/", "EnrollmentStatus": status, "CompromisedStatus": "",
+                    "ComplianceStatus": "Compliant", "Udid": "notified-udid", "SerialNumber": "", "Platform": "Apple", "Ownership": "CorporateDedicated",
+                    "OrganizationGroupName": "OpenMTD", "DeviceUUID": uuid,
+                ]
+                request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: body)))
+                let response = try await uem.client.execute(request, timeout: .seconds(30))
+                return UEMServer.Reply(status: Int(response.status.code), body: Data(buffer: try await response.body.collect(upTo: 1 << 20)))
+            }
+            reply = try await notify("MDMEnrollmentComplete", status: "Enrolled", secret: "wrong")
+            #expect(reply.status == 401, "\(reply.text)")
+            reply = try await notify("MDMEnrollmentComplete", status: "Enrolled")
+            #expect(reply.status == 200 && reply.json["outcome"] as? String == "LINKED", "\(reply.text)")
+            let device = try #require(try await DeviceModel.query(on: uem.app.db).filter(\.$udid == "notified-udid").first(), "the notification made the device")
+            #expect(device.uemDeviceID == uemID && device.activationStatus == .pending)
+            _ = try await MTDToUEMTests().waitUntil("pending tag", timeout: 5) { try await MTDToUEMTests().uemTags(uem, deviceID: uemID) == ["MTD – Pending"] }
+
+            // Unenrolled in the UEM: the notification removes it from the MTD.
+            reply = try await uem.send(.DELETE, "/API/mdm/devices/\(uemID)")
+            #expect(reply.status < 300, "\(reply.text)")
+            reply = try await notify("BreakMDMConfirmed", status: "Unenrolled")
+            #expect(reply.json["outcome"] as? String == "REMOVED", "\(reply.text)")
+            #expect(try await DeviceModel.find(try device.requireID(), on: uem.app.db)?.activationStatus == .deleted)
+
+            // A notification naming no device is acknowledged and ignored; one that is not JSON is a 400.
+            var request = HTTPClientRequest(url: uem.baseURL + "/api/v1/integrations/uem/notifications")
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: "Basic " + Data("\(username):\(password)".utf8).base64EncodedString())
+            request.body = .bytes(ByteBuffer(string: "{\"EventType\":\"Test\"}"))
+            var response = try await uem.client.execute(request, timeout: .seconds(10))
+            #expect(response.status == .ok)
+            #expect(String(buffer: try await response.body.collect(upTo: 1 << 16)).contains("IGNORED"))
+            request.body = .bytes(ByteBuffer(string: "not json"))
+            response = try await uem.client.execute(request, timeout: .seconds(10))
+            #expect(response.status == .badRequest)
+
+            // A new credential replaces the old one.
+            reply = try await uem.sendMTD(.POST, "/api/v1/integrations/uem/notification-credential", bearer: owner)
+            #expect(reply.status == 201)
+            reply = try await notify("MDMEnrollmentComplete", status: "Enrolled")
+            #expect(reply.status == 401, "the old password no longer works: \(reply.text)")
         } catch {
             try await uem.stop()
             throw error

@@ -38,6 +38,9 @@ import Vapor
         case applicationKey
         /// The Mobile Risk API: an access token from `/oauth2/token` whose key has this scope.
         case mra(String)
+        /// Workspace ONE event notifications: Basic auth with the enterprise's notification
+        /// credential, which no caller of this table holds.
+        case uemNotification
     }
 
     static let table: [String: Access] = [
@@ -53,6 +56,8 @@ import Vapor
         "POST /dns-query/:token": .open,
         "GET /api/v1/openapi.json": .open,
         "POST /api/v1/auth/login": .open,
+        "POST /api/v1/integrations/uem/notifications": .uemNotification,
+        "POST /api/v1/integrations/uem/notification-credential": .owner,
         "POST /api/v1/auth/logout": .write,
         "GET /api/v1/tokens": .read,
         "POST /api/v1/tokens": .write,
@@ -212,6 +217,8 @@ import Vapor
             return 403
         case .applicationKey:
             return credential == .applicationKey ? nil : 401
+        case .uemNotification:
+            return 401
         case .mra(let scope):
             switch credential {
             case .mraToken: return nil

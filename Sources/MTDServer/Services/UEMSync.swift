@@ -189,17 +189,7 @@ actor UEMSync {
             .filter { !present.contains($0.externalID ?? "") }
         for gone in gone {
             guard let deviceID = gone.id else { continue }
-            try await writes.run {
-                try await database.transaction { tx in
-                    try await RowLocks.lockDevice(deviceID, on: tx)
-                    guard let device = try await DeviceModel.find(deviceID, on: tx), device.activationStatus != .deleted else { return }
-                    let event = try await DeviceLedger.record(device, actor: .system, on: tx) { device in
-                        device.activationStatus = .deleted
-                        device.credentialHash = nil
-                    }
-                    try await EventLog.append(event.map { [$0] } ?? [], enterpriseID: connection.enterpriseID, on: tx, now: now)
-                }
-            }
+            try await markGone(deviceID, connection: connection, on: database, now: now)
         }
         lastDeviceSync = (now, records.count, created, gone.count)
         return (records.count, created, gone.count)
@@ -249,6 +239,58 @@ actor UEMSync {
                 return isNew ? 1 : 0
             }
         }
+    }
+
+    /// The UEM no longer has the device: it is DELETED in the MTD, and its agent must activate again.
+    private func markGone(_ deviceID: UUID, connection: Connection, on database: any Database, now: Date) async throws {
+        try await writes.run {
+            try await database.transaction { tx in
+                try await RowLocks.lockDevice(deviceID, on: tx)
+                guard let device = try await DeviceModel.find(deviceID, on: tx), device.activationStatus != .deleted else { return }
+                let event = try await DeviceLedger.record(device, actor: .system, on: tx) { device in
+                    device.activationStatus = .deleted
+                    device.credentialHash = nil
+                }
+                try await EventLog.append(event.map { [$0] } ?? [], enterpriseID: connection.enterpriseID, on: tx, now: now)
+            }
+        }
+    }
+
+    enum DeviceSyncOutcome: String, Sendable {
+        /// The UEM has it: linked (or created PENDING) and up to date.
+        case linked = "LINKED"
+        /// The UEM no longer has it: the MTD device is DELETED.
+        case removed = "REMOVED"
+        /// Neither the UEM nor the MTD knows it, or no UEM is connected for the enterprise.
+        case unknown = "UNKNOWN"
+    }
+
+    /// One device brought up to date with the UEM at once, as device sync would: what an event
+    /// notification (enrolment, unenrolment, compliance or attribute change) asks for.
+    func syncDevice(enterpriseID: UUID, uuid: String?, udid: String?, uemDeviceID: Int?, on database: any Database,
+                    now: Date = Date()) async throws -> DeviceSyncOutcome {
+        guard let connection, connection.enterpriseID == enterpriseID else { return .unknown }
+        var lookups: [UEMDeviceLookup] = []
+        if let uuid, !uuid.isEmpty { lookups.append(.uuid(uuid)) }
+        if let udid, !udid.isEmpty { lookups.append(.udid(udid)) }
+        for lookup in lookups {
+            guard let record = try await connection.connector.device(lookup) else { continue }
+            _ = try await link(record, connection: connection, on: database, now: now)
+            return .linked
+        }
+        // Not in the UEM (any more): the MTD device it was linked to, through this connection, is gone.
+        var query = DeviceModel.query(on: database).filter(\.$enterprise.$id == enterpriseID).filter(\.$uemConnection == connection.key)
+            .filter(\.$activationStatus != .deleted)
+        if let uuid, !uuid.isEmpty {
+            query = query.filter(\.$externalID == uuid)
+        } else if let uemDeviceID {
+            query = query.filter(\.$uemDeviceID == uemDeviceID)
+        } else {
+            return .unknown
+        }
+        guard let device = try await query.first(), let deviceID = device.id else { return .unknown }
+        try await markGone(deviceID, connection: connection, on: database, now: now)
+        return .removed
     }
 
     /// Activation of a phone device sync has not seen yet: it is looked up in the UEM at once (by the

@@ -26,5 +26,6 @@ public enum StoreMigrations {
         M021_AddResolverLastQuery(),
         M022_CreateDNSDailyCounts(),
         M023_CreateDNSQueryLog(),
+        M024_CreateUEMNotificationCredentials(),
     ]
 }
