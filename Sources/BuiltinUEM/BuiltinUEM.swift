@@ -7,7 +7,7 @@ import Vapor
 /// `aw-tenant-code` plus Basic; errors are `{errorCode, message, activityId}`; searches page from 0
 /// and answer 204 when empty.
 public enum BuiltinUEM {
-    public static let migrations: [any Migration] = [U001_CreateOrganization(), U002_CreateDevicesAndTags(), U003_CreateGroupsAndProfiles(), U004_CreateCompliance(), U005_CreateAppConfigurations(), U006_CreateUsersAndOAuthClients(), U007_CreateDeviceApps(), U008_CreateServiceCredentials(), U009_CreateDeviceCommands(), U010_AddCommandStates(), U011_AddProfileDNSSettings()]
+    public static let migrations: [any Migration] = [U001_CreateOrganization(), U002_CreateDevicesAndTags(), U003_CreateGroupsAndProfiles(), U004_CreateCompliance(), U005_CreateAppConfigurations(), U006_CreateUsersAndOAuthClients(), U007_CreateDeviceApps(), U008_CreateServiceCredentials(), U009_CreateDeviceCommands(), U010_AddCommandStates(), U011_AddProfileDNSSettings(), U012_CreateNotificationTargets()]
 
     /// What the first start created; the password is only ever shown here.
     public struct Bootstrap: Sendable {
@@ -52,6 +52,9 @@ public enum BuiltinUEM {
             api.post("system", "oauthclients", use: UEMOAuthController.createClient)
             api.post("system", "apikeys", use: UEMAPIKeyController.create)
             api.get("system", "apikeys", use: UEMAPIKeyController.list)
+            api.get("system", "eventnotifications", use: UEMNotificationTargetController.list)
+            api.post("system", "eventnotifications", use: UEMNotificationTargetController.create)
+            api.delete("system", "eventnotifications", ":id", use: UEMNotificationTargetController.delete)
             api.get("mdm", "devices", ":id", "apps", use: UEMDeviceAppController.list)
             api.put("mdm", "devices", ":id", "apps", use: UEMDeviceAppController.report)
             api.post("system", "roles", use: UEMSystemController.createRole)

@@ -96,6 +96,10 @@ struct BackgroundWorkLifecycle: LifecycleHandler {
         let retentionDays = configuration.eventRetentionDays
         let writes = services.writes
         services.background { await EventRetention.run(days: retentionDays, writes: writes, database: database) }
+        if configuration.builtinUEMNotifications {
+            let logger = Logger(label: "openmtd.uem-notifications")
+            services.background { await BuiltinUEMNotificationDelivery.run(app: application, services: services, logger: logger) }
+        }
         if configuration.connectUEMAtStart {
             services.background { await UEMConnectionLifecycle.run(app: application, services: services) }
         }

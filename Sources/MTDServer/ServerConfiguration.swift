@@ -54,6 +54,11 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     public var tlsKeyPath: String?
     /// Tests that drive UEM sync themselves switch the automatic connection off.
     public var connectUEMAtStart: Bool = true
+    /// The built-in UEM posts Workspace ONE event notifications to this server (enrolment,
+    /// unenrolment, compliance change), which syncs the device at once. Off by default for now:
+    /// activation already links at once, and notifications have not yet been measured on replicas.
+    /// Config file `builtinUEMNotifications`, or `OPENMTD_BUILTIN_UEM_NOTIFICATIONS=1`.
+    public var builtinUEMNotifications: Bool = false
     /// Egress policy for admin-supplied addresses (UEM URL, OAuth token URL): networks such as
     /// `10.0.0.0/8` and host names such as `*.awmdm.com`. An empty allow list allows what the deny
     /// list (plus link-local and cloud metadata addresses, always) does not refuse.

@@ -158,6 +158,7 @@ enum ServerConfigurationLoader {
         var egressDeny: [String]?
         var trustedProxies: [String]?
         var mobileRiskRequestsPerMinute: Int?
+        var builtinUEMNotifications: Bool?
         var mobileRiskStreamsPerKey: Int?
         var applicationKeyDays: Int?
         var dnsUDPPort: Int?
@@ -284,6 +285,7 @@ enum ServerConfigurationLoader {
             configuration.activationAttemptsPerMinute = settings.activationAttemptsPerMinute ?? configuration.activationAttemptsPerMinute
             configuration.uemDeviceSyncSeconds = settings.uemDeviceSyncSeconds ?? configuration.uemDeviceSyncSeconds
             configuration.uemRepairSeconds = settings.uemRepairSeconds ?? configuration.uemRepairSeconds
+            configuration.builtinUEMNotifications = settings.builtinUEMNotifications ?? configuration.builtinUEMNotifications
             configuration.tlsCertificatePath = settings.tlsCertificatePath ?? configuration.tlsCertificatePath
             configuration.uemCoalesceMilliseconds = settings.uemCoalesceMilliseconds ?? configuration.uemCoalesceMilliseconds
             configuration.tlsKeyPath = settings.tlsKeyPath ?? configuration.tlsKeyPath
@@ -368,6 +370,7 @@ enum ServerConfigurationLoader {
             configuration.uem = .init(baseURL: uemURL, tenantCode: code, username: user, password: password)
         }
         configuration.uemCreateMissingTags = flags.uemCreateTags || environment["OPENMTD_UEM_CREATE_TAGS"] == "1"
+        if environment["OPENMTD_BUILTIN_UEM_NOTIFICATIONS"] == "1" { configuration.builtinUEMNotifications = true }
         configuration.tlsCertificatePath = flags.tlsCertificate ?? environment["OPENMTD_TLS_CERTIFICATE"] ?? configuration.tlsCertificatePath
         configuration.tlsKeyPath = flags.tlsKey ?? environment["OPENMTD_TLS_KEY"] ?? configuration.tlsKeyPath
         switch (configuration.tlsCertificatePath, configuration.tlsKeyPath) {

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BuiltinUEM
 import FluentKit
 import Foundation
 import NIOCore
@@ -160,6 +161,57 @@ import UEMClient
             #expect(reply.status == 201)
             reply = try await notify("MDMEnrollmentComplete", status: "Enrolled")
             #expect(reply.status == 401, "the old password no longer works: \(reply.text)")
+        } catch {
+            try await uem.stop()
+            throw error
+        }
+        try await uem.stop()
+    }
+
+    /// The built-in UEM as the notifier: with `builtinUEMNotifications`, it registers this server as
+    /// a target and posts each enrolment and unenrolment, so the phone appears in (and leaves) the
+    /// MTD within seconds, with no device-sync pass and no activation.
+    @Test(arguments: UEMTestDatabase.available) func theBuiltinUEMNotifiesThisServerOfEnrolmentsAndUnenrolments(_ database: UEMTestDatabase) async throws {
+        let uem = try await UEMServer.start(database) { $0.builtinUEMNotifications = true }
+        do {
+            let story = try await MTDToUEMTests().prepare(uem)
+            #expect(try await uem.app.mtd.uemSync.connect(WorkspaceOneClient(settings: story.settings), enterpriseID: story.enterpriseID,
+                                                         mapping: TagMapping(), createMissingTags: true).isEmpty)
+            let target = try await MTDToUEMTests().waitUntil("this server registered as a notification target", timeout: 10) {
+                try await UEMEventNotifications.target(named: BuiltinUEMNotificationDelivery.targetName, on: uem.app.db) != nil
+            }
+            #expect(target < 10)
+            var reply = try await uem.send(.POST, "/API/mdm/devices/enroll", json: ["Udid": "pushed-udid", "Platform": "Android", "UserName": "pia"])
+            let uemID = try #require((reply.json["Id"] as? [String: Any])?["Value"] as? Int)
+            let appeared = try await MTDToUEMTests().waitUntil("the enrolment notified", timeout: 10) {
+                try await DeviceModel.query(on: uem.app.db).filter(\.$udid == "pushed-udid").first()?.uemDeviceID == uemID
+            }
+            print("built-in UEM notification: enrolled phone linked in the MTD \(String(format: "%.2f", appeared)) s after its enrolment")
+            _ = try await MTDToUEMTests().waitUntil("pending tag", timeout: 5) { try await MTDToUEMTests().uemTags(uem, deviceID: uemID) == ["MTD – Pending"] }
+
+            // Targets as a UEM admin sees them: this server, without its password; one that cannot be
+            // reached keeps its place and shows the error; a bad URL is refused.
+            reply = try await uem.send(.POST, "/API/system/eventnotifications", json: ["Name": "Down", "TargetUrl": "http://127.0.0.1:1/hook",
+                                                                                       "Username": "u", "Password": "p", "Format": "JSON"])
+            #expect(reply.status == 201, "\(reply.text)")
+            let down = try #require(reply.json["Value"] as? Int)
+            reply = try await uem.send(.POST, "/API/system/eventnotifications", json: ["Name": "Bad", "TargetUrl": "ftp://x", "Username": "u", "Password": "p"])
+            #expect(reply.status == 400, "\(reply.text)")
+
+            reply = try await uem.send(.DELETE, "/API/mdm/devices/\(uemID)")
+            #expect(reply.status < 300, "\(reply.text)")
+            _ = try await MTDToUEMTests().waitUntil("the unreachable target's error", timeout: 20) {
+                let list = try await uem.send(.GET, "/API/system/eventnotifications")
+                return (list.json["EventNotifications"] as? [[String: Any]])?.contains { $0["Name"] as? String == "Down" && $0["LastError"] is String } == true
+            }
+            reply = try await uem.send(.GET, "/API/system/eventnotifications")
+            #expect(!reply.text.contains("mtdn_"), "passwords are never shown: \(reply.text)")
+            #expect((reply.json["EventNotifications"] as? [[String: Any]])?.contains { $0["Name"] as? String == "OpenMTD" } == true)
+            reply = try await uem.send(.DELETE, "/API/system/eventnotifications/\(down)")
+            #expect(reply.status == 204, "\(reply.text)")
+            _ = try await MTDToUEMTests().waitUntil("the unenrolment notified", timeout: 10) {
+                try await DeviceModel.query(on: uem.app.db).filter(\.$udid == "pushed-udid").first()?.activationStatus == .deleted
+            }
         } catch {
             try await uem.stop()
             throw error
