@@ -93,6 +93,14 @@ import UEMClient
             let bob = try #require((reply.json["Users"] as? [[String: Any]])?.first)
             #expect(bob["EnrolledDevicesCount"] as? String == "1")
             let bobID = try #require((bob["Id"] as? [String: Any])?["Value"] as? Int)
+            // D8: one user by its numeric id or its UUID (Workspace ONE's v2 path).
+            let bobUUID = try #require(bob["Uuid"] as? String)
+            for path in ["/API/system/users/\(bobID)", "/API/system/users/\(bobUUID)"] {
+                reply = try await uem.send(.GET, path)
+                #expect(reply.status == 200 && reply.json["UserName"] as? String == "bob", "\(path): \(reply.text)")
+            }
+            reply = try await uem.send(.GET, "/API/system/users/\(UUID().uuidString)")
+            #expect(reply.status == 404)
             reply = try await uem.send(.DELETE, "/API/system/users/\(bobID)")
             #expect(reply.status == 400)
             #expect(reply.json["message"] as? String == "User bob has 1 enrolled device(s); unenroll them first.")

@@ -110,10 +110,16 @@ enum UEMUserController {
         return counts
     }
 
+    /// A user by numeric id or by UUID (Workspace ONE's v2 form of `system/users/{uuid}`).
     static func find(_ req: Request) async throws -> UEMUser {
-        guard let id = req.parameters.get("id", as: Int.self), let user = try await UEMUser.find(id, on: req.db) else {
-            throw UEMError.notFound("User", code: 5067)
+        let raw = req.parameters.get("id") ?? ""
+        var user: UEMUser?
+        if let id = Int(raw) {
+            user = try await UEMUser.find(id, on: req.db)
+        } else if let uuid = UUID(uuidString: raw) {
+            user = try await UEMUser.query(on: req.db).filter(\.$uuid == uuid).first()
         }
+        guard let user else { throw UEMError.notFound("User", code: 5067) }
         return user
     }
 }
