@@ -158,7 +158,8 @@ extension BuiltinUEM {
     /// and Apps Edit). Like the MTD's, its password is made once and shared by every replica.
     public static func ensureDemoAccount(on database: any Database) async throws -> ServiceAccount {
         try await ensureAccount("openmtd_demo", roleName: "OpenMTD demo fleet", permissions: [
-            "Devices": .edit, "Groups": .edit, "Profiles": .edit, "Apps": .edit, "Users": .edit,
+            // Tags Read: the demo builds the seed's High Risk smart group on the MTD's tag.
+            "Devices": .edit, "Groups": .edit, "Profiles": .edit, "Apps": .edit, "Users": .edit, "Tags": .read,
         ], on: database)
     }
 
@@ -170,6 +171,12 @@ extension BuiltinUEM {
         let role: UEMRole
         if let existing = try await UEMRole.query(on: database).filter(\.$name == roleName).first() {
             role = existing
+            // OpenMTD owns its service roles: a newer release's permissions replace an older one's.
+            let wanted = UEMRole.encode(permissions)
+            if existing.permissions != wanted {
+                existing.permissions = wanted
+                try await existing.update(on: database)
+            }
         } else {
             role = UEMRole(name: roleName, permissions: permissions)
             try await role.create(on: database)

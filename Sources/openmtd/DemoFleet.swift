@@ -6,7 +6,8 @@ import NIOSSL
 
 /// `openmtd serve --demo`: the simulator's fleet, started next to the server so a newcomer sees a
 /// living console: devices check in every 30 s; a tenth get stalkerware at minute 2 and lose it at
-/// minute 6; some visit phishing sites at minute 4.
+/// minute 6; some visit phishing sites at minute 4. The built-in UEM gets the seed article's access
+/// control, so those threats visibly take the Tunnel profile away and give it back.
 enum DemoFleet {
     static func run(_ access: DemoAccess, devices: Int, trusting certificate: String?) async {
         var options = FleetOptions()
@@ -34,6 +35,11 @@ enum DemoFleet {
                 uem: .init(baseURL: access.uemBaseURL, tenantCode: access.tenantCode, username: access.username, password: access.password)),
                 data: try FleetData.load(asOfDay: options.today), http: http)
             try await fleet.prepare { Terminal.progress("demo fleet: \($0)") }
+            do {
+                try await SeedAccessControl.ensure(access, http: http)
+            } catch {
+                Terminal.error("demo fleet: could not set up the Tunnel profile and the High Risk smart group: \(error)")
+            }
             Terminal.progress("demo fleet: \(devices) devices check in every 30 s; stalkerware appears at minute 2 and goes at minute 6")
             _ = try await fleet.run { _ in }
         } catch {

@@ -13,6 +13,9 @@ import Testing
         try server.start()
         defer { server.stop() }
         #expect(try await server.logged("demo fleet: 5 devices check in", prefix: "") != nil, "the demo fleet did not start:\n\(server.log)")
+        // The seed's access control is in the UEM before the fleet checks in.
+        #expect(server.log.contains("demo fleet: the Workspace ONE Tunnel profile goes to every phone except the MTD High Risk smart group"), "\(server.log)")
+        #expect(!server.log.contains("could not set up the Tunnel profile"), "\(server.log)")
         let stopped = try await server.signal(signal, within: 15)
         #expect(stopped, "still running 15 s after signal \(signal):\n\(server.log)")
         #expect(!server.log.contains("Fatal error"), "\(server.log)")
