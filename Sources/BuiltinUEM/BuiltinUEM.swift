@@ -95,6 +95,7 @@ public enum BuiltinUEM {
             api.delete("mdm", "smartgroups", ":id", use: UEMSmartGroupController.delete)
             api.get("mdm", "smartgroups", ":id", "devices", use: UEMSmartGroupController.devices)
             api.post("mdm", "profiles", use: UEMProfileController.create)
+            api.get("mdm", "profiles", "search", use: UEMProfileController.search)
             api.get("mdm", "profiles", ":id", use: UEMProfileController.get)
             api.get("mdm", "devices", ":id", "appconfigurations", use: UEMAppConfigurationController.device)
             api.get("mdm", "appconfigurations", use: UEMAppConfigurationController.search)

@@ -63,6 +63,19 @@ import Testing
             reply = try await uem.send(.GET, "/API/mdm/smartgroups/\(unused)")
             #expect(reply.status == 404)
 
+            // D7 (v1 search): profiles by name and platform, paged, in `ProfileList`.
+            reply = try await uem.send(.POST, "/API/mdm/profiles", json: ["Name": "Wi-Fi", "Platform": "Apple", "AssignedSmartGroups": [android]])
+            #expect(reply.status == 201, "\(reply.text)")
+            reply = try await uem.send(.GET, "/API/mdm/profiles/search?profilename=Tun")
+            let found = try #require(reply.json["ProfileList"] as? [[String: Any]], "\(reply.text)")
+            #expect(found.map { $0["ProfileName"] as? String } == ["Tunnel"] && (found.first?["ProfileUuid"] as? String)?.count == 36, "\(reply.text)")
+            reply = try await uem.send(.GET, "/API/mdm/profiles/search?platform=Apple&pagesize=1")
+            #expect((reply.json["ProfileList"] as? [[String: Any]])?.count == 1 && reply.json["Total"] as? Int == 1, "\(reply.text)")
+            reply = try await uem.send(.GET, "/API/mdm/profiles/search?pagesize=1&page=1")
+            #expect(reply.json["Total"] as? Int == 2 && (reply.json["ProfileList"] as? [[String: Any]])?.count == 1, "\(reply.text)")
+            reply = try await uem.send(.GET, "/API/mdm/profiles/search?profilename=nothing-like-this")
+            #expect(reply.status == 204)
+
             // /connect/token answers with Workspace ONE's content type.
             reply = try await uem.send(.POST, "/API/system/roles", json: ["Name": "OAuth", "Permissions": ["Devices": "Read"]])
             let role = try #require((reply.json["Id"] as? [String: Any])?["Value"] as? Int, "\(reply.text)")

@@ -184,6 +184,39 @@ enum UEMProfileController {
         return try await describe(profile, on: req.db)
     }
 
+    /// `GET /API/mdm/profiles/search` (v1): `profilename` (contained), `platform`,
+    /// `organizationgroupid` (that group and those below it), paged; `{"ProfileList":[…], Page, PageSize, Total}`.
+    static func search(_ req: Request) async throws -> Response {
+        let principal = try req.uem
+        try principal.require(.profiles, .read)
+        var query = UEMProfile.query(on: req.db)
+        if let name = req.query[String.self, at: "profilename"], !name.isEmpty { query = query.filter(\.$name, .custom("LIKE"), "%\(name)%") }
+        if let platform = req.query[String.self, at: "platform"], !platform.isEmpty { query = query.filter(\.$platform == platform) }
+        let root = try await UEMSystemController.groupInScope(req.query[Int.self, at: "organizationgroupid"], of: principal, on: req.db)
+        let tree = try await OrganizationTree.load(on: req.db)
+        let scope = tree.subtree(of: root, among: try await UEMOrganizationGroup.query(on: req.db).all().compactMap(\.id))
+        query = query.filter(\.$organizationGroupID ~~ scope)
+        let window = try req.uemPage
+        let total = try await query.copy().count()
+        let profiles = try await query.sort(\.$id).range(window.range).all()
+        let groups = try await UEMSystemController.groupsByID(on: req.db)
+        struct Item: Content {
+            var ProfileId: Int
+            var ProfileName: String
+            var ProfileUuid: String
+            var Platform: String
+            var Status: String
+            var AssignmentType: String
+            var ManagedBy: String
+            var OrganizationGroupUuid: String
+        }
+        return try UEMPaging.response("ProfileList", items: profiles.map { profile in
+            Item(ProfileId: profile.id ?? 0, ProfileName: profile.name, ProfileUuid: profile.uuid.uuidString.lowercased(), Platform: profile.platform,
+                 Status: "Active", AssignmentType: "Auto", ManagedBy: groups[profile.organizationGroupID]?.name ?? "",
+                 OrganizationGroupUuid: groups[profile.organizationGroupID]?.uuid.uuidString.lowercased() ?? "")
+        }, total: total, page: window.page, size: window.size, for: req)
+    }
+
     static func describe(_ profile: UEMProfile, on database: any Database) async throws -> WS1Profile {
         let assigned = EffectiveState.ids(profile.assignedSmartGroups)
         let excluded = EffectiveState.ids(profile.excludedSmartGroups)
