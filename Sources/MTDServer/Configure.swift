@@ -44,6 +44,7 @@ public func configure(_ app: Application, _ configuration: ServerConfiguration, 
     }
     app.routes.defaultMaxBodySize = "1mb"
     app.middleware = Middlewares()
+    app.middleware.use(ShutdownGateMiddleware(gate: services.shutdownGate))
     app.middleware.use(RequestMetricsMiddleware(metrics: services.metrics))
     app.middleware.use(APIErrorMiddleware(logger: app.logger))
     try routes(app)
@@ -120,6 +121,8 @@ struct BackgroundWorkLifecycle: LifecycleHandler {
     }
 
     func shutdownAsync(_ application: Application) async {
+        // Lifecycle handlers stop before the databases close: no request may still need one then.
+        await services.shutdownGate.close()
         await services.shutdown(database: application.db)
     }
 }

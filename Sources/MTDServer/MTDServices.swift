@@ -17,6 +17,8 @@ final class MTDServices: Sendable {
     let configuration: ServerConfiguration
     let intelligence: ThreatIntelligence
     let writes: WriteGate
+    /// Admits requests until shutdown begins (ShutdownGateMiddleware).
+    let shutdownGate = ShutdownGate()
     let policies: PolicyService
     let checkIns: CheckInService
     let activation: ActivationService
