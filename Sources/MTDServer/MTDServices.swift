@@ -107,6 +107,14 @@ final class MTDServices: Sendable {
         consumers.start(list, database: database, tasks: tasks)
     }
 
+    /// This server as it reaches itself (the built-in UEM, its own notification endpoint):
+    /// `http(s)://HOST:PORT` with a wildcard listen address replaced by loopback; nil before it listens.
+    func loopbackBaseURL(app: Application) -> String? {
+        guard let port = app.http.server.shared.localAddress?.port else { return nil }
+        let host = configuration.hostname == "0.0.0.0" ? "127.0.0.1" : configuration.hostname
+        return "\(loopbackHTTP == nil ? "http" : "https")://\(host):\(port)"
+    }
+
     /// Runs work after the response; cancelled and awaited at shutdown.
     func background(_ work: @escaping @Sendable () async -> Void) {
         tasks.start(work)

@@ -12,11 +12,10 @@ enum ConsoleDeviceDNS {
     static let pageSize = 50
 
     static func section(_ req: Request, deviceID: UUID, principal: AdminPrincipal) async throws -> HTML {
-        let tokens = try await ResolverTokenModel.query(on: req.db).filter(\.$deviceID == deviceID).sort(\.$createdAt, .descending).all()
-        let active = tokens.first { $0.revokedAt == nil }
-        let state: HTML = if let active {
+        let tokens = try await ResolverTokens.state(deviceID: deviceID, on: req.db)
+        let state: HTML = if let active = tokens.active {
             "\(ConsolePage.badge("ACTIVE")) since \(ConsolePage.date(active.createdAt)) · last query \(ConsolePage.date(active.lastQueryAt))"
-        } else if let revoked = tokens.first {
+        } else if let revoked = tokens.newest {
             "\(ConsolePage.badge("REVOKED")) at \(ConsolePage.date(revoked.revokedAt)): the device's queries count for the enterprise only"
         } else {
             "<span class=\"muted\">no resolver token (activated before the resolver existed; it gets one when it activates again)</span>"

@@ -56,9 +56,9 @@ enum DNSDecisionController {
     /// The device's token state and its resolver threat for the decision's indicator, if any.
     static func device(_ device: DeviceModel, decision: DNSDecision, on database: any Database) async throws -> DNSDecisionDevice {
         let deviceID = try device.requireID()
-        let tokens = try await ResolverTokenModel.query(on: database).filter(\.$deviceID == deviceID).sort(\.$createdAt, .descending).all()
-        let active = tokens.first { $0.revokedAt == nil }
-        let state = active != nil ? "ACTIVE" : tokens.isEmpty ? "NONE" : "REVOKED"
+        let tokens = try await ResolverTokens.state(deviceID: deviceID, on: database)
+        let active = tokens.active
+        let state = active != nil ? "ACTIVE" : tokens.newest == nil ? "NONE" : "REVOKED"
         var threat: DNSDecisionThreat?
         if let indicator = decision.indicator {
             let found = try await ThreatModel.query(on: database).filter(\.$device.$id == deviceID)
@@ -70,7 +70,7 @@ enum DNSDecisionController {
         }
         let activated = device.activationStatus == .activated
         return DNSDecisionDevice(id: deviceID.uuidString.lowercased(), resolverToken: state,
-                                 lastQueryAt: (active ?? tokens.first)?.lastQueryAt,
+                                 lastQueryAt: (active ?? tokens.newest)?.lastQueryAt,
                                  reported: activated && active != nil && decision.verdict != .allow && decision.classification != nil,
                                  threat: threat)
     }

@@ -70,9 +70,7 @@ enum BuiltinUEMNotificationDelivery {
 
     /// This server's own notification endpoint, as registered.
     static func ownURL(app: Application, services: MTDServices) -> String? {
-        guard let port = app.http.server.shared.localAddress?.port else { return nil }
-        let host = services.configuration.hostname == "0.0.0.0" ? "127.0.0.1" : services.configuration.hostname
-        return "\(services.loopbackHTTP == nil ? "http" : "https")://\(host):\(port)/api/v1/integrations/uem/notifications"
+        services.loopbackBaseURL(app: app).map { $0 + "/api/v1/integrations/uem/notifications" }
     }
 
     struct Refused: Error, CustomStringConvertible {

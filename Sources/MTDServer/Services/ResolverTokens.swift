@@ -23,6 +23,18 @@ enum ResolverTokens {
             .set(\.$revokedAt, to: now).update()
     }
 
+    /// A device's tokens as the console and `GET /api/v1/dns/decision` show them: the active one, else
+    /// the newest (revoked) one; nil for both when the device never had a token.
+    struct State {
+        var active: ResolverTokenModel?
+        var newest: ResolverTokenModel?
+    }
+
+    static func state(deviceID: UUID, on database: any Database) async throws -> State {
+        let tokens = try await ResolverTokenModel.query(on: database).filter(\.$deviceID == deviceID).sort(\.$createdAt, .descending).all()
+        return State(active: tokens.first { $0.revokedAt == nil }, newest: tokens.first)
+    }
+
     /// The device's active token, for profiles and the console.
     static func active(deviceID: UUID, on database: any Database) async throws -> String? {
         try await ResolverTokenModel.query(on: database).filter(\.$deviceID == deviceID).filter(\.$revokedAt == nil)

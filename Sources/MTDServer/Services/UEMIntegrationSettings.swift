@@ -88,15 +88,13 @@ struct UEMIntegrationSettings: Sendable, Equatable {
             // An admin-supplied address: every connection passes the egress policy.
             return WorkspaceOneClient(settings: settings, egress: EgressGuard(policy: services.configuration.egressPolicy))
         case .builtin:
-            guard let port = app.http.server.shared.localAddress?.port else { return nil }
-            let host = services.configuration.hostname == "0.0.0.0" ? "127.0.0.1" : services.configuration.hostname
+            guard let base = services.loopbackBaseURL(app: app) else { return nil }
             let account = switch purpose {
             case .sync: try await services.builtinServiceAccount(app: app)
             case .automation: try await services.builtinAutomationAccount(app: app)
             }
-            let scheme = services.loopbackHTTP == nil ? "http" : "https"
             return WorkspaceOneClient(
-                settings: .init(baseURL: "\(scheme)://\(host):\(port)/API", tenantCode: account.tenantCode, username: account.username, password: account.password),
+                settings: .init(baseURL: "\(base)/API", tenantCode: account.tenantCode, username: account.username, password: account.password),
                 http: services.loopbackHTTP ?? .shared, egress: nil)
         }
     }

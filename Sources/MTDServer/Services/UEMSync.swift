@@ -270,11 +270,7 @@ actor UEMSync {
     func syncDevice(enterpriseID: UUID, uuid: String?, udid: String?, uemDeviceID: Int?, on database: any Database,
                     now: Date = Date()) async throws -> DeviceSyncOutcome {
         guard let connection, connection.enterpriseID == enterpriseID else { return .unknown }
-        var lookups: [UEMDeviceLookup] = []
-        if let uuid, !uuid.isEmpty { lookups.append(.uuid(uuid)) }
-        if let udid, !udid.isEmpty { lookups.append(.udid(udid)) }
-        for lookup in lookups {
-            guard let record = try await connection.connector.device(lookup) else { continue }
+        if let record = try await find(uuid: uuid, udid: udid, in: connection) {
             _ = try await link(record, connection: connection, on: database, now: now)
             return .linked
         }
@@ -302,15 +298,16 @@ actor UEMSync {
         guard let connection, let device = try await DeviceModel.find(deviceID, on: database),
               device.$enterprise.id == connection.enterpriseID else { return false }
         if device.uemConnection == connection.key, device.uemDeviceID != nil { return true }
-        var lookups: [UEMDeviceLookup] = []
-        if let uuid = device.externalID, !uuid.isEmpty { lookups.append(.uuid(uuid)) }
-        if let udid = device.udid, !udid.isEmpty { lookups.append(.udid(udid)) }
-        for lookup in lookups {
-            guard let record = try await connection.connector.device(lookup) else { continue }
-            _ = try await link(record, connection: connection, on: database, now: now)
-            return true
-        }
-        return false
+        guard let record = try await find(uuid: device.externalID, udid: device.udid, in: connection) else { return false }
+        _ = try await link(record, connection: connection, on: database, now: now)
+        return true
+    }
+
+    /// The UEM's device by its UUID, else its UDID.
+    private func find(uuid: String?, udid: String?, in connection: Connection) async throws -> UEMDeviceRecord? {
+        if let uuid, !uuid.isEmpty, let record = try await connection.connector.device(.uuid(uuid)) { return record }
+        if let udid, !udid.isEmpty, let record = try await connection.connector.device(.udid(udid)) { return record }
+        return nil
     }
 
     /// One reconciliation at a time: the actor alone would let two interleave at their awaits and
